@@ -1,0 +1,58 @@
+# Liftoff's entry points. The README names two: `make serve` and `make test`; both set up what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CONSTRAINTS := requirements/constraints.txt
+# Where torch comes from. Empty means pip's own configuration; on Linux without a local torch wheel, set
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu to get the CPU build instead of the multi-GB CUDA one.
+TORCH_INDEX ?=
+TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
+STAMP := $(VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+MODEL := models/digits/model.pt
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_INDEX_ARG) -c $(CONSTRAINTS) -e '.[train,infra,dev]'
+	touch $@
+
+$(CHECKOV_STAMP): requirements/checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt
+	touch $@
+
+.PHONY: venv
+venv: $(STAMP) $(CHECKOV_STAMP) ## create .venv (and the checkov tool env) from the lock
+
+$(MODEL): $(STAMP) service/model/train_digits.py
+	$(PY) -m service.model.train_digits --out $(dir $(MODEL))
+
+.PHONY: model
+model: $(MODEL) ## train the default digits model (seeded, no download)
+
+.PHONY: serve
+serve: $(MODEL) ## serve the default model on http://127.0.0.1:8080
+	$(PY) -m service
+
+.PHONY: test
+test: venv $(MODEL) ## run every test (sets up what is missing)
+	$(PY) -m pytest
+
+.PHONY: lint
+lint: $(STAMP) ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy service infra
+
+.PHONY: lock
+lock: $(STAMP) ## re-pin requirements/*.txt after editing pyproject.toml
+	UV=$(VENV)/bin/uv scripts/lock.sh
