@@ -1,0 +1,1 @@
+"""Liftoff's Pulumi program: see __main__.py."""

@@ -1,0 +1,81 @@
+"""Settings: each wrong value fails with a message naming the key and what is allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.settings import ConfigSource, Settings, SettingsError, load_settings
+from infra.settings.local import LocalSettings
+
+
+def load(**values: object) -> Settings:
+    return load_settings(ConfigSource.from_dict({"cloud": "local", **values}))
+
+
+def test_defaults_give_a_cpu_deployment_on_the_local_cloud() -> None:
+    settings = load()
+    assert settings.cloud == "local"
+    assert isinstance(settings.cloud_settings, LocalSettings)
+    assert settings.gpu == 0
+    assert settings.image_variant == "cpu"
+    assert settings.image is None
+
+
+def test_a_gpu_request_defaults_the_image_to_the_cuda_variant() -> None:
+    assert load(gpu=1).image_variant == "cuda"
+    assert load(gpu=1, imageVariant="cpu").image_variant == "cpu"
+
+
+def test_grace_period_exceeds_prestop_plus_drain() -> None:
+    settings = load(preStopSeconds=7, drainTimeoutSeconds=30)
+    assert settings.termination_grace_s > 7 + 30
+
+
+def test_values_typed_as_strings_are_parsed_like_pulumi_config() -> None:
+    settings = load(gpu="2", monitoring="false", localGpuNodeSelector='{"gpu": "yes"}')
+    assert settings.gpu == 2
+    assert settings.monitoring is False
+    assert settings.cloud_settings.gpu_node_selector == {"gpu": "yes"}
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "allowed"),
+    [
+        ({"cloud": "openstack"}, "liftoff:cloud", "aws, gcp, azure, local"),
+        ({"gpu": -1}, "liftoff:gpu", "0 to 16"),
+        ({"gpu": "one"}, "liftoff:gpu", "whole number"),
+        ({"minReplicas": 4, "maxReplicas": 2}, "liftoff:minReplicas", "at most liftoff:maxReplicas"),
+        ({"minReplicas": 0}, "liftoff:minReplicas", "1 to 1000"),
+        ({"memoryRequest": "4GB"}, "liftoff:memoryRequest", "Ki, Mi, Gi"),
+        ({"memoryLimit": "lots"}, "liftoff:memoryLimit", "Ki, Mi, Gi"),
+        ({"memoryRequest": "4Gi", "memoryLimit": "2Gi"}, "liftoff:memoryLimit", "at least"),
+        ({"cpuRequest": "half"}, "liftoff:cpuRequest", "millicores"),
+        ({"cpuRequest": "2", "cpuLimit": "500m"}, "liftoff:cpuLimit", "at least"),
+        ({"imageVariant": "rocm"}, "liftoff:imageVariant", "cpu, cuda"),
+        ({"monitoring": "maybe"}, "liftoff:monitoring", "true, false"),
+        ({"namespace": "Liftoff_NS"}, "liftoff:namespace", "DNS label"),
+        ({"image": "Not An Image"}, "liftoff:image", "pattern"),
+        ({"dtype": "int8"}, "liftoff:dtype", "float32, float16, bfloat16"),
+        ({"drainTimeoutSeconds": 0}, "liftoff:drainTimeoutSeconds", "1 to 3600"),
+        ({"targetCpuUtilization": 150}, "liftoff:targetCpuUtilization", "1 to 100"),
+        ({"localGpuNodeSelector": "[1, 2]"}, "liftoff:localGpuNodeSelector", "map of strings"),
+    ],
+)
+def test_a_wrong_value_names_the_key_and_what_is_allowed(
+    values: dict[str, object], key: str, allowed: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load(**values)
+    assert caught.value.key == key
+    assert str(caught.value).startswith(f"{key}: ")
+    assert allowed in str(caught.value)
+
+
+def test_full_keys_of_other_namespaces_are_read_as_given() -> None:
+    source = ConfigSource.from_dict({"aws:region": "eu-west-1", "cidr": "10.0.0.0/16"})
+    assert source.require_string("aws:region") == "eu-west-1"
+    assert source.cidr("cidr", "10.1.0.0/16") == "10.0.0.0/16"
+    with pytest.raises(SettingsError, match=r"liftoff:bad: .*CIDR"):
+        ConfigSource.from_dict({"bad": "10.0.0.1/16"}).cidr("bad", "10.0.0.0/16")
+    with pytest.raises(SettingsError, match="liftoff:missing: is required"):
+        source.require_string("missing")
