@@ -18,11 +18,13 @@ class Registry:
     """Where the inference image is pushed, and the credentials to push it."""
 
     url: pulumi.Input[str]
-    """Repository to push to, without tag or digest, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/liftoff`."""
+    """Repository to push to, no tag or digest: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/liftoff`."""
     username: pulumi.Input[str] | None = None
     """Push user name; None for a registry that needs no login (a local one)."""
     password: pulumi.Input[str] | None = None
     """Push password or token; always a secret Output when set."""
+    insecure: bool = False
+    """Push over plain HTTP: only a local registry without TLS (kind's `localhost:5001`)."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ class LocalSettings:
     """Labels of the cluster's GPU nodes, if it has any (e.g. `nvidia.com/gpu.present: "true"`)."""
     install_device_plugin: bool = True
     """Install the NVIDIA device plugin when GPUs are requested (false if the cluster already runs one)."""
+    install_metrics_server: bool = True
+    """kind and Docker Desktop lack metrics-server (the CPU autoscaler needs it); k3d ships one: set false."""
+    image_platform: str = "linux/amd64"
+    """The nodes' OS/architecture: `linux/arm64` for kind on Apple silicon."""
 
 
 def load(source: ConfigSource) -> LocalSettings:
@@ -36,4 +40,8 @@ def load(source: ConfigSource) -> LocalSettings:
         registry_insecure=source.boolean("localRegistryInsecure", True),
         gpu_node_selector=source.mapping("localGpuNodeSelector"),
         install_device_plugin=source.boolean("localDevicePlugin", True),
+        install_metrics_server=source.boolean("localMetricsServer", True),
+        image_platform=source.choice(
+            "localImagePlatform", ("linux/amd64", "linux/arm64"), default="linux/amd64"
+        ),
     )
