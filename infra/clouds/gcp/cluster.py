@@ -1,0 +1,79 @@
+"""The GKE control plane: VPC-native, private nodes, Workload Identity, Dataplane V2, on a release channel.
+
+The default node pool is created (GKE requires one) and removed at once: the pools in node_pools.py
+replace it, so their settings can change without recreating the cluster.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from infra.clouds.gcp.network import PODS_RANGE, SERVICES_RANGE, Network
+from infra.settings.gcp import GcpSettings
+
+C = gcp.container
+
+
+def create_cluster(
+    name: str,
+    settings: GcpSettings,
+    network: Network,
+    labels: dict[str, str],
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource],
+) -> C.Cluster:
+    return C.Cluster(
+        f"{name}-gke",
+        project=settings.project,
+        location=settings.location,
+        description="Liftoff: GPU inference",
+        network=network.network.id,
+        subnetwork=network.subnetwork.id,
+        networking_mode="VPC_NATIVE",
+        ip_allocation_policy=C.ClusterIpAllocationPolicyArgs(
+            cluster_secondary_range_name=PODS_RANGE, services_secondary_range_name=SERVICES_RANGE
+        ),
+        remove_default_node_pool=True,
+        initial_node_count=1,
+        release_channel=C.ClusterReleaseChannelArgs(channel=settings.release_channel),
+        min_master_version=settings.kubernetes_version,
+        workload_identity_config=C.ClusterWorkloadIdentityConfigArgs(
+            workload_pool=f"{settings.project}.svc.id.goog"
+        ),
+        # Nodes get internal addresses only. No master_ipv4_cidr_block: GKE then reaches the nodes through
+        # Private Service Connect, with no /28 to plan and no VPC peering. The public endpoint stays on,
+        # limited to the authorised networks, so `pulumi up` can reach the API from a workstation or CI.
+        private_cluster_config=C.ClusterPrivateClusterConfigArgs(
+            enable_private_nodes=True, enable_private_endpoint=False
+        ),
+        master_authorized_networks_config=C.ClusterMasterAuthorizedNetworksConfigArgs(
+            cidr_blocks=[
+                C.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                    cidr_block=cidr, display_name=f"allowed-{i}"
+                )
+                for i, cidr in enumerate(settings.master_authorized_networks)
+            ],
+            gcp_public_cidrs_access_enabled=False,
+        ),
+        # Dataplane V2 (eBPF): enforces NetworkPolicy itself; the legacy Calico add-on must stay off with it.
+        datapath_provider="ADVANCED_DATAPATH",
+        enable_shielded_nodes=True,
+        enable_legacy_abac=False,
+        enable_intranode_visibility=True,
+        master_auth=C.ClusterMasterAuthArgs(
+            client_certificate_config=C.ClusterMasterAuthClientCertificateConfigArgs(
+                issue_client_certificate=False
+            )
+        ),
+        addons_config=C.ClusterAddonsConfigArgs(
+            http_load_balancing=C.ClusterAddonsConfigHttpLoadBalancingArgs(disabled=False),
+            horizontal_pod_autoscaling=C.ClusterAddonsConfigHorizontalPodAutoscalingArgs(disabled=False),
+        ),
+        logging_config=C.ClusterLoggingConfigArgs(enable_components=["SYSTEM_COMPONENTS", "WORKLOADS"]),
+        monitoring_config=C.ClusterMonitoringConfigArgs(enable_components=["SYSTEM_COMPONENTS"]),
+        resource_labels=labels,
+        # The provider's default is true, which makes `pulumi destroy` fail; the stack turns it on by choice.
+        deletion_protection=settings.deletion_protection,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+    )

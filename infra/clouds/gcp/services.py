@@ -1,0 +1,31 @@
+"""The project APIs the stack needs, enabled first and left enabled on destroy.
+
+Disabling an API on destroy would break anything else in the project that uses it (and the APIs take
+minutes to come back), so `disable_on_destroy=False`: `pulumi destroy` forgets them and leaves them on.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+REQUIRED_APIS = (
+    "compute.googleapis.com",
+    "container.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "iam.googleapis.com",
+)
+
+
+def enable_services(name: str, project: str, parent: pulumi.Resource) -> list[gcp.projects.Service]:
+    return [
+        gcp.projects.Service(
+            f"{name}-{api.split('.')[0]}",
+            project=project,
+            service=api,
+            disable_on_destroy=False,
+            disable_dependent_services=False,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        for api in REQUIRED_APIS
+    ]
