@@ -1,4 +1,4 @@
-"""The GitHub workflows: linted by actionlint and zizmor, pinned, least-privileged, wired as the README says."""
+"""The GitHub workflows: linted by actionlint and zizmor, pinned, least-privileged, wired as documented."""
 
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ def test_actionlint_finds_nothing() -> None:
 def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(
-        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n"
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo ${{ github.nope }}\n"
     )
     result = actionlint(broken)
     assert result.returncode == 1
