@@ -47,6 +47,28 @@ model: $(MODEL) ## train the default digits model (seeded, no download)
 serve: $(MODEL) ## serve the default model on http://127.0.0.1:8080
 	$(PY) -m service
 
+# The scaling lab (README: "The scaling lab"). HAProxy comes from the OS packages; .ci/run installs it in CI.
+REPLICAS ?= 3
+PORT ?= 8000
+LOADTEST_URL ?= http://127.0.0.1:$(PORT)
+PROFILE ?= joe-and-friends
+USERS ?= 64
+DURATION ?= 30
+RATE ?= 1000
+P99_MS ?= 100
+
+.PHONY: lab
+lab: $(MODEL) ## REPLICAS=3 servers behind HAProxy on 127.0.0.1:PORT=8000 until Ctrl-C
+	$(PY) -m lab --replicas $(REPLICAS) --port $(PORT)
+
+.PHONY: loadtest
+loadtest: $(STAMP) ## load the lab (LOADTEST_URL): PROFILE=joe-and-friends USERS=64 DURATION=30
+	$(PY) -m lab.loadtest --url $(LOADTEST_URL) --profile $(PROFILE) --users $(USERS) --duration $(DURATION)
+
+.PHONY: capacity
+capacity: $(MODEL) ## one replica's req/s at P99_MS=100 and the autoscaling for RATE=1000 req/s
+	$(PY) -m lab.capacity --rate $(RATE) --p99-ms $(P99_MS)
+
 .PHONY: test
 test: venv $(MODEL) ## run every test (sets up what is missing)
 	$(PY) -m pytest

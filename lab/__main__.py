@@ -1,0 +1,90 @@
+"""`python -m lab`: N replicas behind HAProxy on 127.0.0.1 until SIGTERM or Ctrl-C.
+
+SIGHUP to the lab replaces the replicas one by one (a rolling update); `kill -9` on a replica shows
+self-healing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from lab.proxy import ProxyError
+from lab.replicas import ReplicaError
+from lab.supervisor import Lab, LabConfig
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.startswith("LIFTOFF_"):
+        raise argparse.ArgumentTypeError(f"--env {text!r}: expected LIFTOFF_NAME=value")
+    return key, value
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
+    parser.add_argument("--replicas", type=int, default=3, help="server processes (default 3)")
+    parser.add_argument("--port", type=int, default=8000, help="the proxy's port on 127.0.0.1 (default 8000)")
+    parser.add_argument(
+        "--drain-timeout", type=float, default=20.0, help="LIFTOFF_DRAIN_TIMEOUT_S of each replica"
+    )
+    parser.add_argument(
+        "--env", type=_env_pair, action="append", default=[], help="LIFTOFF_NAME=value for every replica"
+    )
+    parser.add_argument("--keep-workdir", action="store_true", help="keep the config and logs after stopping")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        config = LabConfig(
+            replicas=args.replicas,
+            port=args.port,
+            drain_timeout_s=args.drain_timeout,
+            replica_env=dict(args.env),
+            keep_workdir=args.keep_workdir,
+        )
+    except ValueError as error:
+        print(f"python -m lab: {error}", file=sys.stderr)
+        return 2
+
+    stop = threading.Event()
+    roll = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: roll.set())
+    try:
+        with Lab(config) as lab:
+            haproxy_pid = lab.proxy.process.pid if lab.proxy.process else "?"
+            print(f"\nLiftoff lab: {lab.url}  (HAProxy pid {haproxy_pid})")
+            for replica in lab.replicas:
+                print(f"  {replica.replica_id}: 127.0.0.1:{replica.port} pid {replica.pid}")
+            print(
+                f"  files: {lab.workdir}\n"
+                f"Try: python -m lab.loadtest --url {lab.url} --profile joe-and-friends\n"
+                f"     kill -9 <replica pid>       (self-healing)\n"
+                f"     kill -HUP {os.getpid()}  (rolling update)\n"
+                "Ctrl-C or SIGTERM stops everything.",
+                flush=True,
+            )
+            while not stop.wait(0.2):
+                if roll.is_set():
+                    roll.clear()
+                    logging.getLogger("lab").info("rolling update: replacing the replicas one by one")
+                    lab.rolling_replace()
+                    logging.getLogger("lab").info("rolling update done")
+            print("stopping every process the lab started ...", flush=True)
+    except (ProxyError, ReplicaError) as error:
+        print(f"python -m lab: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""`python -m lab.loadtest`: a profile or explicit users, rate and duration against any URL."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lab.loadtest.payloads import ROUTES, inference_request
+from lab.loadtest.profiles import PROFILES, describe, plan_for
+from lab.loadtest.runner import LoadSpec, run_load, tty_progress
+
+T = TypeVar("T")
+
+
+def run_fast(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on uvloop where it is installed: the generator must not be the bottleneck."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m lab.loadtest", description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="base URL (default: the lab's)")
+    parser.add_argument(
+        "--profile",
+        default="steady",
+        choices=sorted(PROFILES),
+        help="steady: fixed users; joe-and-friends: a ramp from 1 to --users; spike: a tenth, all, a tenth",
+    )
+    parser.add_argument("--users", type=int, default=32, help="peak concurrent users (default 32)")
+    parser.add_argument("--rate", type=float, default=0.0, help="cap on total requests/s (default 0: no cap)")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
+    parser.add_argument("--route", default="predict", choices=ROUTES, help="/predict or /v2/models/<m>/infer")
+    parser.add_argument("--model", default="digits", help="model name for --route v2 (default digits)")
+    parser.add_argument("--rows", type=int, default=1, help="rows per request (default 1)")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="per-request timeout in seconds (default 10)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        plan = plan_for(args.profile, args.users, args.duration)
+        request = inference_request(args.url, args.route, args.rows, args.model)
+    except ValueError as error:
+        print(f"python -m lab.loadtest: {error}", file=sys.stderr)
+        return 2
+    if args.rate < 0:
+        print(f"python -m lab.loadtest: rate: {args.rate} must be 0 (no cap) or above", file=sys.stderr)
+        return 2
+    print(
+        f"{args.profile}: {'; '.join(describe(plan))}"
+        + (f"; at most {args.rate:g} req/s" if args.rate else "")
+    )
+    spec = LoadSpec(args.url, request, plan, rate=args.rate or None, timeout_s=args.timeout)
+    progress = tty_progress if sys.stderr.isatty() else None
+    with contextlib.suppress(KeyboardInterrupt):
+        report = run_fast(run_load(spec, progress))
+        if progress is not None:
+            sys.stderr.write("\n")
+        print(report.format())
+        if args.json:
+            args.json.write_text(report.to_json())
+        return 0 if report.ok else 1
+    return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""The lab: N replicas behind HAProxy, kept alive (self-healing), replaceable one by one (rolling update)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from lab.ports import free_port, free_ports
+from lab.proxy import HAProxy, Upstream
+from lab.replicas import SERVER_COMMAND, Replica, ReplicaError
+
+log = logging.getLogger("lab")
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    replicas: int = 3
+    port: int = 0
+    """The proxy's port on 127.0.0.1; 0 picks a free one."""
+    replica_command: Sequence[str] = SERVER_COMMAND
+    replica_env: Mapping[str, str] = field(default_factory=dict)
+    """Extra LIFTOFF_* settings for every replica (host, port and replica id are the lab's)."""
+    ready_timeout_s: float = 120.0
+    drain_timeout_s: float = 20.0
+    """How long a SIGTERMed replica may take to exit before SIGKILL; also its LIFTOFF_DRAIN_TIMEOUT_S."""
+    keep_workdir: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.replicas <= 64:
+            raise ValueError(f"replicas: {self.replicas} is out of range; allowed: 1..64")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port: {self.port} is out of range; allowed: 0..65535")
+
+
+@dataclass
+class _Slot:
+    replica: Replica
+    replacing: bool = False
+    """True while a rolling replacement owns this slot: its exit is planned, not a crash."""
+    restarts: int = 0
+    next_restart_at: float = 0.0
+
+
+class Lab:
+    """Start with `with Lab(LabConfig(...)) as lab:`; everything the lab started is stopped on exit."""
+
+    def __init__(self, config: LabConfig) -> None:
+        self.config = config
+        self.workdir = Path(tempfile.mkdtemp(prefix="liftoff-lab-"))
+        self.port = config.port or free_port()
+        ports = free_ports(config.replicas)
+        self._slots = [
+            _Slot(
+                Replica(
+                    f"replica-{i}",
+                    port,
+                    self.workdir / f"replica-{i}.log",
+                    command=config.replica_command,
+                    env={"LIFTOFF_DRAIN_TIMEOUT_S": f"{config.drain_timeout_s:g}", **config.replica_env},
+                )
+            )
+            for i, port in enumerate(ports)
+        ]
+        self.proxy = HAProxy(
+            self.port, [Upstream(s.replica.replica_id, s.replica.port) for s in self._slots], self.workdir
+        )
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def replicas(self) -> list[Replica]:
+        return [slot.replica for slot in self._slots]
+
+    def restarts(self, index: int) -> int:
+        """How often the lab restarted replica `index` after it died on its own."""
+        return self._slots[index].restarts
+
+    def __enter__(self) -> Lab:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start every replica, wait until all are ready, then the proxy, then the watcher."""
+        try:
+            for slot in self._slots:
+                slot.replica.start()
+            with ThreadPoolExecutor(max_workers=len(self._slots)) as pool:
+                for done in [
+                    pool.submit(s.replica.wait_ready, self.config.ready_timeout_s) for s in self._slots
+                ]:
+                    done.result()
+            self.proxy.start()
+            for slot in self._slots:
+                self.proxy.wait_status(slot.replica.replica_id, "UP", timeout_s=10.0)
+        except BaseException:
+            self.stop()
+            raise
+        self._watcher = threading.Thread(target=self._watch, name="lab-watcher", daemon=True)
+        self._watcher.start()
+        log.info("lab ready at %s with %d replicas (files in %s)", self.url, len(self._slots), self.workdir)
+
+    def stop(self) -> None:
+        """Stop the watcher, the proxy and every replica (SIGTERM, then SIGKILL after the drain timeout)."""
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5.0)
+        self.proxy.stop()
+        with ThreadPoolExecutor(max_workers=len(self._slots)) as pool:
+            list(pool.map(lambda s: s.replica.stop(self.config.drain_timeout_s + 5.0), self._slots))
+        if not self.config.keep_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _watch(self) -> None:
+        """Self-healing: restart a replica that exited without being asked to, with a growing back-off."""
+        while not self._stopping.wait(0.1):
+            for index, slot in enumerate(self._slots):
+                with self._lock:
+                    if slot.replacing or slot.replica.alive() or self._stopping.is_set():
+                        continue
+                    now = time.monotonic()
+                    if now < slot.next_restart_at:
+                        continue
+                    log.warning(
+                        "%s exited with code %s; restarting it",
+                        slot.replica.replica_id,
+                        slot.replica.exit_code(),
+                    )
+                    slot.restarts += 1
+                    # 0.5 s, 1 s, 2 s ... 10 s: a replica that crashes at start must not spin the CPU.
+                    slot.next_restart_at = now + min(10.0, 0.5 * 2 ** min(slot.restarts - 1, 5))
+                    try:
+                        slot.replica.start()
+                    except (OSError, ReplicaError) as error:
+                        log.error("could not restart %s: %s", slot.replica.replica_id, error)
+                        continue
+                # HAProxy's /readyz check puts it back into rotation once the model is loaded.
+                log.info("%s restarted (pid %s, slot %d)", slot.replica.replica_id, slot.replica.pid, index)
+
+    def wait_in_rotation(self, index: int, timeout_s: float, after_generation: int = 0) -> None:
+        """Block until replica `index` runs a process started after `after_generation`, that process is ready,
+        and the proxy reports it UP, so it gets traffic again."""
+        replica = self._slots[index].replica
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if (
+                replica.generation > after_generation
+                and replica.ready()
+                and self.proxy.status(replica.replica_id) == "UP"
+            ):
+                return
+            time.sleep(0.05)
+        raise ReplicaError(f"{replica.replica_id} is not back in rotation after {timeout_s:.0f} s")
+
+    def replace(self, index: int) -> None:
+        """Replace one replica without failing a request: drain it in the proxy, SIGTERM it, wait for it to
+        exit, start its successor, wait until ready and back in rotation."""
+        slot = self._slots[index]
+        name = slot.replica.replica_id
+        with self._lock:
+            slot.replacing = True
+        try:
+            # Out of rotation first, so no new request is routed to a process about to stop listening.
+            self.proxy.set_state(name, "drain")
+            deadline = time.monotonic() + self.config.drain_timeout_s
+            while int(self.proxy.server_stats()[name]["scur"] or 0) > 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            slot.replica.terminate()
+            if not slot.replica.wait_exit(self.config.drain_timeout_s + 5.0):
+                log.error("%s did not exit within its drain timeout; killing it", name)
+                slot.replica.kill()
+                slot.replica.wait_exit(5.0)
+            slot.replica.start()
+            slot.replica.wait_ready(self.config.ready_timeout_s)
+            self.proxy.set_state(name, "ready")
+            self.wait_in_rotation(index, timeout_s=10.0)
+            log.info("%s replaced (pid %s)", name, slot.replica.pid)
+        finally:
+            with self._lock:
+                slot.replacing = False
+
+    def rolling_replace(self) -> None:
+        """Replace every replica, one at a time, as a Deployment's rolling update with maxSurge 0 would."""
+        for index in range(len(self._slots)):
+            self.replace(index)

@@ -1,0 +1,79 @@
+"""The load generator against an HAProxy that answers by itself: what it counts, and how fast it can go."""
+
+import asyncio
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from lab.loadtest import LoadSpec, PreparedRequest, inference_request, plan_for, run_load
+from lab.ports import free_port
+from lab.proxy import find_haproxy
+
+_ECHO_CONFIG = """\
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 10s
+    timeout server 10s
+frontend echo
+    bind 127.0.0.1:{port}
+    http-request return status 503 hdr Retry-After 1 if {{ path /full }}
+    http-request return status 200 content-type application/json string "{{}}" hdr X-Liftoff-Replica echo
+"""
+
+
+@pytest.fixture(scope="module")
+def echo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An HTTP server that costs next to nothing per request, so the generator is all that is measured."""
+    port = free_port()
+    config = tmp_path_factory.mktemp("echo") / "haproxy.cfg"
+    config.write_text(_ECHO_CONFIG.format(port=port))
+    process = subprocess.Popen([find_haproxy(), "-db", "-f", str(config)], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+def test_every_answer_is_counted_with_the_replica_that_sent_it(echo_url: str) -> None:
+    report = asyncio.run(
+        run_load(LoadSpec(echo_url, inference_request(echo_url), plan_for("steady", 8, 1.0)))
+    )
+    assert report.sent > 100
+    assert report.ok == report.sent
+    assert report.errors == {}
+    assert report.replicas == {"echo": report.ok}
+    assert report.p99_ms < 1000
+
+
+def test_503s_are_failures_and_their_retry_after_is_noticed(echo_url: str) -> None:
+    request = PreparedRequest.build(echo_url, "GET", "/full", b"", "text/plain")
+    report = asyncio.run(run_load(LoadSpec(echo_url, request, plan_for("steady", 2, 0.5))))
+    assert report.ok == 0
+    assert report.errors == {"503": report.sent}
+    assert report.rejected_with_retry_after == report.sent
+
+
+def test_a_rate_cap_holds_the_total_request_rate(echo_url: str) -> None:
+    spec = LoadSpec(echo_url, inference_request(echo_url), plan_for("steady", 8, 2.0), rate=100.0)
+    report = asyncio.run(run_load(spec))
+    assert 150 <= report.sent <= 220
+
+
+def test_a_closed_port_is_a_connection_error_not_a_crash() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    report = asyncio.run(run_load(LoadSpec(url, inference_request(url), plan_for("steady", 2, 0.5))))
+    assert report.ok == 0
+    assert set(report.errors) == {"connect"}
+    assert report.sent > 0
