@@ -1,0 +1,99 @@
+"""`python -m service`: serve the configured model with uvicorn, settings from `LIFTOFF_*` variables.
+
+A bad setting stops start-up with exit code 2 and a message naming the variable, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import cast
+
+import uvicorn
+from pydantic import ValidationError
+from uvicorn.supervisors import Multiprocess
+
+from service.app import create_app
+from service.model.metadata import MetadataError, load_metadata
+from service.model.runtime import ModelLoadError, pick_device
+from service.settings import Settings, env_name
+
+USAGE_ERROR = 2
+log = logging.getLogger("service")
+
+
+def read_settings() -> Settings:
+    """Settings from the environment, or a SystemExit(2) whose message names each bad variable."""
+    try:
+        settings = Settings()
+        if settings.model_path is not None:
+            load_metadata(settings.model_path)
+        pick_device(settings.device)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "settings"
+            lines.append(f"  {env_name(field)}={err.get('input')!r}: {err['msg']}")
+        raise SystemExit("invalid settings:\n" + "\n".join(lines)) from None
+    except (MetadataError, ModelLoadError) as exc:
+        raise SystemExit(f"cannot serve the configured model: {exc}") from None
+    return settings
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+
+
+def app_from_env() -> object:
+    """The app factory each worker process calls when LIFTOFF_WORKERS > 1."""
+    settings = read_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings, drain_on_sigterm=True)
+
+
+def graceful_timeout_s(settings: Settings) -> float:
+    return max(settings.drain_timeout_s - 1.0, settings.drain_timeout_s / 2)
+
+
+def uvicorn_config(settings: Settings) -> uvicorn.Config:
+    many = settings.workers > 1
+    return uvicorn.Config(
+        # Several workers each build their own app (and model) from the environment.
+        "service.__main__:app_from_env" if many else create_app(settings, drain_on_sigterm=True),
+        factory=many,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=settings.log_level == "debug",
+        server_header=False,
+        lifespan="on",
+        # How long uvicorn waits for accepted requests after SIGTERM; the margin is for the lifespan shutdown.
+        # (uvicorn types it int but uses it as asyncio.wait_for's float timeout.)
+        timeout_graceful_shutdown=cast(
+            int, max(settings.drain_timeout_s - 1.0, settings.drain_timeout_s / 2)
+        ),
+    )
+
+
+def main() -> int:
+    try:
+        settings = read_settings()
+    except SystemExit as exc:
+        print(exc.code, file=sys.stderr)
+        return USAGE_ERROR
+    configure_logging(settings.log_level)
+    config = uvicorn_config(settings)
+    if settings.workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return 0
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

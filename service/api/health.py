@@ -1,0 +1,37 @@
+"""Liveness, readiness and metrics: what Kubernetes probes and Prometheus scrapes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.responses import Response
+
+from service.api.common import RETRY_AFTER_S, json_response, server_state
+
+router = APIRouter(tags=["health"])
+
+_LIVE = b'{"live":true}'
+
+
+@router.get("/healthz")
+@router.get("/v2/health/live", tags=["open inference protocol v2"])
+async def live() -> Response:
+    """The process answers. Says nothing about the model: a loading model must not get the pod restarted."""
+    return Response(_LIVE, media_type="application/json")
+
+
+@router.get("/readyz")
+@router.get("/v2/health/ready", tags=["open inference protocol v2"])
+async def ready(request: Request) -> Response:
+    """The model is loaded and warmed up, and the server is not draining after SIGTERM."""
+    state = server_state(request)
+    if state.ready:
+        return json_response({"ready": True})
+    response = json_response({"ready": False, "error": state.not_ready_reason()}, status=503)
+    response.headers["Retry-After"] = RETRY_AFTER_S
+    return response
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(server_state(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,167 @@
+"""Open Inference Protocol v2 over REST/JSON, the dialect KServe and Triton speak.
+
+https://kserve.github.io/website/latest/modelserving/data_plane/v2_protocol/
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from service.api.common import RETRY_AFTER_S, infer, json_response, parse_json, ready_model, server_state
+from service.api.errors import ApiError
+from service.api.schemas import (
+    ErrorResponse,
+    InferRequest,
+    InferResponse,
+    ModelMetadataResponse,
+    ModelReadyResponse,
+    ServerMetadataResponse,
+    json_body,
+)
+from service.api.tensors import bad, shaped, to_array
+from service.model.metadata import ModelMetadata, TensorSpec
+from service.model.runtime import ServedModel
+from service.state import ServerState
+
+router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 413, 503)}
+
+try:
+    SERVER_VERSION = version("liftoff")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    SERVER_VERSION = "0"
+
+
+@router.get("", response_model=ServerMetadataResponse)
+async def server_metadata() -> Response:
+    return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": []})
+
+
+def _check_name(state: ServerState, name: str, model_version: str | None) -> ServedModel:
+    model, _ = ready_model(state)
+    meta = model.metadata
+    if name != meta.name:
+        raise ApiError(404, f"unknown model {name!r}: this server serves {meta.name!r}")
+    if model_version is not None and model_version != meta.version:
+        raise ApiError(
+            404, f"model {name!r} has no version {model_version!r}: it serves version {meta.version!r}"
+        )
+    return model
+
+
+def _tensor(spec: TensorSpec) -> dict[str, Any]:
+    return {"name": spec.name, "datatype": spec.datatype, "shape": list(spec.shape)}
+
+
+@router.get("/models/{name}", response_model=ModelMetadataResponse, responses=ERRORS)
+@router.get(
+    "/models/{name}/versions/{model_version}",
+    response_model=ModelMetadataResponse,
+    responses=ERRORS,
+    include_in_schema=False,
+)
+async def model_metadata(request: Request, name: str, model_version: str | None = None) -> Response:
+    meta = _check_name(server_state(request), name, model_version).metadata
+    return json_response(
+        {
+            "name": meta.name,
+            "versions": [meta.version],
+            "platform": meta.platform,
+            "inputs": [_tensor(spec) for spec in meta.inputs],
+            "outputs": [_tensor(spec) for spec in meta.outputs],
+        }
+    )
+
+
+@router.get("/models/{name}/ready", response_model=ModelReadyResponse, responses=ERRORS)
+@router.get(
+    "/models/{name}/versions/{model_version}/ready",
+    response_model=ModelReadyResponse,
+    responses=ERRORS,
+    include_in_schema=False,
+)
+async def model_ready(request: Request, name: str, model_version: str | None = None) -> Response:
+    state = server_state(request)
+    _check_name(state, name, model_version)
+    if not state.ready:
+        raise ApiError(503, state.not_ready_reason(), {"Retry-After": RETRY_AFTER_S})
+    return json_response({"name": name, "ready": True})
+
+
+@router.post(
+    "/models/{name}/infer",
+    response_model=InferResponse,
+    responses=ERRORS,
+    openapi_extra=json_body(InferRequest),
+)
+@router.post(
+    "/models/{name}/versions/{model_version}/infer",
+    response_model=InferResponse,
+    responses=ERRORS,
+    openapi_extra=json_body(InferRequest),
+    include_in_schema=False,
+)
+async def model_infer(request: Request, name: str, model_version: str | None = None) -> Response:
+    state = server_state(request)
+    model = _check_name(state, name, model_version)
+    _, batcher = ready_model(state)
+    body = parse_json(await request.body(), InferRequest)
+    meta = model.metadata
+    inputs = _decode_inputs(body, meta, state.settings.max_batch_size)
+    wanted = _wanted_outputs(body, meta)
+    outputs = await infer(batcher, inputs)
+    response: dict[str, Any] = {"model_name": meta.name, "model_version": meta.version}
+    if body.id is not None:
+        response["id"] = body.id
+    response["outputs"] = [
+        {"name": spec.name, "datatype": spec.datatype, "shape": list(array.shape), "data": array.ravel()}
+        for spec, array in zip(meta.outputs, outputs, strict=True)
+        if spec.name in wanted
+    ]
+    return json_response(response)
+
+
+def _decode_inputs(body: InferRequest, meta: ModelMetadata, max_batch_size: int) -> list[Any]:
+    by_name = {}
+    for index, tensor in enumerate(body.inputs):
+        where = f"inputs[{index}]"
+        if tensor.name in by_name:
+            raise bad(f"{where}.name {tensor.name!r} appears twice")
+        by_name[tensor.name] = (where, tensor)
+    expected = [spec.name for spec in meta.inputs]
+    unknown = sorted(set(by_name) - set(expected))
+    if unknown:
+        raise bad(f"inputs {unknown} are not inputs of model {meta.name!r} (it takes {expected})")
+    missing = [name for name in expected if name not in by_name]
+    if missing:
+        raise bad(f"inputs {missing} are missing (model {meta.name!r} takes {expected})")
+    arrays = []
+    for spec in meta.inputs:
+        where, tensor = by_name[spec.name]
+        if tensor.datatype != spec.datatype:
+            raise bad(f"{where}.datatype is {tensor.datatype!r}, but {spec.name!r} is {spec.datatype}")
+        array = to_array(tensor.data, spec, f"{where}.data")
+        arrays.append(shaped(array, tensor.shape, spec, where, max_batch_size))
+    rows = {array.shape[0] for array in arrays}
+    if len(rows) > 1:
+        raise bad(f"inputs have different numbers of rows {sorted(rows)}; every input needs one row per item")
+    return arrays
+
+
+def _wanted_outputs(body: InferRequest, meta: ModelMetadata) -> set[str]:
+    if not body.outputs:
+        return {spec.name for spec in meta.outputs}
+    wanted = set()
+    for index, requested in enumerate(body.outputs):
+        if meta.output(requested.name) is None:
+            raise bad(
+                f"outputs[{index}].name {requested.name!r} is not an output of model {meta.name!r} "
+                f"(it has {[spec.name for spec in meta.outputs]})"
+            )
+        wanted.add(requested.name)
+    return wanted

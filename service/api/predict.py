@@ -1,0 +1,50 @@
+"""`POST /predict`: plain JSON rows in, one prediction per row out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from service.api.common import infer, json_response, parse_json, ready_model, server_state
+from service.api.errors import ApiError
+from service.api.schemas import ErrorResponse, PredictRequest, PredictResponse, json_body
+from service.api.tensors import instances_array
+from service.model.metadata import TensorSpec
+
+router = APIRouter(tags=["predict"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 413, 503)}
+
+
+@router.post(
+    "/predict", response_model=PredictResponse, responses=ERRORS, openapi_extra=json_body(PredictRequest)
+)
+async def predict(request: Request) -> Response:
+    """`{"instances": [row, ...]}` -> `{"predictions": [...]}`, one prediction per row.
+
+    A prediction is the output's row for a one-output model, else an object keyed by output name; for the
+    digits model `{"probabilities": [10 floats], "label": int}`.
+    """
+    state = server_state(request)
+    model, batcher = ready_model(state)
+    body = parse_json(await request.body(), PredictRequest)
+    if len(model.metadata.inputs) != 1:
+        raise ApiError(
+            400,
+            f"model {model.metadata.name!r} takes several inputs; use /v2/models/{model.metadata.name}/infer",
+        )
+    pixels = instances_array(body.instances, model.metadata.inputs[0], state.settings.max_batch_size)
+    outputs = await infer(batcher, [pixels])
+    return json_response({"predictions": _per_row(model.metadata.outputs, outputs)})
+
+
+def _per_row(specs: Sequence[TensorSpec], outputs: list[np.ndarray]) -> list[Any]:
+    """Rows stay numpy (orjson writes them directly, float32 as float32)."""
+    if len(outputs) == 1:
+        return list(outputs[0])
+    names = [spec.name for spec in specs]
+    return [dict(zip(names, row, strict=True)) for row in zip(*outputs, strict=True)]

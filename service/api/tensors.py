@@ -1,0 +1,89 @@
+"""Turning JSON tensor data into numpy arrays the model can take, or a 400 that says what is wrong."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from service.api.errors import ApiError
+from service.model.datatypes import ACCEPTED_KINDS, NUMPY_DTYPES
+from service.model.metadata import TensorSpec
+
+_KIND_NAMES = {
+    "b": "boolean",
+    "i": "integer",
+    "u": "integer",
+    "f": "floating-point",
+    "U": "string",
+    "S": "string",
+    "O": "mixed or null",
+}
+
+
+def bad(message: str) -> ApiError:
+    return ApiError(400, message)
+
+
+def to_array(data: Any, spec: TensorSpec, where: str) -> np.ndarray:
+    """JSON numbers (flat or nested) to an array of the tensor's datatype, refusing lossy conversions."""
+    try:
+        raw = np.asarray(data)
+    except (ValueError, TypeError, OverflowError):
+        raise bad(f"{where} is not a rectangular array of numbers (rows of different lengths?)") from None
+    if raw.size and raw.dtype.kind not in ACCEPTED_KINDS[spec.datatype]:
+        kind = _KIND_NAMES.get(raw.dtype.kind, raw.dtype.kind)
+        raise bad(f"{where} holds {kind} values, but {spec.name!r} is {spec.datatype}")
+    target = NUMPY_DTYPES[spec.datatype]
+    if raw.dtype.kind in "iu" and target.kind in "iu" and raw.size:
+        info = np.iinfo(target)
+        if raw.min() < info.min or raw.max() > info.max:
+            raise bad(f"{where} has values outside the {spec.datatype} range [{info.min}, {info.max}]")
+    array = raw.astype(target, copy=False)
+    if target.kind == "f" and not np.isfinite(array).all():
+        raise bad(f"{where} contains NaN or infinity (or a number too large for {spec.datatype})")
+    return array
+
+
+def check_rows(rows: int, max_batch_size: int, where: str) -> None:
+    if rows < 1:
+        raise bad(f"{where} is an empty batch: send at least one row")
+    if rows > max_batch_size:
+        raise bad(
+            f"{where} has {rows} rows, more than the limit of {max_batch_size} per request "
+            "(LIFTOFF_MAX_BATCH_SIZE); split it into several requests"
+        )
+
+
+def shaped(
+    array: np.ndarray, shape: Sequence[int], spec: TensorSpec, where: str, max_batch_size: int
+) -> np.ndarray:
+    """Give flat or nested data the declared request shape, after checking it fits the model's input."""
+    if len(shape) != len(spec.shape) or any(
+        got != want for got, want in zip(shape[1:], spec.row_shape, strict=False)
+    ):
+        raise bad(
+            f"{where}.shape is {list(shape)}, but {spec.name!r} takes {list(spec.shape)} "
+            "(-1: any number of rows)"
+        )
+    check_rows(shape[0], max_batch_size, f"{where}")
+    expected = math.prod(shape)
+    if array.size != expected:
+        raise bad(f"{where}.data has {array.size} values, but shape {list(shape)} needs {expected}")
+    if array.shape != tuple(shape):
+        array = array.reshape(shape)
+    return np.ascontiguousarray(array)
+
+
+def instances_array(instances: list[Any], spec: TensorSpec, max_batch_size: int) -> np.ndarray:
+    """`/predict` rows: the batch dimension is the list itself; each row must have the input's row shape."""
+    check_rows(len(instances), max_batch_size, "instances")
+    array = to_array(instances, spec, "instances")
+    if array.shape[1:] != spec.row_shape:
+        raise bad(
+            f"each instance must have shape {list(spec.row_shape)} (the {spec.name!r} input), "
+            f"got instances of shape {list(array.shape[1:])}"
+        )
+    return np.ascontiguousarray(array)

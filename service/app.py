@@ -1,0 +1,124 @@
+"""`create_app(settings)`: the FastAPI app. The model loads in the lifespan, in the background.
+
+Loading in the background lets liveness answer while a large model loads or warms up; readiness turns
+true only once the warm-up pass succeeded. A model that fails to load keeps readiness false and says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from types import FrameType
+from typing import Any
+
+import torch
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from service.api import health, oip, predict
+from service.api.errors import install_error_handlers
+from service.api.schemas import REQUEST_MODELS
+from service.batching import Batcher, BatchLimits
+from service.middleware import BodyLimitMiddleware, EdgeMiddleware
+from service.model.loading import prepare_model
+from service.model.runtime import ServedModel
+from service.settings import Settings
+from service.state import ServerState
+
+log = logging.getLogger(__name__)
+
+ModelLoader = Callable[[Settings], ServedModel]
+
+
+def create_app(
+    settings: Settings, load: ModelLoader = prepare_model, drain_on_sigterm: bool = False
+) -> FastAPI:
+    """`drain_on_sigterm`: fail readiness the moment SIGTERM arrives (the server process sets it; tests
+    driving the app in-process leave their own signal handling alone)."""
+    state = ServerState(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
+        if drain_on_sigterm:
+            _drain_on_sigterm(state)
+        loading = asyncio.create_task(_load_and_start(state, load), name="liftoff-model-load")
+        try:
+            yield
+        finally:
+            loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loading
+            if state.batcher is not None:
+                await state.batcher.stop()
+
+    app = FastAPI(
+        title="Liftoff inference server",
+        version=oip.SERVER_VERSION,
+        lifespan=lifespan,
+        description="Open Inference Protocol v2 and a plain JSON /predict for one TorchScript model.",
+    )
+    app.state.liftoff = state
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(oip.router)
+    app.include_router(predict.router)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(EdgeMiddleware, replica_id=settings.replica_id, metrics=state.metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _drain_on_sigterm(state: ServerState) -> None:
+    """Put readiness down first, then hand the signal to the server's own handler (uvicorn's, which stops
+    accepting connections and waits for accepted requests). uvicorn installs its handler before the
+    lifespan starts and restores the original one when it stops, so chaining here is safe."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        state.begin_drain()
+        log.info("SIGTERM: readiness is down, finishing accepted requests")
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+async def _load_and_start(state: ServerState, load: ModelLoader) -> None:
+    settings = state.settings
+    try:
+        model = await asyncio.to_thread(load, settings)
+    except Exception as exc:
+        state.load_error = str(exc) or type(exc).__name__
+        log.exception("the model cannot be served; readiness stays false")
+        return
+    limits = BatchLimits(
+        settings.max_batch_size, settings.max_batch_wait_s, settings.queue_limit, settings.request_timeout_s
+    )
+    batcher = Batcher(model.forward, limits, state.metrics)
+    batcher.start()
+    state.model, state.batcher = model, batcher
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the request bodies the handlers parse themselves (with orjson, for speed)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in REQUEST_MODELS:
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(model_schema.pop("$defs", {}))
+            components[model.__name__] = model_schema
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,200 @@
+"""Dynamic batching: requests wait briefly in one queue and share a forward pass.
+
+One asyncio task collects queued requests into a batch (up to `max_batch_size` rows) and hands it to one
+dedicated inference thread, so the event loop never runs torch. While a forward pass runs, new requests
+queue up and form the next batch on their own. The extra wait for a batch to fill (`max_batch_wait`) is
+only spent under concurrent load: a request arriving at an idle server runs at once.
+
+The queue is bounded in rows: past `queue_limit` a request is refused at once (the caller answers 503 with
+Retry-After) instead of adding latency for everyone. Each request carries a deadline; one that expires
+while queued is dropped before it costs a forward pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from service.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Forward = Callable[[list[np.ndarray]], list[np.ndarray]]
+
+
+class Rejected(Exception):
+    """The request was not run; `reason` is one of the `liftoff_rejected_total` reasons."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(eq=False)
+class _Pending:
+    inputs: list[np.ndarray]
+    rows: int
+    deadline: float
+    future: asyncio.Future[list[np.ndarray]] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_batch_size: int
+    max_batch_wait_s: float
+    queue_limit: int
+    request_timeout_s: float
+
+
+class Batcher:
+    def __init__(self, forward: Forward, limits: BatchLimits, metrics: Metrics) -> None:
+        self._forward = forward
+        self._limits = limits
+        self._metrics = metrics
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._queued_rows = 0
+        self._arrived = asyncio.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liftoff-inference")
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = False
+        self._last_batch_requests = 0
+
+    @property
+    def queued_rows(self) -> int:
+        return self._queued_rows
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="liftoff-batcher")
+
+    async def stop(self) -> None:
+        """Stop taking work; whatever is still queued is refused as `draining`."""
+        self._stopped = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        while self._queue:
+            self._fail(self._queue.popleft(), self._rejection("draining", "the server is shutting down"))
+        self._set_depth()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def infer(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Queue one request's rows and wait for its own slice of the batch's outputs."""
+        rows = int(inputs[0].shape[0])
+        if self._stopped:
+            raise self._rejection("draining", "the server is shutting down")
+        if self._queued_rows + rows > self._limits.queue_limit:
+            raise self._rejection(
+                "queue_full",
+                f"the server is at capacity ({self._queued_rows} rows queued, limit "
+                f"{self._limits.queue_limit}); retry shortly",
+            )
+        loop = asyncio.get_running_loop()
+        pending = _Pending(
+            list(inputs), rows, loop.time() + self._limits.request_timeout_s, loop.create_future()
+        )
+        self._queue.append(pending)
+        self._queued_rows += rows
+        self._set_depth()
+        self._arrived.set()
+        try:
+            async with asyncio.timeout_at(pending.deadline):
+                return await pending.future
+        except TimeoutError:
+            raise self._rejection(
+                "deadline", f"no answer within the request timeout of {self._limits.request_timeout_s:g} s"
+            ) from None
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self._collect()
+            if batch:
+                await self._run_batch(batch)
+
+    async def _collect(self) -> list[_Pending]:
+        while not self._queue:
+            self._arrived.clear()
+            await self._arrived.wait()
+        batch, rows = self._take([], 0)
+        limits = self._limits
+        # Only wait for company under concurrent load: an idle server answers a lone request at once.
+        if rows < limits.max_batch_size and limits.max_batch_wait_s > 0 and self._last_batch_requests > 1:
+            loop = asyncio.get_running_loop()
+            fill_by = loop.time() + limits.max_batch_wait_s
+            while rows < limits.max_batch_size and (left := fill_by - loop.time()) > 0:
+                self._arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(left):
+                        await self._arrived.wait()
+                batch, rows = self._take(batch, rows)
+                if self._queue:  # the next request does not fit: the batch is as full as it gets
+                    break
+        self._set_depth()
+        return batch
+
+    def _take(self, batch: list[_Pending], rows: int) -> tuple[list[_Pending], int]:
+        """Move queued requests into the batch while they fit; drop those already given up on."""
+        now = asyncio.get_running_loop().time()
+        while self._queue and rows + self._queue[0].rows <= self._limits.max_batch_size:
+            pending = self._queue.popleft()
+            self._queued_rows -= pending.rows
+            if pending.future.done():  # its caller timed out or went away
+                continue
+            if pending.deadline <= now:
+                self._fail(pending, self._rejection("deadline", "the request timed out while queued"))
+                continue
+            batch.append(pending)
+            rows += pending.rows
+        return batch, rows
+
+    async def _run_batch(self, batch: list[_Pending]) -> None:
+        self._last_batch_requests = len(batch)
+        loop = asyncio.get_running_loop()
+        try:
+            outputs = await loop.run_in_executor(self._executor, self._forward_batch, batch)
+        except Exception as exc:
+            log.exception("forward pass failed for a batch of %d request(s)", len(batch))
+            for pending in batch:
+                self._fail(pending, exc)
+            return
+        for pending, result in zip(batch, outputs, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(result)
+
+    def _forward_batch(self, batch: list[_Pending]) -> list[list[np.ndarray]]:
+        """In the inference thread: stack the rows, one forward pass, split the outputs per request."""
+        if len(batch) == 1:
+            stacked = batch[0].inputs
+        else:
+            stacked = [np.concatenate(parts) for parts in zip(*(p.inputs for p in batch), strict=True)]
+        rows = int(stacked[0].shape[0])
+        started = time.perf_counter()
+        outputs = self._forward(stacked)
+        self._metrics.inference_seconds.observe(time.perf_counter() - started)
+        self._metrics.batch_size.observe(rows)
+        results = []
+        offset = 0
+        for pending in batch:
+            end = offset + pending.rows
+            results.append([out[offset:end] for out in outputs])
+            offset = end
+        return results
+
+    def _rejection(self, reason: str, message: str) -> Rejected:
+        self._metrics.rejected.labels(reason=reason).inc()
+        return Rejected(reason, message)
+
+    def _fail(self, pending: _Pending, exc: BaseException) -> None:
+        if not pending.future.done():
+            pending.future.set_exception(exc)
+
+    def _set_depth(self) -> None:
+        self._metrics.queue_depth.set(self._queued_rows)

@@ -1,0 +1,117 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it copies every body and costs a task per request).
+
+`EdgeMiddleware` stamps every response with the replica id and records the request metrics.
+`BodyLimitMiddleware` refuses bodies over the limit while reading them: at once when Content-Length says
+so, otherwise as soon as the streamed bytes pass the limit, so an oversized body is never held in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api.errors import JSON, ApiError, error_body
+from service.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+UNMATCHED_ROUTE = "unmatched"
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, replica_id: str, metrics: Metrics) -> None:
+        self.app = app
+        self.replica_header = (b"x-liftoff-replica", replica_id.encode("latin-1"))
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+        replica_header = self.replica_header
+
+        async def send_with_replica(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), replica_header]
+            await send(message)
+
+        metrics = self.metrics
+        metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_with_replica)
+        except Exception:
+            if status:  # too late for an error response; let the server close the connection
+                raise
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            status = 500
+            await _send_json(
+                send, 500, "internal server error; the server log has the details", [replica_header]
+            )
+        finally:
+            metrics.in_flight.dec()
+            route = _route_label(scope)
+            metrics.requests.labels(route=route, method=scope["method"], status=str(status)).inc()
+            metrics.request_seconds.labels(route=route).observe(time.perf_counter() - started)
+
+
+def _route_label(scope: Scope) -> str:
+    """The route's template (`/v2/models/{name}/infer`), never the raw path: labels must stay few."""
+    route: Any = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.max_body_bytes} bytes (LIFTOFF_MAX_BODY_BYTES)"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if value.isdigit() and int(value) > limit:
+                    await _send_json(send, 413, self._too_large(), [(b"connection", b"close")])
+                    return
+                break
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise ApiError(413, self._too_large())
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _send_json(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
+    body = error_body(message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

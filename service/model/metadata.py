@@ -1,0 +1,92 @@
+"""The JSON file beside a TorchScript model that says what it is and what tensors it takes and gives.
+
+Example (the default model's `model.json`):
+
+    {"name": "digits", "version": "1",
+     "inputs":  [{"name": "pixels", "datatype": "FP32", "shape": [-1, 64]}],
+     "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]},
+                 {"name": "label", "datatype": "INT64", "shape": [-1]}]}
+
+The first dimension of every tensor is the batch (-1); the others are fixed, so rows from different
+requests can be stacked into one forward pass. `forward` takes the inputs in the listed order and returns
+one tensor, or a tuple of tensors in the order of `outputs`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from service.model.datatypes import Datatype
+
+PLATFORM = "pytorch_torchscript"
+
+
+class TensorSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    datatype: Datatype
+    shape: tuple[int, ...] = Field(min_length=1)
+
+    @field_validator("shape")
+    @classmethod
+    def _batch_first_then_fixed(cls, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if shape[0] != -1:
+            raise ValueError("the first dimension is the batch and must be -1")
+        if any(dim < 1 for dim in shape[1:]):
+            raise ValueError("dimensions after the batch must be fixed positive sizes")
+        return shape
+
+    @property
+    def row_shape(self) -> tuple[int, ...]:
+        """The shape of one row: everything after the batch dimension."""
+        return self.shape[1:]
+
+
+class ModelMetadata(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    version: str = Field(default="1", min_length=1)
+    platform: str = PLATFORM
+    inputs: tuple[TensorSpec, ...] = Field(min_length=1)
+    outputs: tuple[TensorSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ModelMetadata:
+        for kind, specs in (("inputs", self.inputs), ("outputs", self.outputs)):
+            names = [spec.name for spec in specs]
+            if len(set(names)) != len(names):
+                raise ValueError(f"{kind} names must be unique, got {names}")
+        return self
+
+    def output(self, name: str) -> TensorSpec | None:
+        return next((spec for spec in self.outputs if spec.name == name), None)
+
+
+class MetadataError(ValueError):
+    """The metadata file is missing or says something the server cannot serve."""
+
+
+def metadata_path_for(model_path: Path) -> Path:
+    return model_path.with_suffix(".json")
+
+
+def load_metadata(model_path: Path) -> ModelMetadata:
+    path = metadata_path_for(model_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MetadataError(
+            f"{path} is missing: every model needs a JSON file beside it (same name, .json) "
+            "declaring its name, version, inputs and outputs"
+        ) from None
+    try:
+        return ModelMetadata.model_validate_json(text)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise MetadataError(f"{path} is not valid model metadata: {problems}") from None

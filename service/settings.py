@@ -1,0 +1,74 @@
+"""The server's settings, read once from `LIFTOFF_*` environment variables.
+
+docs/service-contract.md lists the same variables; a test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository (in the image: /app) holds the default model; resolving from the package makes it work
+# from any working directory.
+APP_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL_PATH = APP_ROOT / "models" / "digits" / "model.pt"
+
+ENV_PREFIX = "LIFTOFF_"
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told. Tests build it directly: `Settings(max_batch_size=4)`."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    model_path: Path | None = None
+    """TorchScript file; None means the bundled digits model (trained on the spot when missing)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    max_batch_size: int = Field(default=32, ge=1, le=65536)
+    max_batch_wait_ms: float = Field(default=2.0, ge=0, le=10_000)
+    queue_limit: int = Field(default=256, ge=1)
+    """Rows waiting for a forward pass before new requests get 503 + Retry-After."""
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    torch_threads: int = Field(default=0, ge=0, le=1024)
+    """Intra-op threads for the forward pass; 0 keeps torch's own default."""
+    workers: int = Field(default=1, ge=1, le=64)
+    drain_timeout_s: float = Field(default=20.0, gt=0)
+    replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lowercase_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("model_path")
+    @classmethod
+    def _model_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no model file at {value}")
+        return value
+
+    @property
+    def uses_default_model(self) -> bool:
+        return self.model_path is None
+
+    @property
+    def resolved_model_path(self) -> Path:
+        return self.model_path if self.model_path is not None else DEFAULT_MODEL_PATH
+
+    @property
+    def max_batch_wait_s(self) -> float:
+        return self.max_batch_wait_ms / 1000.0
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable that sets a field, as users see it in errors."""
+    return ENV_PREFIX + field_name.upper()

@@ -1,0 +1,36 @@
+"""What one running app knows about itself: settings, metrics, the model once loaded, whether it drains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from service.batching import Batcher
+from service.metrics import Metrics
+from service.model.runtime import ServedModel
+from service.settings import Settings
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    metrics: Metrics = field(default_factory=Metrics)
+    model: ServedModel | None = None
+    batcher: Batcher | None = None
+    load_error: str | None = None
+    """Why the model is not ready, when loading or warming it up failed."""
+    draining: bool = False
+
+    @property
+    def ready(self) -> bool:
+        return self.model is not None and self.batcher is not None and not self.draining
+
+    def not_ready_reason(self) -> str:
+        if self.draining:
+            return "the server is shutting down"
+        if self.load_error is not None:
+            return f"the model failed to load: {self.load_error}"
+        return "the model is loading"
+
+    def begin_drain(self) -> None:
+        """Called from the SIGTERM handler: readiness fails from now on, accepted work still finishes."""
+        self.draining = True
