@@ -1,0 +1,159 @@
+"""Plausible outputs of the Azure resources and functions the `azure` platform uses, for the offline plan.
+
+The admin-credential functions of ACR and AKS answer with an error: the platform must never call them,
+and a plan that reaches the end proves it did not.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pulumi
+import yaml
+
+SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
+TENANT_ID = "00000000-0000-4000-8000-000000000002"
+DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-000000000003"
+KUBELET_OBJECT_ID = "00000000-0000-4000-8000-000000000004"
+MOCK_ACR_REFRESH_TOKEN = "mock-acr-refresh-token"  # noqa: S105 - a placeholder the plan prints as [secret]
+FORBIDDEN_CALLS = (
+    "azure-native:containerregistry:listRegistryCredentials",
+    "azure-native:containerservice:listManagedClusterAdminCredentials",
+)
+
+
+def _arm_id(args: pulumi.runtime.MockResourceArgs, kind: str, name: str) -> str:
+    group = args.inputs.get("resourceGroupName", "liftoff-rg")
+    return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers/{kind}/{name}"
+
+
+def _resource_group(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("resourceGroupName") or args.name
+    return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{name}"}
+
+
+def _named(kind: str, name_input: str) -> Any:
+    def outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        name = args.inputs.get(name_input) or args.name
+        return {"name": name, "id": _arm_id(args, kind, name)}
+
+    return outputs
+
+
+def _subnet(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("subnetName") or args.name
+    vnet = args.inputs.get("virtualNetworkName", "vnet")
+    return {"name": name, "id": _arm_id(args, "Microsoft.Network/virtualNetworks", f"{vnet}/subnets/{name}")}
+
+
+def _managed_cluster(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("resourceName") or args.name
+    location = args.inputs.get("location", "eastus")
+    return {
+        "name": name,
+        "id": _arm_id(args, "Microsoft.ContainerService/managedClusters", name),
+        "fqdn": f"{name}-dns.hcp.{location}.azmk8s.io",
+        "identityProfile": {
+            "kubeletidentity": {
+                "clientId": "00000000-0000-4000-8000-000000000005",
+                "objectId": KUBELET_OBJECT_ID,
+                "resourceId": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/MC_{name}/providers/"
+                f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool",
+            }
+        },
+        "oidcIssuerProfile": {
+            "enabled": True,
+            "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{SUBSCRIPTION_ID}/",
+        },
+    }
+
+
+def _registry(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("registryName") or args.name
+    return {
+        "name": name,
+        "id": _arm_id(args, "Microsoft.ContainerRegistry/registries", name),
+        "loginServer": f"{name}.azurecr.io",
+    }
+
+
+def _acr_push_token(_args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    return {"refresh_token": MOCK_ACR_REFRESH_TOKEN, "expires_on": 4102444800.0}
+
+
+RESOURCES = {
+    "azure-native:resources:ResourceGroup": _resource_group,
+    "azure-native:network:VirtualNetwork": _named("Microsoft.Network/virtualNetworks", "virtualNetworkName"),
+    "azure-native:network:Subnet": _subnet,
+    "azure-native:containerservice:ManagedCluster": _managed_cluster,
+    "azure-native:containerservice:AgentPool": _named(
+        "Microsoft.ContainerService/managedClusters/agentPools", "agentPoolName"
+    ),
+    "azure-native:containerregistry:Registry": _registry,
+    "azure-native:authorization:RoleAssignment": _named(
+        "Microsoft.Authorization/roleAssignments", "roleAssignmentName"
+    ),
+    "pulumi-python:dynamic/liftoff:AcrPushToken": _acr_push_token,
+}
+
+
+def _client_config(_args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    return {
+        "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+        "objectId": DEPLOYER_OBJECT_ID,
+        "subscriptionId": SUBSCRIPTION_ID,
+        "tenantId": TENANT_ID,
+    }
+
+
+def _user_credentials(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    """What AKS returns for `format=exec` on an Entra ID cluster: kubelogin in device-code mode."""
+    name = args.args.get("resourceName", "cluster")
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": name,
+                "cluster": {
+                    "certificate-authority-data": base64.b64encode(b"mock CA").decode(),
+                    "server": f"https://{name}-dns.hcp.eastus.azmk8s.io:443",
+                },
+            }
+        ],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": f"clusterUser_{name}"}}],
+        "current-context": name,
+        "users": [
+            {
+                "name": f"clusterUser_{name}",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "kubelogin",
+                        "args": [
+                            "get-token",
+                            "--login",
+                            "devicecode",
+                            "--server-id",
+                            "6dae42f8-4368-4678-94ff-3960e28e3630",
+                        ],
+                    }
+                },
+            }
+        ],
+    }
+    value = base64.b64encode(yaml.safe_dump(kubeconfig).encode()).decode()
+    return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
+
+
+def _forbidden(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    raise RuntimeError(f"{args.token} reads admin credentials; the azure platform must never call it")
+
+
+CALLS = {
+    "azure-native:authorization:getClientConfig": _client_config,
+    "azure-native:authorization:getClientToken": lambda _args: {"token": "mock-entra-id-access-token"},
+    "azure-native:containerservice:listManagedClusterUserCredentials": _user_credentials,
+    **{token: _forbidden for token in FORBIDDEN_CALLS},
+}
