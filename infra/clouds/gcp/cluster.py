@@ -71,7 +71,12 @@ def create_cluster(
             horizontal_pod_autoscaling=C.ClusterAddonsConfigHorizontalPodAutoscalingArgs(disabled=False),
         ),
         logging_config=C.ClusterLoggingConfigArgs(enable_components=["SYSTEM_COMPONENTS", "WORKLOADS"]),
-        monitoring_config=C.ClusterMonitoringConfigArgs(enable_components=["SYSTEM_COMPONENTS"]),
+        # GPU metrics from GKE's own DCGM collection (managed Prometheus): on COS nodes the driver lives
+        # where only GKE's tooling looks, so a self-installed DCGM exporter would find no GPU.
+        monitoring_config=C.ClusterMonitoringConfigArgs(
+            enable_components=["SYSTEM_COMPONENTS", "DCGM"],
+            managed_prometheus=C.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
+        ),
         resource_labels=labels,
         # The provider's default is true, which makes `pulumi destroy` fail; the stack turns it on by choice.
         deletion_protection=settings.deletion_protection,
