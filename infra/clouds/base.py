@@ -88,6 +88,9 @@ class Platform:
     """The cluster still needs the NVIDIA device plugin (EKS, AKS: yes; GKE installs its own)."""
     install_metrics_server: bool = False
     """The cluster lacks metrics-server (EKS), so the CPU HPA needs ours."""
+    metrics_server_args: Sequence[str] = ()
+    """Extra metrics-server flags, e.g. `--kubelet-insecure-tls` where kubelets serve self-signed certificates
+    (kind, Docker Desktop)."""
     ingress_annotations: Mapping[str, str] = field(default_factory=dict)
     """Annotations for the ingress controller's LoadBalancer Service (e.g. an internet-facing NLB on AWS)."""
     image_platform: str = "linux/amd64"

@@ -71,6 +71,8 @@ def create_platform(settings: Settings) -> Platform:
         gpu=gpu,
         install_device_plugin=gpu is not None and local.install_device_plugin,
         install_metrics_server=local.install_metrics_server,
+        # kind's and Docker Desktop's kubelets serve self-signed certificates.
+        metrics_server_args=("--kubelet-insecure-tls",),
         image_platform=local.image_platform,
     )
 

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pulumi
 
 from infra.settings.source import ConfigSource, SettingsError, cpu_millis, memory_bytes
 
@@ -109,6 +112,8 @@ class Settings:
     autoscaling: Autoscaling
     monitoring: bool
     """kube-prometheus-stack, DCGM exporter, KEDA, ServiceMonitor and dashboard."""
+    grafana_admin_password: pulumi.Output[str] | None
+    """Secret; required with monitoring (the chart's built-in default password is public)."""
     metrics_server: bool
     """Install metrics-server even where the platform does not ask for it."""
     ingress_host: str | None
@@ -139,6 +144,14 @@ def load_settings(source: ConfigSource | None = None) -> Settings:
             f"{min_replicas} is above liftoff:maxReplicas ({max_replicas}); "
             "allowed: at most liftoff:maxReplicas",
         )
+    monitoring = source.boolean("monitoring", True)
+    grafana_admin_password = source.secret("grafanaAdminPassword") if monitoring else None
+    if monitoring and grafana_admin_password is None:
+        raise SettingsError(
+            source.key("grafanaAdminPassword"),
+            "is required when liftoff:monitoring is true: "
+            "`pulumi config set --secret grafanaAdminPassword <password>`",
+        )
     return Settings(
         cloud=cloud,
         cloud_settings=importlib.import_module(_CLOUD_MODULES[cloud]).load(source),
@@ -156,7 +169,8 @@ def load_settings(source: ConfigSource | None = None) -> Settings:
             target_p95_latency_ms=source.integer("targetP95LatencyMs", 250, minimum=1, maximum=600000),
             target_cpu_utilization=source.integer("targetCpuUtilization", 70, minimum=1, maximum=100),
         ),
-        monitoring=source.boolean("monitoring", True),
+        monitoring=monitoring,
+        grafana_admin_password=grafana_admin_password,
         metrics_server=source.boolean("metricsServer", False),
         ingress_host=source.string("ingressHost", pattern=r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?"),
         pre_stop_s=source.integer("preStopSeconds", 5, minimum=0, maximum=120),

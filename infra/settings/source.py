@@ -261,7 +261,8 @@ class ConfigSource:
         return tuple(item.strip() for item in raw.split(",") if item.strip())
 
     def mapping(self, name: str, default: Mapping[str, str] | None = None) -> dict[str, str]:
-        """A map of strings to strings: a YAML map in the stack file."""
+        """A map of strings to strings: a YAML map, or a list of `key=value` strings (Pulumi.yaml can type
+        a key as an array of strings, not as a map)."""
         raw = self._get(name)
         if raw is None:
             return dict(default or {})
@@ -269,10 +270,14 @@ class ConfigSource:
             parsed = json.loads(raw)
         except json.JSONDecodeError:
             parsed = None
+        if isinstance(parsed, list) and all(isinstance(item, str) and "=" in item for item in parsed):
+            parsed = dict(item.split("=", 1) for item in parsed)
         if not isinstance(parsed, dict) or not all(
             isinstance(k, str) and isinstance(v, str | int | bool) for k, v in parsed.items()
         ):
-            raise SettingsError(self.key(name), f"{raw!r} is not a map of strings to strings")
+            raise SettingsError(
+                self.key(name), f"{raw!r} is not a map of strings to strings (or a list of key=value strings)"
+            )
         return {k: _as_config_string(v) for k, v in parsed.items()}
 
     def cidr(self, name: str, default: str) -> str:

@@ -9,7 +9,8 @@ from infra.settings.local import LocalSettings
 
 
 def load(**values: object) -> Settings:
-    return load_settings(ConfigSource.from_dict({"cloud": "local", **values}))
+    """Monitoring off unless asked: with it, a Grafana password (a secret Output) is required."""
+    return load_settings(ConfigSource.from_dict({"cloud": "local", "monitoring": False, **values}))
 
 
 def test_defaults_give_a_cpu_deployment_on_the_local_cloud() -> None:
@@ -36,6 +37,11 @@ def test_values_typed_as_strings_are_parsed_like_pulumi_config() -> None:
     assert settings.gpu == 2
     assert settings.monitoring is False
     assert settings.cloud_settings.gpu_node_selector == {"gpu": "yes"}
+    # Pulumi.yaml types map-like keys as arrays of key=value strings.
+    assert load(localGpuNodeSelector=["a=b", "c=d=e"]).cloud_settings.gpu_node_selector == {
+        "a": "b",
+        "c": "d=e",
+    }
 
 
 @pytest.mark.parametrize(
@@ -59,6 +65,8 @@ def test_values_typed_as_strings_are_parsed_like_pulumi_config() -> None:
         ({"drainTimeoutSeconds": 0}, "liftoff:drainTimeoutSeconds", "1 to 3600"),
         ({"targetCpuUtilization": 150}, "liftoff:targetCpuUtilization", "1 to 100"),
         ({"localGpuNodeSelector": "[1, 2]"}, "liftoff:localGpuNodeSelector", "map of strings"),
+        ({"monitoring": True}, "liftoff:grafanaAdminPassword", "required when liftoff:monitoring is true"),
+        ({"localImagePlatform": "windows/amd64"}, "liftoff:localImagePlatform", "linux/amd64, linux/arm64"),
     ],
 )
 def test_a_wrong_value_names_the_key_and_what_is_allowed(

@@ -1,0 +1,38 @@
+"""The Liftoff program, the same for every stack: settings -> platform -> image -> add-ons -> service."""
+
+import pulumi
+
+from infra.clouds import create_platform
+from infra.image import inference_image
+from infra.settings import load_settings
+from infra.workload.addons import INGRESS_CLASS, Addons, AddonsArgs
+from infra.workload.inference_service import InferenceService, InferenceServiceArgs
+
+settings = load_settings()
+platform = create_platform(settings)
+image = inference_image(settings, platform)
+addons = Addons(
+    "addons",
+    AddonsArgs(platform, settings.monitoring, settings.metrics_server, settings.grafana_admin_password),
+)
+service = InferenceService(
+    "inference",
+    InferenceServiceArgs(
+        settings=settings,
+        platform=platform,
+        image=image.ref,
+        ingress_namespace=addons.ingress_namespace,
+        ingress_class=INGRESS_CLASS,
+        ingress_address=addons.ingress_address,
+        monitoring_namespace=addons.monitoring_namespace,
+        prometheus_url=addons.prometheus_url,
+        depends_on=addons.custom_resource_owners,
+    ),
+)
+
+pulumi.export("url", service.url)
+pulumi.export("registry", platform.registry.url if platform.registry else "")
+pulumi.export("imageDigest", image.digest)
+pulumi.export("image", image.ref)
+pulumi.export("kubeconfig", pulumi.Output.secret(platform.kubeconfig))
+pulumi.export("clusterName", platform.cluster_name)

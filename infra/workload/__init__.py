@@ -1,0 +1,1 @@
+"""The Kubernetes layer every cloud shares: add-ons (Helm releases) and the inference service."""

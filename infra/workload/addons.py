@@ -1,0 +1,197 @@
+"""Cluster add-ons, each a pinned Helm release switched by settings and the platform.
+
+Traefik (ingress controller), NVIDIA device plugin (where the platform says the cluster lacks it),
+metrics-server (where the cluster lacks it, or when asked), and with monitoring: kube-prometheus-stack,
+KEDA and the DCGM exporter. Release names are fixed, so the objects they create have known names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.clouds.base import GpuScheduling, Platform
+from infra.workload import charts
+from infra.workload.charts import Chart
+
+INGRESS_NAMESPACE = "traefik"
+INGRESS_CLASS = "traefik"
+MONITORING_NAMESPACE = "monitoring"
+KEDA_NAMESPACE = "keda"
+PROMETHEUS_NAME = "kps"
+"""fullnameOverride of kube-prometheus-stack: Prometheus answers at kps-prometheus.monitoring:9090."""
+PROMETHEUS_URL = f"http://{PROMETHEUS_NAME}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
+
+
+@dataclass(frozen=True)
+class AddonsArgs:
+    platform: Platform
+    monitoring: bool
+    """kube-prometheus-stack, KEDA and (with GPUs) the DCGM exporter."""
+    metrics_server: bool
+    """Install metrics-server even if the platform does not ask for it."""
+    grafana_admin_password: pulumi.Input[str] | None
+    """Secret; used when monitoring."""
+
+
+class Addons(pulumi.ComponentResource):
+    """The cluster-wide pieces the inference service relies on."""
+
+    ingress_address: pulumi.Output[str]
+    """The ingress controller's load balancer: hostname or IP."""
+    ingress_namespace: str = INGRESS_NAMESPACE
+    monitoring_namespace: str | None
+    prometheus_url: str | None
+    custom_resource_owners: list[pulumi.Resource]
+    """Releases that install the CRDs the service uses (ServiceMonitor, ScaledObject): depend on them."""
+
+    def __init__(self, name: str, args: AddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("liftoff:workload:Addons", name, None, opts)
+        self._platform = args.platform
+        gpu = args.platform.gpu
+        traefik = self._release(INGRESS_NAMESPACE, charts.TRAEFIK, traefik_values(args.platform))
+        if gpu is not None and args.platform.install_device_plugin:
+            self._release(
+                "nvidia-device-plugin", charts.NVIDIA_DEVICE_PLUGIN, device_plugin_values(gpu), "kube-system"
+            )
+        if args.platform.install_metrics_server or args.metrics_server:
+            self._release(
+                "metrics-server", charts.METRICS_SERVER, metrics_server_values(args.platform), "kube-system"
+            )
+        self.custom_resource_owners = []
+        self.monitoring_namespace = None
+        self.prometheus_url = None
+        if args.monitoring:
+            prometheus = self._release(
+                "kube-prometheus-stack",
+                charts.KUBE_PROMETHEUS_STACK,
+                prometheus_values(args.grafana_admin_password),
+                MONITORING_NAMESPACE,
+                timeout_s=900,
+            )
+            keda = self._release(KEDA_NAMESPACE, charts.KEDA, keda_values())
+            if gpu is not None:
+                self._release(
+                    "dcgm-exporter",
+                    charts.DCGM_EXPORTER,
+                    dcgm_exporter_values(gpu),
+                    MONITORING_NAMESPACE,
+                    depends_on=[prometheus],
+                )
+            self.custom_resource_owners = [prometheus, keda]
+            self.monitoring_namespace = MONITORING_NAMESPACE
+            self.prometheus_url = PROMETHEUS_URL
+        # The chart's Service, read back for its load balancer address.
+        ingress_service = k8s.core.v1.Service.get(
+            "ingress-controller",
+            pulumi.Output.concat(INGRESS_NAMESPACE, "/", traefik.status.name),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.platform.k8s_provider, depends_on=[traefik]
+            ),
+        )
+        self.ingress_address = args.platform.lb_address(ingress_service)
+        self.register_outputs({"ingressAddress": self.ingress_address})
+
+    def _release(
+        self,
+        name: str,
+        chart: Chart,
+        values: Mapping[str, Any],
+        namespace: str | None = None,
+        *,
+        timeout_s: int = 600,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> k8s.helm.v3.Release:
+        return k8s.helm.v3.Release(
+            name,
+            name=name,
+            namespace=namespace or name,
+            create_namespace=True,
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+            values=dict(values),
+            # Null values in `values` remove a chart default (the device plugin's NFD-based affinity).
+            allow_null_values=True,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=timeout_s,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=self._platform.k8s_provider,
+                depends_on=[*self._platform.depends_on, *(depends_on or [])],
+            ),
+        )
+
+
+def traefik_values(platform: Platform) -> dict[str, Any]:
+    return {
+        "deployment": {"replicas": 2},
+        "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+        "ingressClass": {"enabled": True, "isDefaultClass": False, "name": INGRESS_CLASS},
+        "providers": {
+            "kubernetesIngress": {"enabled": True, "publishedService": {"enabled": True}},
+            "kubernetesCRD": {"enabled": False},
+        },
+        "service": {"type": "LoadBalancer", "annotations": dict(platform.ingress_annotations)},
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "logs": {"access": {"enabled": True}},
+    }
+
+
+def device_plugin_values(gpu: GpuScheduling) -> dict[str, Any]:
+    """Only on GPU nodes: the chart's default affinity wants Node Feature Discovery labels, which the
+    managed GPU pools do not carry, so it is replaced by the pool's own labels."""
+    return {
+        "nodeSelector": dict(gpu.node_selector),
+        "tolerations": [t.to_k8s() for t in gpu.tolerations],
+        "affinity": None,
+        "priorityClassName": "system-node-critical",
+    }
+
+
+def metrics_server_values(platform: Platform) -> dict[str, Any]:
+    return {"args": list(platform.metrics_server_args)}
+
+
+def keda_values() -> dict[str, Any]:
+    return {"crds": {"install": True}}
+
+
+def prometheus_values(grafana_admin_password: pulumi.Input[str] | None) -> dict[str, Any]:
+    return {
+        "fullnameOverride": PROMETHEUS_NAME,
+        "prometheus": {
+            "prometheusSpec": {
+                # Pick up ServiceMonitors from every namespace, not only those labelled for this release.
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "ruleSelectorNilUsesHelmValues": False,
+                "scrapeInterval": "15s",
+                "retention": "7d",
+            }
+        },
+        "grafana": {
+            "adminPassword": grafana_admin_password,
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": "grafana_dashboard",
+                    "labelValue": "1",
+                    "searchNamespace": "ALL",
+                }
+            },
+        },
+    }
+
+
+def dcgm_exporter_values(gpu: GpuScheduling) -> dict[str, Any]:
+    return {
+        "nodeSelector": dict(gpu.node_selector),
+        "tolerations": [t.to_k8s() for t in gpu.tolerations],
+        "serviceMonitor": {"enabled": True, "interval": "15s"},
+    }

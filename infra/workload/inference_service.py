@@ -1,0 +1,230 @@
+"""The InferenceService: everything the model server needs in its own namespace.
+
+Namespace (Pod Security "restricted"), ServiceAccount (no token), Deployment (image by digest, probes,
+zero-downtime rollout, graceful drain), Service, Ingress, PodDisruptionBudget, NetworkPolicy, autoscaling,
+and with monitoring a ServiceMonitor and a Grafana dashboard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.clouds.base import Platform
+from infra.settings import Settings
+from infra.workload import autoscaling, pod
+from infra.workload.dashboard import dashboard_json
+
+NAME = "inference"
+
+
+def untyped(manifest: dict[str, Any]) -> Any:
+    """Manifest-shaped dicts (camelCase, as kubectl reads them) pass to the provider unchanged; the SDK's
+    TypedDicts spell keys in snake_case, so this tells the type checker not to compare the two."""
+    return manifest
+
+
+POD_SECURITY_VERSION = "v1.33"
+
+
+@dataclass(frozen=True)
+class InferenceServiceArgs:
+    settings: Settings
+    """Replicas, resources, server environment, autoscaling targets, namespace, timeouts."""
+    platform: Platform
+    """Provider, GPU scheduling and the cloud resources to wait for."""
+    image: pulumi.Input[str]
+    """`repository@sha256:...`: what every pod runs."""
+    ingress_namespace: str
+    """Namespace of the ingress controller: the only source of traffic besides Prometheus."""
+    ingress_class: str
+    ingress_address: pulumi.Input[str]
+    """The ingress controller's load balancer address, for the URL."""
+    monitoring_namespace: str | None
+    """Where Prometheus runs; None without monitoring."""
+    prometheus_url: str | None
+    """Prometheus for KEDA's triggers; None without monitoring (then a CPU HPA scales)."""
+    depends_on: list[pulumi.Resource]
+    """Add-ons whose CRDs or controllers the service's objects need."""
+
+
+class InferenceService(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+    """Where the model answers: http://<host or load balancer>/v2/models/<name>/infer."""
+
+    def __init__(
+        self, name: str, args: InferenceServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("liftoff:workload:InferenceService", name, None, opts)
+        settings, platform = args.settings, args.platform
+        ns = settings.namespace
+        labels = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "liftoff"}
+
+        def opts_(*extra: pulumi.Resource, **more: object) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(
+                parent=self,
+                provider=platform.k8s_provider,
+                depends_on=[*platform.depends_on, *args.depends_on, *extra],
+                **more,  # type: ignore[arg-type]
+            )
+
+        def meta(object_name: str = NAME, **extra: object) -> Any:
+            return {"name": object_name, "namespace": ns, "labels": labels, **extra}
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": ns,
+                "labels": {
+                    **{
+                        f"pod-security.kubernetes.io/{mode}": "restricted"
+                        for mode in ("enforce", "audit", "warn")
+                    },
+                    **{
+                        f"pod-security.kubernetes.io/{mode}-version": POD_SECURITY_VERSION
+                        for mode in ("enforce", "audit", "warn")
+                    },
+                },
+            },
+            opts=opts_(),
+        )
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-account", metadata=meta(), automount_service_account_token=False, opts=opts_(namespace)
+        )
+        gpu = platform.gpu
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=meta(
+                # The provider waits this long for the rollout: a GPU node may have to be created first.
+                annotations={"pulumi.com/timeoutSeconds": str(settings.deploy_timeout_s)}
+            ),
+            spec=untyped(
+                {
+                    "selector": {"matchLabels": labels},
+                    "revisionHistoryLimit": 5,
+                    "progressDeadlineSeconds": settings.deploy_timeout_s,
+                    "strategy": {
+                        "type": "RollingUpdate",
+                        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+                    },
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": pod.pod_spec(settings, args.image, gpu, labels, NAME),
+                    },
+                }
+            ),
+            opts=opts_(
+                account,
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=f"{settings.deploy_timeout_s}s", update=f"{settings.deploy_timeout_s}s"
+                ),
+            ),
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=meta(),
+            spec=untyped(
+                {
+                    "type": "ClusterIP",
+                    "selector": labels,
+                    "ports": [
+                        {"name": pod.PORT_NAME, "port": 80, "targetPort": pod.PORT_NAME, "protocol": "TCP"}
+                    ],
+                }
+            ),
+            opts=opts_(namespace),
+        )
+        rule: dict[str, object] = {
+            "http": {
+                "paths": [
+                    {
+                        "path": "/",
+                        "pathType": "Prefix",
+                        "backend": {"service": {"name": NAME, "port": {"name": pod.PORT_NAME}}},
+                    }
+                ]
+            }
+        }
+        if settings.ingress_host:
+            rule["host"] = settings.ingress_host
+        k8s.networking.v1.Ingress(
+            f"{name}-ingress",
+            metadata=meta(),
+            spec=untyped({"ingressClassName": args.ingress_class, "rules": [rule]}),
+            opts=opts_(namespace),
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-disruption-budget",
+            metadata=meta(),
+            spec=untyped({"maxUnavailable": 1, "selector": {"matchLabels": labels}}),
+            opts=opts_(namespace),
+        )
+        allowed = [args.ingress_namespace] + (
+            [args.monitoring_namespace] if args.monitoring_namespace else []
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata=meta(),
+            spec=untyped(
+                {
+                    "podSelector": {"matchLabels": labels},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {
+                            "from": [
+                                {
+                                    "namespaceSelector": {
+                                        "matchLabels": {"kubernetes.io/metadata.name": source}
+                                    }
+                                }
+                                for source in allowed
+                            ],
+                            "ports": [{"port": pod.PORT, "protocol": "TCP"}],
+                        }
+                    ],
+                }
+            ),
+            opts=opts_(namespace),
+        )
+        if args.prometheus_url is None:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-autoscaler",
+                metadata=meta(),
+                spec=untyped(autoscaling.hpa_spec(settings, NAME)),
+                opts=opts_(deployment),
+            )
+        else:
+            k8s.apiextensions.CustomResource(
+                f"{name}-scaled-object",
+                api_version="keda.sh/v1alpha1",
+                kind="ScaledObject",
+                metadata=meta(),
+                spec=autoscaling.scaled_object_spec(settings, NAME, args.prometheus_url),
+                opts=opts_(deployment),
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-service-monitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata=meta(),
+                spec=untyped(
+                    {
+                        "selector": {"matchLabels": labels},
+                        "namespaceSelector": {"matchNames": [ns]},
+                        "endpoints": [{"port": pod.PORT_NAME, "path": pod.METRICS_PATH, "interval": "15s"}],
+                    }
+                ),
+                opts=opts_(namespace),
+            )
+            k8s.core.v1.ConfigMap(
+                f"{name}-dashboard",
+                metadata=meta(f"{NAME}-dashboard", labels={**labels, "grafana_dashboard": "1"}),
+                data=untyped({"liftoff-inference.json": dashboard_json(ns)}),
+                opts=opts_(namespace),
+            )
+        host = settings.ingress_host or args.ingress_address
+        self.url = pulumi.Output.concat("http://", host, "/v2/models/", settings.server.model_name, "/infer")
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,141 @@
+"""The inference pod: container, probes, security, GPU scheduling, graceful shutdown.
+
+Paths, port, user and environment follow docs/service-contract.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from infra.clouds.base import GpuScheduling
+from infra.settings import Settings
+
+PORT = 8080
+PORT_NAME = "http"
+LIVENESS_PATH = "/healthz"
+READINESS_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+RUN_AS = 10001
+"""The image's user and group (docs/service-contract.md)."""
+PROBE_PERIOD_S = 5
+
+
+def environment(settings: Settings) -> list[dict[str, Any]]:
+    server = settings.server
+    env = {
+        "LIFTOFF_HOST": "0.0.0.0",  # noqa: S104 (inside the pod; the Service and NetworkPolicy guard it)
+        "LIFTOFF_PORT": str(PORT),
+        "LIFTOFF_DEVICE": "cuda" if settings.gpu > 0 else "cpu",
+        "LIFTOFF_DTYPE": server.dtype,
+        "LIFTOFF_MAX_BATCH_SIZE": str(server.max_batch_size),
+        "LIFTOFF_MAX_BATCH_WAIT_MS": str(server.max_batch_wait_ms),
+        "LIFTOFF_QUEUE_LIMIT": str(server.queue_limit),
+        "LIFTOFF_REQUEST_TIMEOUT_S": str(server.request_timeout_s),
+        "LIFTOFF_DRAIN_TIMEOUT_S": str(server.drain_timeout_s),
+        "LIFTOFF_LOG_LEVEL": server.log_level,
+    }
+    if server.model_path:
+        env["LIFTOFF_MODEL_PATH"] = server.model_path
+    rendered: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in env.items()]
+    # Each replica names itself in the X-Liftoff-Replica header.
+    rendered.append({"name": "LIFTOFF_REPLICA_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
+    return rendered
+
+
+def resources(settings: Settings, gpu: GpuScheduling | None) -> dict[str, Any]:
+    res = settings.resources
+    requests: dict[str, str] = {"cpu": res.cpu_request, "memory": res.memory_request}
+    limits: dict[str, str] = {"memory": res.memory_limit}
+    if res.cpu_limit is not None:
+        limits["cpu"] = res.cpu_limit
+    if gpu is not None:
+        # Extended resources: the request must equal the limit.
+        requests[gpu.resource] = limits[gpu.resource] = str(gpu.count)
+    requests["ephemeral-storage"] = "256Mi"
+    limits["ephemeral-storage"] = "1Gi"
+    return {"requests": requests, "limits": limits}
+
+
+def probes(settings: Settings) -> dict[str, Any]:
+    """Startup waits out the model load (up to liftoff:startupTimeoutSeconds); readiness takes the pod out
+    of the Service while it drains or is overloaded; liveness restarts a wedged process only."""
+
+    def http(path: str) -> dict[str, Any]:
+        return {"httpGet": {"path": path, "port": PORT_NAME}}
+
+    return {
+        "startupProbe": {
+            **http(READINESS_PATH),
+            "periodSeconds": PROBE_PERIOD_S,
+            "failureThreshold": max(1, settings.startup_timeout_s // PROBE_PERIOD_S),
+            "timeoutSeconds": 2,
+        },
+        "readinessProbe": {**http(READINESS_PATH), "periodSeconds": PROBE_PERIOD_S, "failureThreshold": 2},
+        "livenessProbe": {
+            **http(LIVENESS_PATH),
+            "periodSeconds": 10,
+            "failureThreshold": 6,
+            "timeoutSeconds": 5,
+        },
+    }
+
+
+def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling | None) -> dict[str, Any]:
+    return {
+        "name": "server",
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"}],
+        "env": environment(settings),
+        "resources": resources(settings, gpu),
+        **probes(settings),
+        # Keep serving while endpoints, kube-proxy and the ingress controller drop this pod; SIGTERM
+        # comes after, and the server then drains within LIFTOFF_DRAIN_TIMEOUT_S.
+        "lifecycle": {"preStop": {"sleep": {"seconds": settings.pre_stop_s}}}
+        if settings.pre_stop_s
+        else None,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 (an emptyDir, per the contract)
+    }
+
+
+def pod_spec(
+    settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling | None, labels: dict[str, str], sa: str
+) -> dict[str, Any]:
+    spread = [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": labels},
+        }
+        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+    ]
+    return {
+        "serviceAccountName": sa,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": settings.termination_grace_s,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "fsGroup": RUN_AS,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container(settings, image, gpu)],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+        "topologySpreadConstraints": spread,
+        "nodeSelector": dict(gpu.node_selector) if gpu and gpu.node_selector else None,
+        "tolerations": [t.to_k8s() for t in gpu.tolerations] if gpu else None,
+    }

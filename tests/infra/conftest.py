@@ -1,0 +1,26 @@
+"""Fixtures for the infra tests: offline plans of any stack, run once per stack and overrides.
+
+    def test_something(plan_for):
+        plan = plan_for("aws", {"gpu": 1})
+        deployment = plan.k8s_object("Deployment", "inference")
+
+Each plan runs `infra/__main__.py` under Pulumi's mocks in a fresh process (see infra/plan/__init__.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pytest
+
+from infra.plan import Plan, run_stack
+
+PlanFor = Callable[..., Plan]
+
+
+@pytest.fixture(scope="session")
+def plan_for() -> PlanFor:
+    def plan(stack: str, overrides: Mapping[str, object] | None = None) -> Plan:
+        return run_stack(stack, overrides)
+
+    return plan
