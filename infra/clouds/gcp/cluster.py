@@ -60,7 +60,6 @@ def create_cluster(
         datapath_provider="ADVANCED_DATAPATH",
         enable_shielded_nodes=True,
         enable_legacy_abac=False,
-        enable_intranode_visibility=True,
         master_auth=C.ClusterMasterAuthArgs(
             client_certificate_config=C.ClusterMasterAuthClientCertificateConfigArgs(
                 issue_client_certificate=False
