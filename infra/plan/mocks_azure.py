@@ -23,28 +23,17 @@ FORBIDDEN_CALLS = (
 )
 
 
-def _arm_id(args: pulumi.runtime.MockResourceArgs, kind: str, name: str) -> str:
-    group = args.inputs.get("resourceGroupName", "liftoff-rg")
-    return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers/{kind}/{name}"
-
-
 def _resource_group(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-    name = args.inputs.get("resourceGroupName") or args.name
-    return {"name": name, "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{name}"}
+    return {"name": args.inputs.get("resourceGroupName") or args.name}
 
 
-def _named(kind: str, name_input: str) -> Any:
+def _named(name_input: str) -> Any:
+    """Azure resources report the name they were given (or were auto-named) as `name`."""
+
     def outputs(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-        name = args.inputs.get(name_input) or args.name
-        return {"name": name, "id": _arm_id(args, kind, name)}
+        return {"name": args.inputs.get(name_input) or args.name}
 
     return outputs
-
-
-def _subnet(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-    name = args.inputs.get("subnetName") or args.name
-    vnet = args.inputs.get("virtualNetworkName", "vnet")
-    return {"name": name, "id": _arm_id(args, "Microsoft.Network/virtualNetworks", f"{vnet}/subnets/{name}")}
 
 
 def _managed_cluster(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
@@ -52,7 +41,6 @@ def _managed_cluster(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     location = args.inputs.get("location", "eastus")
     return {
         "name": name,
-        "id": _arm_id(args, "Microsoft.ContainerService/managedClusters", name),
         "fqdn": f"{name}-dns.hcp.{location}.azmk8s.io",
         "identityProfile": {
             "kubeletidentity": {
@@ -73,7 +61,6 @@ def _registry(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     name = args.inputs.get("registryName") or args.name
     return {
         "name": name,
-        "id": _arm_id(args, "Microsoft.ContainerRegistry/registries", name),
         "loginServer": f"{name}.azurecr.io",
     }
 
@@ -84,16 +71,12 @@ def _acr_push_token(_args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
 
 RESOURCES = {
     "azure-native:resources:ResourceGroup": _resource_group,
-    "azure-native:network:VirtualNetwork": _named("Microsoft.Network/virtualNetworks", "virtualNetworkName"),
-    "azure-native:network:Subnet": _subnet,
+    "azure-native:network:VirtualNetwork": _named("virtualNetworkName"),
+    "azure-native:network:Subnet": _named("subnetName"),
     "azure-native:containerservice:ManagedCluster": _managed_cluster,
-    "azure-native:containerservice:AgentPool": _named(
-        "Microsoft.ContainerService/managedClusters/agentPools", "agentPoolName"
-    ),
+    "azure-native:containerservice:AgentPool": _named("agentPoolName"),
     "azure-native:containerregistry:Registry": _registry,
-    "azure-native:authorization:RoleAssignment": _named(
-        "Microsoft.Authorization/roleAssignments", "roleAssignmentName"
-    ),
+    "azure-native:authorization:RoleAssignment": _named("roleAssignmentName"),
     "pulumi-python:dynamic/liftoff:AcrPushToken": _acr_push_token,
 }
 
