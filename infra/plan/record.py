@@ -45,7 +45,7 @@ class RecordingMonitor(MockMonitor):
 def redact(value: Any) -> Any:
     """Secrets become SECRET; resource references become their URN; the rest stays JSON-able."""
     if rpc.is_rpc_secret(value):
-        return SECRET
+        return _all_secret(rpc.unwrap_rpc_secret(value))
     if isinstance(value, dict):
         return {str(k): redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -55,3 +55,12 @@ def redact(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return f"<{type(value).__name__}>"
+
+
+def _all_secret(value: Any) -> Any:
+    """A secret map or list keeps its shape (a Secret's stringData stays a map), every leaf hidden."""
+    if isinstance(value, dict):
+        return {str(k): _all_secret(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_all_secret(v) for v in value]
+    return SECRET

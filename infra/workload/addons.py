@@ -24,6 +24,7 @@ MONITORING_NAMESPACE = "monitoring"
 KEDA_NAMESPACE = "keda"
 PROMETHEUS_NAME = "kps"
 """fullnameOverride of kube-prometheus-stack: Prometheus answers at kps-prometheus.monitoring:9090."""
+GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 (the Secret's name)
 PROMETHEUS_URL = f"http://{PROMETHEUS_NAME}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
 
 
@@ -69,9 +70,10 @@ class Addons(pulumi.ComponentResource):
             prometheus = self._release(
                 "kube-prometheus-stack",
                 charts.KUBE_PROMETHEUS_STACK,
-                prometheus_values(args.grafana_admin_password),
+                prometheus_values(),
                 MONITORING_NAMESPACE,
                 timeout_s=900,
+                depends_on=[self._grafana_admin(args.grafana_admin_password)],
             )
             keda = self._release(KEDA_NAMESPACE, charts.KEDA, keda_values())
             if gpu is not None:
@@ -95,6 +97,23 @@ class Addons(pulumi.ComponentResource):
         )
         self.ingress_address = args.platform.lb_address(ingress_service)
         self.register_outputs({"ingressAddress": self.ingress_address})
+
+    def _grafana_admin(self, password: pulumi.Input[str] | None) -> k8s.core.v1.Secret:
+        """Grafana's login, in a Secret the chart reads: a secret inside the release's values would hide
+        all of them from previews and the offline plan."""
+        options = pulumi.ResourceOptions(
+            parent=self, provider=self._platform.k8s_provider, depends_on=list(self._platform.depends_on)
+        )
+        namespace = k8s.core.v1.Namespace(
+            "monitoring-namespace", metadata={"name": MONITORING_NAMESPACE}, opts=options
+        )
+        return k8s.core.v1.Secret(
+            "grafana-admin",
+            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": MONITORING_NAMESPACE},
+            type="Opaque",
+            string_data={"admin-user": "admin", "admin-password": pulumi.Output.secret(password or "")},
+            opts=pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=[namespace])),
+        )
 
     def _release(
         self,
@@ -162,7 +181,7 @@ def keda_values() -> dict[str, Any]:
     return {"crds": {"install": True}}
 
 
-def prometheus_values(grafana_admin_password: pulumi.Input[str] | None) -> dict[str, Any]:
+def prometheus_values() -> dict[str, Any]:
     return {
         "fullnameOverride": PROMETHEUS_NAME,
         "prometheus": {
@@ -176,7 +195,11 @@ def prometheus_values(grafana_admin_password: pulumi.Input[str] | None) -> dict[
             }
         },
         "grafana": {
-            "adminPassword": grafana_admin_password,
+            "admin": {
+                "existingSecret": GRAFANA_ADMIN_SECRET,
+                "userKey": "admin-user",
+                "passwordKey": "admin-password",
+            },
             "sidecar": {
                 "dashboards": {
                     "enabled": True,
