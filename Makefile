@@ -82,3 +82,12 @@ lint: $(STAMP) ## ruff and mypy
 .PHONY: lock
 lock: $(STAMP) ## re-pin requirements/*.txt after editing pyproject.toml
 	UV=$(VENV)/bin/uv scripts/lock.sh
+
+.PHONY: bench
+bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe -> docs/benchmarks.md (QUICK=1: 1-min smoke)
+	bench/setup.sh
+	BENCH_COMMAND="make bench$(if $(QUICK), QUICK=1)" $(PY) -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+.PHONY: bench-lock
+bench-lock: $(STAMP) ## re-pin the benchmark competitors' environments (bench/requirements/*.txt)
+	bench/requirements/lock.sh

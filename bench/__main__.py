@@ -1,0 +1,180 @@
+"""`python -m bench`: the side-by-side benchmark behind `make bench` (see the package docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import torch
+
+from bench import catalog, envs, loadgen, report
+from bench.memory import PeakMemory
+from bench.report import ServerRun
+from bench.servers import SERVERS, BenchModel, serve
+
+DOC = envs.REPO / "docs" / "benchmarks.md"
+DOC_PREAMBLE = """# Benchmarks
+
+Every figure here was written by the command named beside it; rerun it to check. `make bench QUICK=1`
+is a one-minute smoke run that prints and writes nothing here.
+"""
+CEILING_ARGS = {
+    "digits": ["--batches", "1,32,256"],
+    "resnet18": ["--batches", "1,2,4,8", "--bf16-batches", "16,32,64"],
+}
+COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve"}
+
+
+def _machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    wrk = subprocess.run([loadgen.wrk_binary(), "--version"], capture_output=True, text=True, check=False)
+    wrk_version = (wrk.stdout or wrk.stderr).split()[1] if (wrk.stdout or wrk.stderr) else "?"
+    return (
+        f"{cpu}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+        f"torch {torch.__version__}, wrk {wrk_version}"
+    )
+
+
+def ceiling(model: BenchModel, seconds: float) -> dict[str, Any]:
+    command = [
+        str(envs.Env.project().python),
+        "-m",
+        "bench.ceiling",
+        "--model",
+        str(model.path),
+        "--seconds",
+        str(seconds),
+        *CEILING_ARGS.get(model.name, []),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=envs.REPO)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def measure(
+    model: BenchModel, key: str, workdir: Path, concurrencies: list[int], seconds: float
+) -> ServerRun:
+    kind = SERVERS[key]
+    run = ServerRun(model.name, key, kind.label)
+    try:
+        with serve(kind, model, workdir) as server:
+            run.start_s = server.start_s
+            script = loadgen.write_lua(server.payload, workdir / f"{key}-{model.name}.lua")
+            url = server.base_url + server.path
+            with PeakMemory(server.process.pid) as memory:
+                loadgen.run_wrk(url, script, max(concurrencies), min(seconds, 3))  # warm-up, not recorded
+                for c in concurrencies:
+                    point = loadgen.run_wrk(url, script, c, seconds)
+                    run.points.append(point)
+                    print(
+                        f"  {model.name:9} {kind.label:38} c={c:<3} {point.rps:9,.1f} req/s  "
+                        f"p50 {point.p50_ms:7.1f} ms  p99 {point.p99_ms:7.1f} ms  errors {point.errors}",
+                        flush=True,
+                    )
+            run.peak_mib = memory.peak_mib
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        run.failure = str(exc).splitlines()[0][:200]
+        print(f"  {model.name:9} {kind.label:38} FAILED: {run.failure}", flush=True)
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="digits only, Liftoff against the baseline, 3 s per point; writes no docs",
+    )
+    parser.add_argument("--models", default="digits,resnet18")
+    parser.add_argument("--servers", default="", help="comma-separated subset of: " + ", ".join(SERVERS))
+    parser.add_argument("--concurrency", default="1,8,32,64")
+    parser.add_argument("--seconds", type=float, default=15.0, help="load per point")
+    parser.add_argument("--ceiling-seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--out", type=Path, default=None, help=f"markdown to update (default {DOC} unless --quick)"
+    )
+    parser.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""), help="conditions worth recording")
+    args = parser.parse_args()
+    if args.quick:
+        args.models, args.servers, args.seconds, args.ceiling_seconds = (
+            "digits",
+            "liftoff,fastapi-1",
+            3.0,
+            1.0,
+        )
+    out = args.out if args.out is not None else (None if args.quick else DOC)
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    wanted = [s for s in args.servers.split(",") if s]
+    unknown = [s for s in wanted if s not in SERVERS]
+    if unknown:
+        parser.error(f"unknown server(s) {unknown}; choose from {list(SERVERS)}")
+
+    loadgen.wrk_binary()
+    models = catalog.load(args.models.split(","))
+    plan = [(m, key) for m in models.values() for key in m.servers if not wanted or key in wanted]
+    for key in sorted({key for _, key in plan} & COMPETITOR_ENVS.keys()):
+        envs.ensure(COMPETITOR_ENVS[key])
+    workdir = envs.BENCH_DIR / "run"
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    started = datetime.now(UTC)
+    load_before = os.getloadavg()
+    print(f"forward-pass ceilings ({args.ceiling_seconds:g} s per configuration)", flush=True)
+    ceilings = {}
+    for model in models.values():
+        ceilings[model.name] = ceiling(model, args.ceiling_seconds)
+        print(f"  {model.name}: {json.dumps(ceilings[model.name]['best'])}", flush=True)
+    print(f"load: wrk -t1, {args.seconds:g} s per point, c = {args.concurrency}", flush=True)
+    runs = [measure(model, key, workdir, concurrencies, args.seconds) for model, key in plan]
+    load_after = os.getloadavg()
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+
+    command = os.environ.get("BENCH_COMMAND") or "python -m bench " + shlex.join(sys.argv[1:])
+    header = [
+        f"## CPU run: `{command}`",
+        "",
+        f"- When: {started:%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min.",
+        f"- Machine: {_machine()}.",
+        f"- Load: `wrk -t1 -c<c> -d{args.seconds:g}s` on 127.0.0.1 with one fixed request body per model "
+        "(bench/payloads.py), after a 3 s warm-up per server. req/s counts only successful answers. "
+        "Peak memory is the resident memory of the server's whole process tree (shared pages counted per "
+        'process), sampled every 0.25 s. "ready s" is process start to the first successful answer.',
+        f"- Load average (1, 5, 15 min) before: {', '.join(f'{v:.2f}' for v in load_before)}; "
+        f"after: {', '.join(f'{v:.2f}' for v in load_after)}.",
+    ]
+    if args.note:
+        header.append(f"- Note: {args.note}")
+    text = report.render(header, ceilings, runs, concurrencies)
+    print("\n" + text)
+    raw = {
+        "started": started.isoformat(),
+        "ceilings": ceilings,
+        "runs": [{**asdict(r), "points": [{**asdict(p), "rps": p.rps} for p in r.points]} for r in runs],
+    }
+    (envs.BENCH_DIR / "last-run.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    if out is not None:
+        report.replace_section(out, "cpu", text, DOC_PREAMBLE)
+        print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    time.tzset()
+    main()

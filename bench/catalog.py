@@ -1,0 +1,72 @@
+"""The models the benchmark serves, their payloads, and which servers each is measured with."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from bench import payloads, resnet
+from bench.envs import BENCH_DIR, REPO, Env
+from bench.loadgen import Payload
+from bench.servers import BenchModel
+
+DIGITS_PATH = REPO / "models" / "digits" / "model.pt"
+RESNET_DIR = BENCH_DIR / "models" / resnet.NAME
+COMPETITORS = ("fastapi-1", "fastapi-2", "litserve", "torchserve")
+
+
+def _digits_model() -> Path:
+    if not DIGITS_PATH.exists():
+        subprocess.run(
+            [str(Env.project().python), "-m", "service.model.train_digits", "--out", str(DIGITS_PATH.parent)],
+            check=True,
+            cwd=REPO,
+        )
+    return DIGITS_PATH
+
+
+def _resnet_model() -> Path:
+    path = RESNET_DIR / "model.pt"
+    if not path.exists() or path.stat().st_mtime < Path(resnet.__file__).stat().st_mtime:
+        subprocess.run(
+            [str(Env.project().python), "-m", "bench.resnet", "--out", str(RESNET_DIR)], check=True, cwd=REPO
+        )
+    return path
+
+
+def load(names: list[str]) -> dict[str, BenchModel]:
+    folder = BENCH_DIR / "payloads"
+    found: dict[str, BenchModel] = {}
+    if "digits" in names:
+        found["digits"] = BenchModel(
+            name="digits",
+            path=_digits_model(),
+            # Issue 10's TorchServe configuration: up to 32 rows, 5 ms; Liftoff's own come from its sweep.
+            max_batch=32,
+            wait_ms=5.0,
+            payloads={
+                "json": Payload(
+                    "/v2/models/digits/infer", payloads.write(folder, "digits.json", payloads.digits_json())
+                )
+            },
+            servers=("liftoff", *COMPETITORS),
+        )
+    if resnet.NAME in names:
+        body, header_length = payloads.image_binary()
+        found[resnet.NAME] = BenchModel(
+            name=resnet.NAME,
+            path=_resnet_model(),
+            max_batch=8,
+            wait_ms=5.0,
+            payloads={
+                "json": Payload("/predict", payloads.write(folder, "image.json", payloads.image_json())),
+                "binary": Payload(
+                    f"/v2/models/{resnet.NAME}/infer",
+                    payloads.write(folder, "image.bin", body),
+                    content_type="application/octet-stream",
+                    headers=(("Inference-Header-Content-Length", str(header_length)),),
+                ),
+            },
+            servers=("liftoff", "liftoff-binary", "liftoff-bf16", *COMPETITORS),
+        )
+    return found

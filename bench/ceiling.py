@@ -1,0 +1,86 @@
+"""The forward pass alone, with no server: the most samples per second a model can do on this machine.
+
+    python -m bench.ceiling --model models/digits/model.pt --batches 256 --seconds 3
+    python -m bench.ceiling --model .bench/models/resnet18/model.pt --batches 1,2,4,8 --bf16-batches 16,32,64
+
+Prints one JSON object: samples/s per configuration and the best per precision. Runs with torch's default
+threads, in its own process, so nothing else in the harness competes with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.competitors.codec import IMAGE_SHAPE
+
+
+def _inputs(model_path: str, batch: int) -> torch.Tensor:
+    meta = json.loads(Path(model_path).with_suffix(".json").read_text(encoding="utf-8"))
+    spec = meta["inputs"][0]
+    row_shape = spec["shape"][1:]
+    if spec["datatype"] == "UINT8":
+        return torch.randint(0, 256, (batch, *row_shape), dtype=torch.uint8)
+    return torch.from_numpy(np.random.default_rng(0).uniform(0, 16, (batch, *row_shape)).astype(np.float32))
+
+
+def rate(
+    module: torch.nn.Module, x: torch.Tensor, seconds: float, autocast: torch.dtype | None = None
+) -> float:
+    """Samples per second over at least `seconds` (after warm-up runs that let TorchScript specialise)."""
+    ctx = (
+        torch.autocast("cpu", dtype=autocast)
+        if autocast is not None
+        else torch.autocast("cpu", enabled=False)
+    )
+    with torch.inference_mode(), ctx:
+        for _ in range(3):
+            module(x)
+        runs, started = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - started) < seconds or runs < 2:
+            module(x)
+            runs += 1
+    return runs * x.shape[0] / elapsed
+
+
+def measure(model_path: str, batches: list[int], bf16_batches: list[int], seconds: float) -> dict[str, Any]:
+    results: dict[str, float] = {}
+    module = torch.jit.load(model_path).eval()
+    for batch in batches:
+        results[f"fp32 batch {batch}"] = rate(module, _inputs(model_path, batch), seconds)
+    if bf16_batches:
+        images = len(IMAGE_SHAPE) + 1
+        last = torch.jit.load(model_path).eval().to(memory_format=torch.channels_last)
+        as_bf16 = torch.jit.load(model_path).eval().to(torch.bfloat16).to(memory_format=torch.channels_last)
+        for batch in bf16_batches:
+            x = _inputs(model_path, batch)
+            if x.dim() == images:
+                x = x.contiguous(memory_format=torch.channels_last)
+            results[f"bf16 autocast channels-last batch {batch}"] = rate(last, x, seconds, torch.bfloat16)
+            results[f"bf16 weights channels-last batch {batch}"] = rate(as_bf16, x, seconds)
+    best = {
+        precision: max((v for k, v in results.items() if k.startswith(precision)), default=0.0)
+        for precision in ("fp32", "bf16")
+    }
+    return {"threads": torch.get_num_threads(), "configs": results, "best": best}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--batches", default="256")
+    parser.add_argument("--bf16-batches", default="")
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    ints = lambda text: [int(v) for v in text.split(",") if v]  # noqa: E731
+    print(json.dumps(measure(args.model, ints(args.batches), ints(args.bf16_batches), args.seconds)))
+
+
+if __name__ == "__main__":
+    main()

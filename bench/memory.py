@@ -1,0 +1,51 @@
+"""Peak memory of a server: its whole process tree (workers, TorchServe's Java frontend and backends)."""
+
+from __future__ import annotations
+
+import threading
+
+import psutil
+
+
+def tree_rss_bytes(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants (shared pages count once per process)."""
+    try:
+        root = psutil.Process(root_pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total
+
+
+class PeakMemory:
+    """Samples the tree's resident memory in a background thread; `peak_mib` is the highest seen."""
+
+    def __init__(self, root_pid: int, interval_s: float = 0.25) -> None:
+        self._root_pid = root_pid
+        self._interval_s = interval_s
+        self._peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="peak-memory", daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._peak = max(self._peak, tree_rss_bytes(self._root_pid))
+            self._stop.wait(self._interval_s)
+
+    @property
+    def peak_mib(self) -> float:
+        return self._peak / 2**20

@@ -1,0 +1,148 @@
+"""Turn one run's measurements into the markdown of docs/benchmarks.md (and the same tables on stdout)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.loadgen import LoadResult
+from bench.servers import BASELINE
+
+LIFTOFF_PREFIX = "liftoff"
+
+
+@dataclass
+class ServerRun:
+    model: str
+    key: str
+    label: str
+    start_s: float = 0.0
+    peak_mib: float = 0.0
+    points: list[LoadResult] = field(default_factory=list)
+    failure: str | None = None
+
+    def at(self, concurrency: int) -> LoadResult | None:
+        return next((p for p in self.points if p.concurrency == concurrency), None)
+
+
+def _table(runs: list[ServerRun], concurrencies: list[int]) -> list[str]:
+    baseline = next((r for r in runs if r.key == BASELINE), None)
+    lines = [
+        "| server | c | req/s | p50 ms | p99 ms | errors | vs baseline | peak MiB | ready s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        if run.failure:
+            lines.append(f"| {run.label} | | failed: {run.failure} | | | | | | |")
+            continue
+        for c in concurrencies:
+            point = run.at(c)
+            if point is None:
+                continue
+            base = baseline.at(c) if baseline else None
+            ratio = f"{point.rps / base.rps:.2f}x" if base and base.rps else "-"
+            lines.append(
+                f"| {run.label} | {c} | {point.rps:,.1f} | {point.p50_ms:.1f} | {point.p99_ms:.1f} | "
+                f"{point.errors} | {ratio} | {run.peak_mib:,.0f} | {run.start_s:.1f} |"
+            )
+    return lines
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: int) -> list[str]:
+    """Issue 2's and issue 10's targets, checked against this run's figures (never against old ones)."""
+    by_key = {r.key: r for r in runs if not r.failure}
+    lines: list[str] = []
+    mine = by_key.get("liftoff")
+    if model == "digits" and mine:
+        top, base = mine.at(top_c), by_key.get(BASELINE)
+        base_top = base.at(top_c) if base else None
+        if top and base_top:
+            ratio = top.rps / base_top.rps
+            lines.append(
+                f"- c={top_c}: {ratio:.2f}x the naive baseline, p99 {top.p99_ms:.1f} ms vs "
+                f"{base_top.p99_ms:.1f} ms (issue 2: >= 3x and lower p99): "
+                f"{_verdict(ratio >= 3 and top.p99_ms < base_top.p99_ms)}"
+            )
+        others = [r for k, r in by_key.items() if not k.startswith(LIFTOFF_PREFIX) and r.at(top_c)]
+        if top and others:
+            best = max(others, key=lambda r: r.at(top_c).rps)  # type: ignore[union-attr]
+            best_top = best.at(top_c)
+            assert best_top is not None
+            ratio = top.rps / best_top.rps
+            lines.append(
+                f"- c={top_c}: {ratio:.2f}x the best other server ({best.label}, "
+                f"{best_top.rps:,.0f} req/s), p99 {top.p99_ms:.1f} vs {best_top.p99_ms:.1f} ms "
+                f"(issue 10: >= 1.2x, p99 no higher): "
+                f"{_verdict(ratio >= 1.2 and top.p99_ms <= best_top.p99_ms)}"
+            )
+        one, base_one = mine.at(1), base.at(1) if base else None
+        if one and base_one:
+            lines.append(
+                f"- c=1: {one.rps:,.0f} req/s vs plain FastAPI {base_one.rps:,.0f} "
+                f"(issue 10: no slower): {_verdict(one.rps >= base_one.rps)}"
+            )
+        lines.append(
+            f"- process start to ready: {mine.start_s:.2f} s (issue 10: under 3 s): "
+            f"{_verdict(mine.start_s < 3)}; peak memory {mine.peak_mib:,.0f} MiB"
+        )
+    if model != "digits" and ceilings:
+        best = ceilings.get("best", {})
+        fp32_rows = [r.at(top_c) for k, r in by_key.items() if k in ("liftoff", "liftoff-binary")]
+        fp32 = max((p.rps for p in fp32_rows if p), default=0.0)
+        if fp32 and best.get("fp32"):
+            share = fp32 / best["fp32"]
+            lines.append(
+                f"- FP32 at c={top_c}: {fp32:.1f} images/s = {share:.0%} of the FP32 forward-pass "
+                f"ceiling {best['fp32']:.1f} (issue 10: >= 90%): {_verdict(share >= 0.9)}"
+            )
+        bf16_run = by_key.get("liftoff-bf16")
+        bf16 = bf16_run.at(top_c) if bf16_run else None
+        if bf16 and best.get("bf16"):
+            share = bf16.rps / best["bf16"]
+            lines.append(
+                f"- bfloat16 at c={top_c}: {bf16.rps:.1f} images/s = {share:.0%} of the bfloat16 "
+                f"ceiling {best['bf16']:.1f} (issue 10: >= 80%): {_verdict(share >= 0.8)}"
+            )
+    return lines
+
+
+def render(
+    header: list[str], ceilings: dict[str, dict[str, Any]], runs: list[ServerRun], concurrencies: list[int]
+) -> str:
+    out = [
+        *header,
+        "",
+        "### Forward-pass ceilings (the model alone, no server, same run)",
+        "",
+        "| model | configuration | samples/s |",
+        "|---|---|---:|",
+    ]
+    for model, result in ceilings.items():
+        for config, value in result["configs"].items():
+            out.append(f"| {model} | {config} ({result['threads']} threads) | {value:,.1f} |")
+    models = list(dict.fromkeys(r.model for r in runs))
+    for model in models:
+        model_runs = [r for r in runs if r.model == model]
+        out += ["", f"### {model}", "", *_table(model_runs, concurrencies)]
+        checks = targets(model, model_runs, ceilings.get(model, {}), max(concurrencies))
+        if checks:
+            out += ["", "Targets, from this run:", "", *checks]
+    return "\n".join(out) + "\n"
+
+
+def replace_section(path: Path, name: str, body: str, preamble: str) -> None:
+    """Write `body` between this section's markers, keeping every other section of the file as it is."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else preamble
+    block = f"{begin}\n{body.rstrip()}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# System tools `make bench` needs: wrk (the load generator) and a Java runtime (TorchServe's frontend).
+# Installs them with apt when run as root on Debian/Ubuntu; elsewhere says what to install.
+set -euo pipefail
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+((${#missing[@]})) || exit 0
+if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; }
+else
+  echo "make bench needs: ${missing[*]} (Debian/Ubuntu: sudo apt-get install ${missing[*]}; macOS: brew install wrk openjdk@17)" >&2
+  exit 1
+fi
