@@ -13,8 +13,8 @@ import pulumi_gcp as gcp
 
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"
 INSTALL_HINT = (
-    "Install gke-gcloud-auth-plugin for use with kubectl by following "
-    "https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin"
+    "kubectl and Pulumi log in to GKE with gke-gcloud-auth-plugin: `gcloud components install "
+    "gke-gcloud-auth-plugin` (https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl)"
 )
 
 
