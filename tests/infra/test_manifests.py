@@ -1,0 +1,179 @@
+"""Every Kubernetes object the dev stack creates validates against the Kubernetes 1.33 OpenAPI schema,
+strictly (an unknown field fails). Custom resources are not in that schema: they are checked against the
+fields their CRDs define (KEDA 2.17, prometheus-operator), written out below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from infra.plan import Plan, run_stack
+
+KUBERNETES_VERSION = "1.33.0"
+"""The oldest version the stacks pin; kubernetes-validate ships its schema."""
+VARIANTS = {
+    "cpu": {},
+    "gpu-monitoring": {"gpu": 1, "monitoring": True, "grafanaAdminPassword": "test-only"},
+}
+
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_LABEL_SELECTOR = {
+    "type": "object",
+    "properties": {"matchLabels": _STRING_MAP, "matchExpressions": {"type": "array"}},
+    "additionalProperties": False,
+}
+_METADATA = {
+    "type": "object",
+    "required": ["name", "namespace"],
+    "properties": {"name": {"type": "string"}, "namespace": {"type": "string"}, "labels": _STRING_MAP},
+}
+CUSTOM_RESOURCE_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    # keda.sh/v1alpha1 ScaledObject: the spec fields of KEDA's CRD that Liftoff uses.
+    ("keda.sh/v1alpha1", "ScaledObject"): {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "metadata": _METADATA,
+            "spec": {
+                "type": "object",
+                "required": ["scaleTargetRef", "triggers"],
+                "additionalProperties": False,
+                "properties": {
+                    "scaleTargetRef": {
+                        "type": "object",
+                        "required": ["name"],
+                        "additionalProperties": False,
+                        "properties": {k: {"type": "string"} for k in ("apiVersion", "kind", "name")},
+                    },
+                    "minReplicaCount": {"type": "integer", "minimum": 0},
+                    "maxReplicaCount": {"type": "integer", "minimum": 1},
+                    "pollingInterval": {"type": "integer"},
+                    "cooldownPeriod": {"type": "integer"},
+                    "advanced": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "horizontalPodAutoscalerConfig": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {"behavior": {"type": "object"}, "name": {"type": "string"}},
+                            },
+                            "restoreToOriginalReplicaCount": {"type": "boolean"},
+                        },
+                    },
+                    "triggers": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["type", "metadata"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "type": {"type": "string"},
+                                "name": {"type": "string"},
+                                "metricType": {"enum": ["AverageValue", "Value", "Utilization"]},
+                                "metadata": _STRING_MAP,
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+    # monitoring.coreos.com/v1 ServiceMonitor: the spec fields of prometheus-operator's CRD Liftoff uses.
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "metadata": _METADATA,
+            "spec": {
+                "type": "object",
+                "required": ["selector", "endpoints"],
+                "additionalProperties": False,
+                "properties": {
+                    "selector": _LABEL_SELECTOR,
+                    "namespaceSelector": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "matchNames": {"type": "array", "items": {"type": "string"}},
+                            "any": {"type": "boolean"},
+                        },
+                    },
+                    "endpoints": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "port": {"type": "string"},
+                                "path": {"type": "string", "pattern": "^/"},
+                                "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def plan(request: pytest.FixtureRequest) -> Plan:
+    return run_stack("dev", VARIANTS[request.param])
+
+
+def test_kubernetes_validate_ships_the_pinned_version() -> None:
+    assert kubernetes_validate.validate(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}, KUBERNETES_VERSION, strict=True
+    )
+
+
+def test_strict_validation_rejects_an_unknown_field() -> None:
+    """The check below can fail: a typo in a field is caught."""
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "dataa": {}},
+            KUBERNETES_VERSION,
+            strict=True,
+        )
+
+
+def test_every_core_object_validates_strictly(plan: Plan) -> None:
+    core = [o for o in plan.k8s_objects() if (o["apiVersion"], o["kind"]) not in CUSTOM_RESOURCE_SCHEMAS]
+    assert {o["kind"] for o in core} >= {"Namespace", "Deployment", "Service", "Ingress", "NetworkPolicy"}
+    for obj in core:
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {error.message} at {list(error.path)}")
+
+
+def test_every_custom_resource_matches_its_crd_fields(plan: Plan) -> None:
+    custom = [o for o in plan.k8s_objects() if (o["apiVersion"], o["kind"]) in CUSTOM_RESOURCE_SCHEMAS]
+    for obj in custom:
+        jsonschema.validate(obj, CUSTOM_RESOURCE_SCHEMAS[(obj["apiVersion"], obj["kind"])])
+    kinds_without_schema = {
+        (o["apiVersion"], o["kind"])
+        for o in plan.k8s_objects()
+        if "." in o["apiVersion"].split("/")[0]
+        and not o["apiVersion"].split("/")[0].endswith("k8s.io")
+        and (o["apiVersion"], o["kind"]) not in CUSTOM_RESOURCE_SCHEMAS
+    }
+    assert not kinds_without_schema, "custom resources nobody validates"
+
+
+def test_the_crd_schemas_catch_a_typo() -> None:
+    obj = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "x", "namespace": "y"},
+        "spec": {"selector": {}, "endpoints": [{"port": "http", "pth": "/metrics"}]},
+    }
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(obj, CUSTOM_RESOURCE_SCHEMAS[("monitoring.coreos.com/v1", "ServiceMonitor")])
