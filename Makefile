@@ -69,6 +69,12 @@ loadtest: $(STAMP) ## load the lab (LOADTEST_URL): PROFILE=joe-and-friends USERS
 capacity: $(MODEL) ## one replica's req/s at P99_MS=100 and the autoscaling for RATE=1000 req/s
 	$(PY) -m lab.capacity --rate $(RATE) --p99-ms $(P99_MS)
 
+STACK ?= dev
+
+.PHONY: plan
+plan: $(STAMP) ## what `pulumi up --stack $(STACK)` would create, offline -> out/plan/$(STACK) (STACK=dev|aws|gcp|azure)
+	$(PY) -m infra.plan --stack $(STACK) --out out/plan/$(STACK)
+
 .PHONY: test
 test: venv $(MODEL) ## run every test (sets up what is missing)
 	$(PY) -m pytest
