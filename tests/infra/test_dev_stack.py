@@ -293,3 +293,8 @@ def test_a_bad_stack_config_stops_the_plan_with_the_key_named(
         run_stack("dev", overrides)
     assert message in str(caught.value)
     assert "Traceback" not in str(caught.value)
+
+
+def test_an_unknown_stack_names_the_stacks_there_are() -> None:
+    with pytest.raises(PlanError, match=r"no Pulumi\.nope\.yaml; stacks: .*dev"):
+        run_stack("nope")
