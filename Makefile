@@ -75,6 +75,41 @@ STACK ?= dev
 plan: $(STAMP) ## what `pulumi up --stack $(STACK)` would create, offline -> out/plan/$(STACK) (STACK=dev|aws|gcp|azure)
 	$(PY) -m infra.plan --stack $(STACK) --out out/plan/$(STACK)
 
+# The container image (README: "The container image"). Builds need BuildKit; scripts/image-build.sh finds
+# a docker client that has it. BASE_IMAGE empty keeps the Dockerfile's pinned base.
+BASE_IMAGE ?=
+PIP_FROM ?= index
+CA_CERT ?=
+VARIANT ?= cpu
+IMAGE_BUILD = BASE_IMAGE='$(BASE_IMAGE)' PIP_FROM='$(PIP_FROM)' CA_CERT='$(CA_CERT)' scripts/image-build.sh
+# image-test builds as an air-gapped network would: the debootstrap base, the wheelhouse, and this machine's
+# CA bundle passed as the corporate CA secret (empty where the file does not exist).
+OFFLINE_BASE_IMAGE := liftoff-base:bookworm-py311
+IMAGE_TEST_CA ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
+
+.PHONY: image
+image: ## build the CPU image liftoff:cpu (BASE_IMAGE=..., PIP_FROM=index|wheelhouse, CA_CERT=corp-ca.pem)
+	$(IMAGE_BUILD) cpu liftoff:cpu
+
+.PHONY: image-cuda
+image-cuda: ## build the CUDA image liftoff:cuda (same variables as image)
+	$(IMAGE_BUILD) cuda liftoff:cuda
+
+wheelhouse/.%.stamp: $(STAMP) pyproject.toml $(CONSTRAINTS) scripts/wheelhouse.sh
+	PYTHON=$(PY) scripts/wheelhouse.sh $*
+	touch $@
+
+.PHONY: wheelhouse
+wheelhouse: wheelhouse/.$(VARIANT).stamp ## download the image's wheels into wheelhouse/ (VARIANT=cpu|cuda)
+
+.PHONY: image-test
+image-test: $(STAMP) wheelhouse/.cpu.stamp ## start Docker if needed, build liftoff:cpu offline, run and prove it
+	scripts/docker-engine.sh
+	scripts/offline-base-image.sh $(OFFLINE_BASE_IMAGE)
+	BASE_IMAGE=$(OFFLINE_BASE_IMAGE) PIP_FROM=wheelhouse CA_CERT='$(IMAGE_TEST_CA)' \
+	  scripts/image-build.sh cpu liftoff:cpu
+	$(PY) tests/image/check_image.py --image liftoff:cpu
+
 .PHONY: test
 test: venv $(MODEL) ## run every test (sets up what is missing)
 	$(PY) -m pytest

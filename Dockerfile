@@ -1,0 +1,115 @@
+# The Liftoff inference image: service/ with its default digits model, one Dockerfile for two variants.
+#
+#   make image        CPU:  docker build --build-arg VARIANT=cpu  -t liftoff:cpu .
+#   make image-cuda   CUDA: docker build --build-arg VARIANT=cuda -t liftoff:cuda .
+#
+# Needs BuildKit (cache and secret mounts). Build arguments:
+#   BASE_IMAGE    any Debian-based image with python3 3.11 and venv (see scripts/offline-base-image.sh)
+#   VARIANT       cpu | cuda: which torch build to install
+#   PIP_FROM      index (PyPI + PyTorch's index for the variant) | wheelhouse (./wheelhouse only, no index;
+#                 fill it with `make wheelhouse`)
+# Secret:
+#   --secret id=ca,src=corp-ca.pem   a corporate CA (PEM) added to the trust store of the install steps only;
+#                                    it never lands in a layer.
+
+# python:3.11.14-slim-bookworm by its multi-architecture index digest. No registry is reachable where this
+# was written, so the digest comes from public references and was not pulled here; the offline test
+# builds on the debootstrap image instead. torch's CUDA wheels bring their own CUDA libraries, so the same
+# slim base serves the CUDA variant: no nvidia/cuda runtime image is needed.
+ARG BASE_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
+
+# ---- builder: a venv with the runtime dependencies only, pinned by the project's constraints ----------
+FROM ${BASE_IMAGE} AS builder
+ARG VARIANT=cpu
+ARG PIP_FROM=index
+ARG TORCH_INDEX_CPU=https://download.pytorch.org/whl/cpu
+# cu126: CUDA 12.x wheels run on any driver >= 525.60.13 (CUDA minor-version compatibility). The drivers
+# the clouds install meet that: the EKS AL2023 NVIDIA AMI (570 and newer), GKE's DEFAULT driver (R535 or
+# newer, by GKE version) and AKS's (535 or newer). CUDA 13 builds would need a 580 driver.
+ARG TORCH_INDEX_CUDA=https://download.pytorch.org/whl/cu126
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# As ENV, not only ARG, so that the trainer stage (FROM builder) sees the same choices.
+ENV VARIANT=${VARIANT} \
+    PIP_FROM=${PIP_FROM} \
+    TORCH_INDEX_CPU=${TORCH_INDEX_CPU} \
+    TORCH_INDEX_CUDA=${TORCH_INDEX_CUDA} \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+
+# The tool venv holds pip; the runtime venv gets none, so the final image carries no installer.
+RUN python3 -m venv /opt/pip \
+ && python3 -m venv --without-pip /opt/venv
+
+COPY pyproject.toml requirements/constraints.txt ./
+COPY scripts/pip-install.sh /usr/local/bin/pip-install
+# The runtime requirements are pyproject's [project.dependencies], never the extras. The lock's CUDA
+# companions (cuda-*, nvidia-*, triton) belong to PyPI's default torch build, which no variant installs:
+# each variant's torch wheel pins its own.
+RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+print('\n'.join(p['dependencies']), file=open('runtime.txt', 'w')); \
+print('\n'.join(p['optional-dependencies']['train']), file=open('train.txt', 'w'))" \
+ && grep -vE '^(cuda-|nvidia-|triton)' constraints.txt >constraints-image.txt
+
+RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+    --mount=type=secret,id=ca \
+    --mount=type=bind,source=wheelhouse,target=/wheelhouse \
+    pip-install /opt/venv -r runtime.txt
+
+# torch's C++ headers, its own C++ test programs and protoc are for building extensions and testing torch,
+# never for serving: about 190 MB the final image need not carry (torch_shm_manager stays: torch uses it).
+RUN torch_dir=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/torch \
+ && rm -rf "$torch_dir/include" "$torch_dir/test" \
+ && find "$torch_dir/bin" -mindepth 1 -maxdepth 1 ! -name torch_shm_manager -exec rm -rf {} +
+
+# ---- trainer: the default model, trained where scikit-learn lives (never in the final image) --------
+FROM builder AS trainer
+RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+    --mount=type=secret,id=ca \
+    --mount=type=bind,source=wheelhouse,target=/wheelhouse \
+    pip-install /opt/venv -r train.txt
+# Only the model package: a change elsewhere in service/ does not retrain.
+COPY service/__init__.py service/
+COPY service/model/ service/model/
+RUN /opt/venv/bin/python -m service.model.train_digits --out /out/models/digits
+
+# ---- runtime: venv + model + code; no compilers, no pip, no scikit-learn --------------------------------
+FROM ${BASE_IMAGE} AS runtime
+ARG VARIANT=cpu
+LABEL org.opencontainers.image.title="liftoff" \
+      org.opencontainers.image.description="Liftoff inference server (${VARIANT})" \
+      org.opencontainers.image.licenses="Apache-2.0"
+
+# UID/GID 10001 as docs/service-contract.md says; HOME under /tmp because the root filesystem is read-only.
+RUN groupadd --gid 10001 liftoff \
+ && useradd --uid 10001 --gid 10001 --no-log-init --no-create-home --home-dir /tmp \
+      --shell /usr/sbin/nologin liftoff
+
+# LD_LIBRARY_PATH: GKE mounts the NVIDIA driver libraries at /usr/local/nvidia, outside the loader's
+# default path; elsewhere the directories do not exist and the setting is inert.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    TMPDIR=/tmp \
+    LIFTOFF_HOST=0.0.0.0 \
+    LIFTOFF_PORT=8080 \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility \
+    LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/nvidia/lib
+
+# Owned by root and not writable by the server: it writes only to /tmp.
+COPY --from=builder /opt/venv /opt/venv
+WORKDIR /app
+COPY --from=trainer /out/models/ models/
+COPY service/ service/
+# Bytecode now, since the read-only root lets Python write none at start-up.
+RUN python -m compileall -q service
+
+USER 10001:10001
+EXPOSE 8080
+# Docker and Compose use this; Kubernetes uses the Deployment's probes on the same /readyz.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('LIFTOFF_PORT', '8080'), timeout=2)"]
+# Exec form: python is PID 1 and gets SIGTERM itself; the server drains (see docs/service-contract.md).
+ENTRYPOINT ["python", "-m", "service"]

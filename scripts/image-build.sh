@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the inference image with BuildKit:  scripts/image-build.sh cpu|cuda TAG
+# (make image / make image-cuda call it.)
+#
+# Environment (all optional):
+#   BASE_IMAGE   overrides the Dockerfile's pinned base (e.g. liftoff-base:bookworm-py311 from
+#                scripts/offline-base-image.sh)
+#   PIP_FROM     index (default) | wheelhouse (no index at all; fill wheelhouse/ with make wheelhouse)
+#   CA_CERT      a PEM file with a corporate CA, passed as the BuildKit secret `ca` to the install steps
+#   DOCKER       the docker client to use; by default the first one on PATH that can build with BuildKit
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+variant=${1:?usage: scripts/image-build.sh cpu|cuda TAG}
+tag=${2:?usage: scripts/image-build.sh cpu|cuda TAG}
+say() { printf 'image-build: %s\n' "$*" >&2; }
+
+# BuildKit is needed for the cache and secret mounts. A recent docker CLI builds with it through the buildx
+# plugin; Debian's docker.io (20.10) has it built in. A CLI with neither refuses DOCKER_BUILDKIT=1 builds.
+buildkit_client() {
+  local client
+  while read -r client; do
+    if DOCKER_BUILDKIT=1 "$client" build --help 2>/dev/null | grep -q -- '--secret'; then
+      printf '%s\n' "$client"
+      return 0
+    fi
+  done < <(type -ap docker | awk '!seen[$0]++')
+  return 1
+}
+docker=${DOCKER:-$(buildkit_client)} || {
+  say "no docker client here can build with BuildKit (install the buildx plugin)"
+  exit 1
+}
+
+args=(--build-arg "VARIANT=$variant" --build-arg "PIP_FROM=${PIP_FROM:-index}" --tag "$tag")
+if [[ -n ${BASE_IMAGE:-} ]]; then
+  args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
+fi
+if [[ -n ${CA_CERT:-} ]]; then
+  [[ -r $CA_CERT ]] || { say "CA_CERT=$CA_CERT cannot be read"; exit 1; }
+  args+=(--secret "id=ca,src=$CA_CERT")
+fi
+
+say "building $tag (variant $variant, base ${BASE_IMAGE:-pinned default}, packages from ${PIP_FROM:-index})"
+start=$SECONDS
+DOCKER_BUILDKIT=1 "$docker" build --progress=plain "${args[@]}" .
+say "built $tag in $((SECONDS - start)) s"

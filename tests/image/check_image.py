@@ -1,0 +1,328 @@
+"""Proves a built inference image the way a cluster runs it. `make image-test` builds the image, then runs
+
+    .venv/bin/python tests/image/check_image.py [--image liftoff:cpu]
+
+It checks the image's configuration (numeric user, port, health check, exec-form entry point) and that the
+final stage carries no compilers, no pip and no scikit-learn. Then it runs the container read-only, as UID
+10001, with only /tmp writable, no capabilities and its port published on 127.0.0.1, and checks readiness,
+real predictions on scikit-learn's digits (labels must match at least MIN_ACCURACY), Docker's own
+HEALTHCHECK turning healthy, and SIGTERM with requests in flight: each accepted request completes with the
+same answer it would have had, readiness fails at once, and the process exits by itself with status 0
+(not killed after a grace period).
+
+Prints the image size and the time from `docker run` to ready beside their targets. The size limit is
+checked (it does not depend on the machine's load); the time is a figure to read, not a pass/fail line.
+Every container it starts is removed, whatever happens. Exit status: 0 when every check holds, else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+SIZE_LIMIT_BYTES = 1_200_000_000
+READY_TARGET_S = 5.0
+READY_DEADLINE_S = 120.0
+MIN_ACCURACY = 0.95
+SAMPLE_ROWS = 300
+ROWS_PER_REQUEST = 20
+IN_FLIGHT_REQUESTS = 8
+DRAIN_TIMEOUT_S = 20
+UID = "10001"
+
+
+class CheckFailed(AssertionError):
+    """One property of the image does not hold; the message says which."""
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise CheckFailed(message)
+    print(f"  ok  {message}", flush=True)
+
+
+def docker(*args: str, timeout: float = 120) -> str:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise CheckFailed(f"docker {' '.join(args[:2])} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+def http(url: str, payload: object | None = None, timeout: float = 30) -> Response:
+    """GET, or POST JSON when a payload is given; HTTP errors come back as responses, not exceptions."""
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return Response(response.status, response.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, error.read())
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    host: str
+    port: int
+    started_at: float
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@contextmanager
+def running(image: str, name: str, env: dict[str, str]) -> Iterator[Container]:
+    """`docker run` as a restricted pod runs it: read-only root, tmpfs /tmp, numeric non-root user."""
+    env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
+    started_at = time.monotonic()
+    docker(
+        "run", "--detach", "--name", name, "--read-only", "--tmpfs", "/tmp", "--user", UID,
+        "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        "--publish", "127.0.0.1::8080", *env_args, image,
+    )  # fmt: skip
+    try:
+        published = docker("port", name, "8080/tcp").splitlines()[0]
+        host, _, port = published.rpartition(":")
+        check(host == "127.0.0.1", f"port 8080 is published on 127.0.0.1 only ({published})")
+        yield Container(name, host, int(port), started_at)
+    finally:
+        subprocess.run(["docker", "rm", "--force", name], capture_output=True, timeout=60)
+
+
+def wait_ready(container: Container) -> float:
+    """Seconds from `docker run` to the first 200 from /readyz."""
+    while time.monotonic() - container.started_at < READY_DEADLINE_S:
+        try:
+            if http(container.base_url + "/readyz", timeout=2).status == 200:
+                return time.monotonic() - container.started_at
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass  # not listening yet
+        if docker("inspect", "--format", "{{.State.Running}}", container.name) != "true":
+            logs = subprocess.run(["docker", "logs", container.name], capture_output=True, text=True)
+            raise CheckFailed(f"{container.name} exited before ready:\n{logs.stdout}{logs.stderr}")
+        time.sleep(0.05)
+    raise CheckFailed(f"{container.name} not ready within {READY_DEADLINE_S:.0f} s")
+
+
+def digits_sample() -> tuple[list[list[float]], list[int]]:
+    """A fixed random sample of scikit-learn's bundled digits (no download), with their true labels."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    chosen = np.random.default_rng(0).permutation(len(digits.data))[:SAMPLE_ROWS]
+    rows, labels = digits.data[chosen], digits.target[chosen]
+    return [[float(x) for x in row] for row in rows], [int(y) for y in labels]
+
+
+def predicted_labels(response: Response) -> list[int]:
+    if response.status != 200:
+        raise CheckFailed(f"/predict answered {response.status}: {response.body[:300]!r}")
+    body = response.json()
+    assert isinstance(body, dict)
+    return [int(p["label"]) for p in body["predictions"]]
+
+
+def check_configuration(image: str) -> int:
+    """The image's metadata; returns its size in bytes."""
+    config = json.loads(docker("image", "inspect", image))[0]
+    settings = config["Config"]
+    user = settings.get("User")
+    check(user in (UID, f"{UID}:{UID}"), f"runs as numeric user {UID} ({user})")
+    check("8080/tcp" in (settings.get("ExposedPorts") or {}), "exposes 8080")
+    check(bool((settings.get("Healthcheck") or {}).get("Test")), "has a HEALTHCHECK")
+    entrypoint = settings.get("Entrypoint") or []
+    check(entrypoint[:1] == ["python"], f"exec-form entry point: python is PID 1 ({entrypoint})")
+    check("LIFTOFF_HOST=0.0.0.0" in (settings.get("Env") or []), "sets LIFTOFF_HOST=0.0.0.0")
+    return int(config["Size"])
+
+
+def check_contents(image: str) -> None:
+    """The final stage: no compilers, no installer, no training dependencies, only the app in /app."""
+    probe = (
+        "import importlib.util as u, json, os, shutil\n"
+        "tools = ('gcc', 'cc', 'c++', 'make', 'pip', 'pip3')\n"
+        "print(json.dumps({'tools': [t for t in tools if shutil.which(t)],\n"
+        "                  'modules': [m for m in ('pip', 'sklearn') if u.find_spec(m)],\n"
+        "                  'app': sorted(os.listdir('/app'))}))\n"
+    )
+    run = ("run", "--rm", "--read-only", "--user", UID, "--entrypoint", "python", image, "-c", probe)
+    found = json.loads(docker(*run))
+    check(found["tools"] == [], f"no compilers, make or pip on PATH ({found['tools']})")
+    check(found["modules"] == [], f"neither pip nor scikit-learn importable ({found['modules']})")
+    check(found["app"] == ["models", "service"], f"/app holds only models/ and service/ ({found['app']})")
+
+
+def check_predictions(
+    container: Container, rows: list[list[float]], labels: list[int]
+) -> tuple[float, list[int]]:
+    """Accuracy on the digits sample, and the labels predicted for it."""
+    chunks = [rows[i : i + ROWS_PER_REQUEST] for i in range(0, len(rows), ROWS_PER_REQUEST)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda c: http(container.base_url + "/predict", {"instances": c}), chunks))
+    predicted = [label for answer in answers for label in predicted_labels(answer)]
+    check(len(predicted) == len(labels), f"one prediction per row ({len(predicted)} for {len(labels)})")
+    accuracy = sum(p == y for p, y in zip(predicted, labels, strict=True)) / len(labels)
+    check(accuracy >= MIN_ACCURACY, f"/predict: {len(labels)} digits at accuracy {accuracy:.3f}")
+
+    # The same rows through the Open Inference Protocol.
+    infer = http(
+        container.base_url + "/v2/models/digits/infer",
+        {"id": "image-test", "inputs": [{"name": "pixels", "shape": [10, 64], "datatype": "FP32",
+                                          "data": [x for row in rows[:10] for x in row]}]},
+    )  # fmt: skip
+    check(infer.status == 200, f"/v2/models/digits/infer answers 200 ({infer.status})")
+    body = infer.json()
+    assert isinstance(body, dict)
+    outputs = {output["name"]: output for output in body["outputs"]}
+    check(body.get("id") == "image-test", "the v2 request id is echoed")
+    check(outputs["label"]["data"] == predicted[:10], "v2 labels agree with /predict")
+    return accuracy, predicted
+
+
+def check_healthcheck(container: Container) -> None:
+    """Docker runs the image's HEALTHCHECK itself; wait for its verdict."""
+    deadline = time.monotonic() + 60
+    status = ""
+    while time.monotonic() < deadline:
+        status = docker("inspect", "--format", "{{.State.Health.Status}}", container.name)
+        if status in ("healthy", "unhealthy"):
+            break
+        time.sleep(0.5)
+    check(status == "healthy", f"Docker's HEALTHCHECK reports healthy ({status})")
+
+
+@dataclass
+class SlowUpload:
+    """A /predict request whose last body bytes are held back: accepted by the server, not finished."""
+
+    sock: socket.socket
+    rest: bytes
+
+    @classmethod
+    def start(cls, container: Container, payload: object) -> SlowUpload:
+        body = json.dumps(payload).encode()
+        head = (
+            f"POST /predict HTTP/1.1\r\nHost: {container.host}:{container.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        sock = socket.create_connection((container.host, container.port), timeout=DRAIN_TIMEOUT_S + 10)
+        sock.sendall(head + body[:-8])
+        return cls(sock, body[-8:])
+
+    def finish(self) -> Response:
+        with self.sock:
+            self.sock.sendall(self.rest)
+            received = []
+            while chunk := self.sock.recv(65536):
+                received.append(chunk)
+        head, _, body = b"".join(received).partition(b"\r\n\r\n")
+        status_line = head.split(b"\r\n", 1)[0].split()
+        return Response(int(status_line[1]) if len(status_line) > 1 else 0, body)
+
+
+def in_flight(container: Container) -> float:
+    for line in http(container.base_url + "/metrics").body.decode().splitlines():
+        if line.startswith("liftoff_requests_in_flight "):
+            return float(line.split()[-1])
+    raise CheckFailed("/metrics has no liftoff_requests_in_flight")
+
+
+def check_drain(container: Container, rows: list[list[float]], expected: list[int]) -> float:
+    """SIGTERM with requests in flight: they finish and succeed, readiness drops, the process exits 0.
+
+    The requests are uploads still in progress when the signal lands (the server has accepted them and
+    is reading their bodies), so they are in flight however fast the model is. `expected`: the labels the
+    same rows got before the signal.
+    """
+    uploads = [SlowUpload.start(container, {"instances": [rows[i]]}) for i in range(IN_FLIGHT_REQUESTS)]
+    try:
+        deadline = time.monotonic() + 10
+        while (accepted := in_flight(container) - 1) < IN_FLIGHT_REQUESTS and time.monotonic() < deadline:
+            time.sleep(0.05)  # (- 1: the /metrics request counts itself)
+        check(
+            accepted >= IN_FLIGHT_REQUESTS, f"{accepted:.0f} requests accepted and in flight before SIGTERM"
+        )
+
+        signalled = time.monotonic()
+        docker("kill", "--signal", "SIGTERM", container.name)
+        readiness = _readiness_after_signal(container)
+        answers = [upload.finish() for upload in uploads]
+    finally:
+        for upload in uploads:
+            upload.sock.close()
+    check(readiness != 200, f"/readyz fails at once after SIGTERM ({readiness or 'connection refused'})")
+    statuses = [answer.status for answer in answers]
+    check(statuses == [200] * IN_FLIGHT_REQUESTS, f"every in-flight request completed with 200 ({statuses})")
+    got = [label for answer in answers for label in predicted_labels(answer)]
+    check(got == expected[:IN_FLIGHT_REQUESTS], f"with the same labels as before the signal ({got})")
+
+    exit_code = docker("wait", container.name, timeout=DRAIN_TIMEOUT_S + 30)
+    drained_s = time.monotonic() - signalled
+    check(exit_code == "0", f"the server exits by itself with status 0 ({exit_code})")
+    check(drained_s < DRAIN_TIMEOUT_S, f"{drained_s:.1f} s after SIGTERM, within the drain timeout")
+    return drained_s
+
+
+def _readiness_after_signal(container: Container) -> int:
+    """The first answer /readyz gives once the signal is delivered (0: the server stopped listening)."""
+    try:
+        return http(container.base_url + "/readyz", timeout=5).status
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Prove a built Liftoff inference image.")
+    parser.add_argument("--image", default="liftoff:cpu")
+    args = parser.parse_args(argv)
+    name = f"liftoff-image-test-{os.getpid()}"
+    rows, labels = digits_sample()
+    print(f"image {args.image}", flush=True)
+    try:
+        size = check_configuration(args.image)
+        check(size < SIZE_LIMIT_BYTES, f"size {size / 1e6:.0f} MB < {SIZE_LIMIT_BYTES / 1e6:.0f} MB")
+        check_contents(args.image)
+        with running(args.image, name, {"LIFTOFF_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S)}) as container:
+            ready_s = wait_ready(container)
+            print(
+                f"  --  ready {ready_s:.2f} s after docker run (target < {READY_TARGET_S:.0f} s)", flush=True
+            )
+            accuracy, predicted = check_predictions(container, rows, labels)
+            check_healthcheck(container)
+            drained_s = check_drain(container, rows, predicted)
+    except (CheckFailed, subprocess.TimeoutExpired, OSError) as failure:
+        print(f"FAIL  {failure}", file=sys.stderr)
+        return 1
+    print(
+        f"\nimage {args.image}: size {size / 1e6:.0f} MB (target < {SIZE_LIMIT_BYTES / 1e6:.0f} MB), "
+        f"ready {ready_s:.2f} s after docker run (target < {READY_TARGET_S:.0f} s), "
+        f"digits accuracy {accuracy:.3f}, SIGTERM to exit {drained_s:.1f} s with "
+        f"{IN_FLIGHT_REQUESTS} requests in flight"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

