@@ -15,6 +15,7 @@ from infra.clouds.aws.network import Network
 from infra.settings.aws import AwsSettings
 
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+CONTROL_PLANE_LOG_RETENTION_DAYS = 30
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 # SHA-1 of the root CA that signs every EKS OIDC issuer's certificate. IAM validates EKS issuers against its
 # own trusted CAs and no longer relies on this value, but the API still stores one.
@@ -70,6 +71,15 @@ def create_control_plane(
         policy=secrets_key.arn.apply(iam.kms_use_policy),
         opts=opts,
     )
+    # EKS writes control-plane logs to this group; made here (rather than by EKS on first write) so it has a
+    # retention and `pulumi destroy` removes it instead of leaving it to bill forever.
+    control_plane_logs = aws.cloudwatch.LogGroup(
+        "eks-control-plane",
+        name=f"/aws/eks/{cluster_name}/cluster",
+        retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
+        tags=dict(tags),
+        opts=opts,
+    )
     public = settings.endpoint_access != "private"
     # restricted: the public endpoint answers only the listed networks; public: anyone (IAM still decides).
     public_cidrs = (
@@ -98,7 +108,9 @@ def create_control_plane(
             resources=["secrets"],
         ),
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[kms_grant, *network.private_routes]),
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[kms_grant, control_plane_logs, *network.private_routes]
+        ),
     )
 
     admin_entry = aws.eks.AccessEntry(
