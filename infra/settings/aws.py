@@ -117,7 +117,8 @@ class AwsSettings:
     endpoint_access: str
     endpoint_public_cidrs: tuple[str, ...]
     admin_principal_arn: str | None
-    """IAM role or user given cluster admin through an access entry; None: whoever runs `pulumi up`."""
+    """IAM role or user made cluster admin through an access entry. It must be the principal `pulumi up`
+    runs as (the program installs Kubernetes objects with those credentials); None: detected from them."""
     system_instance_type: str
     system_min_nodes: int
     system_max_nodes: int
