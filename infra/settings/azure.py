@@ -74,6 +74,9 @@ class AzureSettings:
     gpu_os_disk_gb: int
     """OS disk per GPU node; CUDA images are several GB and the node keeps a few versions of them."""
     acr_sku: str
+    api_authorized_ip_ranges: tuple[str, ...]
+    """Networks allowed to reach the Kubernetes API (where `pulumi up` and kubectl run from); empty: any
+    network, with Entra ID still required for every request."""
     admin_group_object_ids: tuple[str, ...]
     """Entra ID groups made cluster admins (besides the deployer, when `grant_deployer_roles`)."""
     deployer_principal_type: str
@@ -119,6 +122,7 @@ def load(source: ConfigSource) -> AzureSettings:
         gpu_spot=source.boolean("azureGpuSpot", False),
         gpu_os_disk_gb=source.integer("azureGpuOsDiskGb", 128, minimum=64, maximum=2048),
         acr_sku=source.choice("azureAcrSku", ACR_SKUS, default="Basic"),
+        api_authorized_ip_ranges=source.cidrs("azureApiAuthorizedIpRanges"),
         admin_group_object_ids=admin_groups,
         deployer_principal_type=source.choice("azureDeployerPrincipalType", PRINCIPAL_TYPES, default="User"),
         grant_deployer_roles=grant_deployer_roles,

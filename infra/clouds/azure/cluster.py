@@ -80,6 +80,7 @@ def create_cluster(
         security_profile={"workload_identity": {"enabled": True}},
         auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
         network_profile=network_profile,
+        api_server_access_profile={"authorized_ip_ranges": list(settings.api_authorized_ip_ranges)},
         agent_pool_profiles=[system_pool_profile(settings, network.node_subnet.id, tags)],
         tags=tags,
         opts=opts,

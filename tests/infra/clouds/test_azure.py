@@ -54,6 +54,7 @@ VARIANT: dict[str, object] = {
     "azureAdminGroupObjectIds": [ADMIN_GROUP],
     "azureGrantDeployerRoles": False,
     "azureDeployerPrincipalType": "ServicePrincipal",
+    "azureApiAuthorizedIpRanges": ["203.0.113.7/32"],
     # Monitoring on adds its add-ons and objects, so they too are checked on this cloud.
     "monitoring": True,
     "grafanaAdminPassword": "plan-only-password",
@@ -199,6 +200,11 @@ def test_entra_id_with_azure_rbac_replaces_local_accounts(default_plan: Plan, va
         assert inputs["enableRBAC"] is True
         assert inputs["disableLocalAccounts"] is True
     assert cluster(variant_plan)["aadProfile"]["adminGroupObjectIDs"] == [ADMIN_GROUP]
+
+
+def test_the_api_answers_any_network_unless_ranges_are_given(default_plan: Plan, variant_plan: Plan) -> None:
+    assert cluster(default_plan)["apiServerAccessProfile"].get("authorizedIPRanges", []) == []
+    assert cluster(variant_plan)["apiServerAccessProfile"]["authorizedIPRanges"] == ["203.0.113.7/32"]
 
 
 def test_the_deployer_is_made_cluster_admin_on_this_cluster_only(default_plan: Plan) -> None:

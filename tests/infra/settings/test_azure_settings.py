@@ -85,6 +85,7 @@ def test_the_deployer_may_skip_its_roles_when_admin_groups_administer_the_cluste
             "User, ServicePrincipal",
         ),
         ({"azureGpuOsDiskGb": 30}, "liftoff:azureGpuOsDiskGb", "64 to 2048"),
+        ({"azureApiAuthorizedIpRanges": ["my-laptop"]}, "liftoff:azureApiAuthorizedIpRanges", "CIDR"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(
