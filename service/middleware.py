@@ -7,6 +7,7 @@ so, otherwise as soon as the streamed bytes pass the limit, so an oversized body
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -46,6 +47,16 @@ class EdgeMiddleware:
         metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_replica)
+        except asyncio.CancelledError:
+            # The server cancels what is still running when the drain timeout ends: say so, so the client
+            # retries elsewhere instead of seeing a bare 500.
+            if not status:
+                status = 503
+                retry = (b"retry-after", b"1")
+                await _send_json(
+                    send, 503, "the server shut down before answering; retry", [replica_header, retry]
+                )
+            raise
         except Exception:
             if status:  # too late for an error response; let the server close the connection
                 raise

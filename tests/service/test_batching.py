@@ -1,0 +1,172 @@
+"""Dynamic batching: concurrent requests share forward passes and each caller gets exactly its own rows."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.batching import Batcher, BatchLimits, Rejected
+from service.metrics import Metrics
+from service.model.runtime import load_model
+from service.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+def by_hand(rows: list[list[float]]) -> list[list[float]]:
+    """The fixed-weight linear model's answers: y0 = x0 + 2 x1 + 3 x2 + 0.5, y1 = 4 x0 + 5 x1 + 6 x2 - 1."""
+    return [[a + 2 * b + 3 * c + 0.5, 4 * a + 5 * b + 6 * c - 1] for a, b, c in rows]
+
+
+def rows_for(caller: int, count: int) -> list[list[float]]:
+    """Distinct rows per caller, so a row delivered to the wrong caller cannot go unnoticed."""
+    return [[caller, row, caller * 10 + row] for row in range(count)]
+
+
+def limits(**overrides: float) -> BatchLimits:
+    values = {"max_batch_size": 16, "max_batch_wait_s": 0.0, "queue_limit": 256, "request_timeout_s": 10.0}
+    values.update(overrides)
+    return BatchLimits(
+        int(values["max_batch_size"]),
+        values["max_batch_wait_s"],
+        int(values["queue_limit"]),
+        values["request_timeout_s"],
+    )
+
+
+async def test_requests_queued_during_a_forward_pass_share_the_next_one(
+    linear_model: Path, gate, until
+) -> None:
+    model = gate.wrap(load_model(linear_model, "cpu", "float32"))
+    batcher = Batcher(model.forward, limits(), Metrics())
+    batcher.start()
+    try:
+        sizes = [2, 1, 3, 5, 1, 4]
+        first = asyncio.create_task(batcher.infer([np.array(rows_for(0, sizes[0]), np.float32)]))
+        await gate.wait_entered()  # the first request's forward pass is running; the rest queue behind it
+        rest = [
+            asyncio.create_task(batcher.infer([np.array(rows_for(i, n), np.float32)]))
+            for i, n in enumerate(sizes[1:], start=1)
+        ]
+        await until(lambda: batcher.queued_rows == sum(sizes[1:]))
+        gate.open()
+        results = await asyncio.gather(first, *rest)
+    finally:
+        await batcher.stop()
+    assert gate.batches == [2, sum(sizes[1:])]
+    for caller, (size, outputs) in enumerate(zip(sizes, results, strict=True)):
+        assert outputs[0].tolist() == by_hand(rows_for(caller, size))
+
+
+async def test_a_batch_never_exceeds_the_max_batch_size(linear_model: Path, gate, until) -> None:
+    model = gate.wrap(load_model(linear_model, "cpu", "float32"))
+    batcher = Batcher(model.forward, limits(max_batch_size=4), Metrics())
+    batcher.start()
+    try:
+        first = asyncio.create_task(batcher.infer([np.array(rows_for(0, 1), np.float32)]))
+        await gate.wait_entered()
+        sizes = [3, 2, 2, 1, 4]
+        rest = []
+        for caller, size in enumerate(sizes, start=1):  # queued in this order
+            rest.append(asyncio.create_task(batcher.infer([np.array(rows_for(caller, size), np.float32)])))
+            await asyncio.sleep(0)
+        await until(lambda: batcher.queued_rows == sum(sizes))
+        gate.open()
+        results = await asyncio.gather(first, *rest)
+    finally:
+        await batcher.stop()
+    # Requests are never split and keep their order: [3] (2 does not fit), [2, 2], [1], [4].
+    assert gate.batches == [1, 3, 4, 1, 4]
+    for caller, outputs in enumerate(results):
+        size = [1, *sizes][caller]
+        assert outputs[0].tolist() == by_hand(rows_for(caller, size))
+
+
+async def test_concurrent_http_requests_of_different_sizes_each_get_their_own_rows(
+    serve, linear_model: Path
+) -> None:
+    settings = Settings(model_path=linear_model, max_batch_size=64, max_batch_wait_ms=5)
+    async with serve(settings) as client:
+        sizes = [1, 7, 2, 5, 3, 1, 8, 4, 6, 2, 1, 3]
+
+        async def call(caller: int, size: int) -> list[list[float]]:
+            rows = rows_for(caller, size)
+            body = {"inputs": [{"name": "x", "shape": [size, 3], "datatype": "FP32", "data": rows}]}
+            response = await client.post("/v2/models/linear/infer", json=body)
+            assert response.status_code == 200, response.text
+            out = response.json()["outputs"][0]
+            assert out["shape"] == [size, 2]
+            return np.array(out["data"]).reshape(size, 2).tolist()
+
+        results = await asyncio.gather(*(call(i, n) for i, n in enumerate(sizes)))
+        metrics = (await client.get("/metrics")).text
+    for caller, (size, got) in enumerate(zip(sizes, results, strict=True)):
+        assert got == by_hand(rows_for(caller, size))
+    # Fewer forward passes than requests: some requests shared one.
+    passes = _sample(metrics, "liftoff_batch_size_count")
+    assert _sample(metrics, "liftoff_batch_size_sum") == sum(sizes)
+    assert passes < len(sizes)
+
+
+async def test_a_lone_request_on_an_idle_server_does_not_wait_for_a_batch_to_fill(linear_model: Path) -> None:
+    model = load_model(linear_model, "cpu", "float32")
+    batcher = Batcher(model.forward, limits(max_batch_wait_s=5.0), Metrics())
+    batcher.start()
+    try:
+        started = time.monotonic()
+        outputs = await batcher.infer([np.array([[1, 2, 3]], np.float32)])
+        elapsed = time.monotonic() - started
+    finally:
+        await batcher.stop()
+    assert outputs[0].tolist() == by_hand([[1, 2, 3]])
+    assert elapsed < 2.5, f"a lone request waited {elapsed:.2f} s of the 5 s batch wait"
+
+
+async def test_the_forward_pass_runs_off_the_event_loop(linear_model: Path, gate) -> None:
+    model = gate.wrap(load_model(linear_model, "cpu", "float32"))
+    batcher = Batcher(model.forward, limits(), Metrics())
+    batcher.start()
+    try:
+        task = asyncio.create_task(batcher.infer([np.array([[1, 1, 1]], np.float32)]))
+        await gate.wait_entered()
+        # The forward pass is blocked in its thread, yet the loop still runs other coroutines.
+        ticks = 0
+        for _ in range(5):
+            await asyncio.sleep(0.001)
+            ticks += 1
+        assert ticks == 5 and not task.done()
+        gate.open()
+        assert (await task)[0].tolist() == by_hand([[1, 1, 1]])
+    finally:
+        await batcher.stop()
+
+
+async def test_a_request_past_its_deadline_is_refused_and_counted(linear_model: Path, gate) -> None:
+    model = gate.wrap(load_model(linear_model, "cpu", "float32"))
+    metrics = Metrics()
+    batcher = Batcher(model.forward, limits(request_timeout_s=0.2), metrics)
+    batcher.start()
+    try:
+        first = asyncio.create_task(batcher.infer([np.array([[1, 1, 1]], np.float32)]))
+        await gate.wait_entered()
+        with pytest.raises(Rejected) as refused:
+            await batcher.infer([np.array([[2, 2, 2]], np.float32)])
+        assert refused.value.reason == "deadline"
+        gate.open()
+        with pytest.raises(Rejected):  # the first one also outlived its deadline while the gate was shut
+            await first
+    finally:
+        await batcher.stop()
+    assert metrics.rejected.labels(reason="deadline")._value.get() == 2
+    assert gate.batches == [1]  # the expired request never cost a forward pass
+
+
+def _sample(exposition: str, name: str) -> float:
+    for line in exposition.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics")

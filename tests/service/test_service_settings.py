@@ -1,0 +1,106 @@
+"""Settings come from LIFTOFF_* variables; a bad one stops start-up with exit code 2 naming it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from service.__main__ import read_settings
+from service.settings import DEFAULT_MODEL_PATH, Settings
+
+REPO = Path(__file__).parents[2]
+CONTRACT = REPO / "docs" / "service-contract.md"
+
+
+def test_the_contract_lists_exactly_the_settings_variables() -> None:
+    section = CONTRACT.read_text().split("## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `(LIFTOFF_[A-Z0-9_]+)`", section, flags=re.MULTILINE))
+    actual = {"LIFTOFF_" + name.upper() for name in Settings.model_fields}
+    assert documented == actual
+
+
+def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("LIFTOFF_"):
+            monkeypatch.delenv(name)
+    settings = Settings()
+    assert (settings.host, settings.port, settings.device, settings.dtype) == (
+        "127.0.0.1",
+        8080,
+        "auto",
+        "float32",
+    )
+    assert (settings.max_batch_size, settings.max_batch_wait_ms, settings.queue_limit) == (32, 2.0, 256)
+    assert (settings.request_timeout_s, settings.max_body_bytes, settings.torch_threads) == (30.0, 8388608, 0)
+    assert (settings.workers, settings.drain_timeout_s, settings.log_level) == (1, 20.0, "info")
+    assert settings.resolved_model_path == DEFAULT_MODEL_PATH
+    assert DEFAULT_MODEL_PATH == REPO / "models" / "digits" / "model.pt"
+
+
+def test_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch, linear_model: Path) -> None:
+    monkeypatch.setenv("LIFTOFF_PORT", "9000")
+    monkeypatch.setenv("LIFTOFF_MAX_BATCH_WAIT_MS", "7.5")
+    monkeypatch.setenv("LIFTOFF_DTYPE", "bfloat16")
+    monkeypatch.setenv("LIFTOFF_MODEL_PATH", str(linear_model))
+    monkeypatch.setenv("LIFTOFF_REPLICA_ID", "replica-3")
+    monkeypatch.setenv("LIFTOFF_LOG_LEVEL", "DEBUG")
+    settings = read_settings()
+    assert settings.port == 9000 and settings.max_batch_wait_s == 0.0075 and settings.dtype == "bfloat16"
+    assert settings.model_path == linear_model and settings.replica_id == "replica-3"
+    assert settings.log_level == "debug"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("LIFTOFF_PORT", "eighty", "valid integer"),
+        ("LIFTOFF_PORT", "70000", "less than or equal to 65535"),
+        ("LIFTOFF_DEVICE", "tpu", "'auto', 'cpu' or 'cuda'"),
+        ("LIFTOFF_DTYPE", "int8", "'float32', 'float16' or 'bfloat16'"),
+        ("LIFTOFF_MAX_BATCH_SIZE", "0", "greater than or equal to 1"),
+        ("LIFTOFF_MAX_BATCH_WAIT_MS", "-1", "greater than or equal to 0"),
+        ("LIFTOFF_QUEUE_LIMIT", "lots", "valid integer"),
+        ("LIFTOFF_MODEL_PATH", "/nonexistent/model.pt", "no model file"),
+        ("LIFTOFF_DRAIN_TIMEOUT_S", "0", "greater than 0"),
+    ],
+)
+def test_a_bad_setting_is_named_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, words: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as stopped:
+        read_settings()
+    message = str(stopped.value.code)
+    assert f"{variable}={value!r}" in message and words in message
+
+
+def test_settings_built_in_code_are_validated_too() -> None:
+    with pytest.raises(ValidationError, match="max_batch_size"):
+        Settings(max_batch_size=0)
+
+
+def test_model_without_metadata_is_refused_with_the_missing_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lonely = tmp_path / "lonely.pt"
+    lonely.write_bytes(b"not really a model")
+    monkeypatch.setenv("LIFTOFF_MODEL_PATH", str(lonely))
+    with pytest.raises(SystemExit, match=r"lonely\.json is missing"):
+        read_settings()
+
+
+@pytest.mark.slow
+def test_python_m_service_exits_2_with_the_message_not_a_traceback() -> None:
+    env = {**os.environ, "LIFTOFF_PORT": "not-a-port", "LIFTOFF_DEVICE": "tpu"}
+    result = subprocess.run(
+        [sys.executable, "-m", "service"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert "LIFTOFF_PORT='not-a-port'" in result.stderr and "LIFTOFF_DEVICE='tpu'" in result.stderr
+    assert "Traceback" not in result.stderr
