@@ -58,9 +58,8 @@ def redact(value: Any) -> Any:
 
 
 def _all_secret(value: Any) -> Any:
-    """A secret map or list keeps its shape (a Secret's stringData stays a map), every leaf hidden."""
+    """A secret map keeps its keys (a Secret's stringData stays a map that validates), each value hidden;
+    anything else becomes SECRET."""
     if isinstance(value, dict):
-        return {str(k): _all_secret(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_all_secret(v) for v in value]
+        return {str(k): SECRET for k in value}
     return SECRET
