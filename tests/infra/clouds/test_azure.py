@@ -9,6 +9,7 @@ import io
 import ipaddress
 import json
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -571,3 +572,60 @@ def test_checkov_finds_no_failing_check_on_the_stacks_manifests(
         if c["check_id"] not in checkov.justified()
     ]
     assert unjustified == []
+
+
+# --- what the workload waits for -----------------------------------------------------------------------
+
+_DEPENDENCIES_PROGRAM = """
+import json, sys
+import pulumi
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+from infra.plan.config import stack_config
+from infra.plan.mocks import PlanMocks
+from infra.plan.record import RecordingMonitor
+
+class DependencyMonitor(RecordingMonitor):
+    dependencies = {}
+    def RegisterResource(self, request):
+        self.dependencies[request.name] = sorted(u.rsplit("::", 1)[-1] for u in request.dependencies)
+        return super().RegisterResource(request)
+
+mocks = PlanMocks()
+monitor = DependencyMonitor(mocks)
+pulumi.runtime.set_all_config(stack_config("azure"))
+pulumi.runtime.set_mocks(mocks, project="liftoff", stack="azure", preview=False, monitor=monitor)
+found = {}
+def program():
+    from infra.clouds import create_platform
+    from infra.settings import load_settings
+    platform = create_platform(load_settings())
+    found["depends_on"] = sorted(r._name for r in platform.depends_on)
+_sync_await(run_pulumi_func(program))
+print(json.dumps({"depends_on": found["depends_on"], "provider": monitor.dependencies["azure-k8s"]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def dependencies() -> dict[str, list[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _DEPENDENCIES_PROGRAM],
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
+    result: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_workload_and_its_provider_wait_for_the_pools_and_the_deployers_access(
+    dependencies: dict[str, list[str]], default_plan: Plan
+) -> None:
+    pool = default_plan.one(AGENT_POOL).name
+    cluster_name = default_plan.one(CLUSTER).name
+    admin = next(r.name for r in default_plan.by_type(ROLE_ASSIGNMENT) if r.name.endswith("deployer-admin"))
+    pull = next(r.name for r in default_plan.by_type(ROLE_ASSIGNMENT) if r.name.endswith("kubelet-pull"))
+    for waits_for in (dependencies["depends_on"], dependencies["provider"]):
+        assert {pool, cluster_name, admin, pull} <= set(waits_for), waits_for
