@@ -132,3 +132,10 @@ bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe -> docs/ben
 .PHONY: bench-lock
 bench-lock: $(STAMP) ## re-pin the benchmark competitors' environments (bench/requirements/*.txt)
 	bench/requirements/lock.sh
+
+# The GPU run needs a Python with a CUDA build of torch and the project installed: GPU_PYTHON=/path/to/python.
+GPU_PYTHON ?= $(PY)
+.PHONY: bench-gpu
+bench-gpu: ## serve the ResNet-sized model on a GPU in bfloat16 -> docs/benchmarks.md (needs CUDA)
+	bench/setup.sh wrk
+	$(GPU_PYTHON) -m bench.gpu

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -19,7 +20,7 @@ import psutil
 import torch
 
 from bench import catalog, envs, loadgen, report
-from bench.memory import PeakMemory
+from bench.memory import PeakMemory, tree_cpu_seconds
 from bench.report import ServerRun
 from bench.servers import SERVERS, BenchModel, serve
 
@@ -82,11 +83,15 @@ def measure(
             with PeakMemory(server.process.pid) as memory:
                 loadgen.run_wrk(url, script, max(concurrencies), min(seconds, 3))  # warm-up, not recorded
                 for c in concurrencies:
+                    cpu_before = tree_cpu_seconds(server.process.pid)
                     point = loadgen.run_wrk(url, script, c, seconds)
+                    cpu = tree_cpu_seconds(server.process.pid) - cpu_before
                     run.points.append(point)
+                    run.cpu_ms[c] = 1000 * cpu / max(point.requests - point.errors, 1)
                     print(
                         f"  {model.name:9} {kind.label:38} c={c:<3} {point.rps:9,.1f} req/s  "
-                        f"p50 {point.p50_ms:7.1f} ms  p99 {point.p99_ms:7.1f} ms  errors {point.errors}",
+                        f"p50 {point.p50_ms:7.1f} ms  p99 {point.p99_ms:7.1f} ms  errors {point.errors}  "
+                        f"cpu {run.cpu_ms[c]:.2f} ms/req",
                         flush=True,
                     )
             run.peak_mib = memory.peak_mib
@@ -111,6 +116,13 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help=f"markdown to update (default {DOC} unless --quick)"
     )
+    parser.add_argument(
+        "--liftoff-env",
+        action="append",
+        default=[],
+        metavar="LIFTOFF_X=V",
+        help="override one of Liftoff's settings for this run (repeatable), e.g. for a batching sweep",
+    )
     parser.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""), help="conditions worth recording")
     args = parser.parse_args()
     if args.quick:
@@ -128,7 +140,11 @@ def main() -> None:
         parser.error(f"unknown server(s) {unknown}; choose from {list(SERVERS)}")
 
     loadgen.wrk_binary()
-    models = catalog.load(args.models.split(","))
+    overrides = dict(item.split("=", 1) for item in args.liftoff_env)
+    models = {
+        name: dataclasses.replace(model, liftoff_env={**model.liftoff_env, **overrides})
+        for name, model in catalog.load(args.models.split(",")).items()
+    }
     plan = [(m, key) for m in models.values() for key in m.servers if not wanted or key in wanted]
     for key in sorted({key for _, key in plan} & COMPETITOR_ENVS.keys()):
         envs.ensure(COMPETITOR_ENVS[key])
@@ -156,7 +172,9 @@ def main() -> None:
         f"- Load: `wrk -t1 -c<c> -d{args.seconds:g}s` on 127.0.0.1 with one fixed request body per model "
         "(bench/payloads.py), after a 3 s warm-up per server. req/s counts only successful answers. "
         "Peak memory is the resident memory of the server's whole process tree (shared pages counted per "
-        'process), sampled every 0.25 s. "ready s" is process start to the first successful answer.',
+        "process), sampled every 0.25 s. CPU ms/req is the server tree's CPU time over the point divided by "
+        "its successful requests: the figure that stays comparable when other work shares the machine. "
+        '"ready s" is process start to the first successful answer.',
         f"- Load average (1, 5, 15 min) before: {', '.join(f'{v:.2f}' for v in load_before)}; "
         f"after: {', '.join(f'{v:.2f}' for v in load_after)}.",
     ]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 from bench import payloads, resnet
-from bench.envs import BENCH_DIR, REPO, Env
+from bench.envs import BENCH_DIR, REPO
 from bench.loadgen import Payload
 from bench.servers import BenchModel
 
@@ -18,7 +19,7 @@ COMPETITORS = ("fastapi-1", "fastapi-2", "litserve", "torchserve")
 def _digits_model() -> Path:
     if not DIGITS_PATH.exists():
         subprocess.run(
-            [str(Env.project().python), "-m", "service.model.train_digits", "--out", str(DIGITS_PATH.parent)],
+            [sys.executable, "-m", "service.model.train_digits", "--out", str(DIGITS_PATH.parent)],
             check=True,
             cwd=REPO,
         )
@@ -28,9 +29,7 @@ def _digits_model() -> Path:
 def _resnet_model() -> Path:
     path = RESNET_DIR / "model.pt"
     if not path.exists() or path.stat().st_mtime < Path(resnet.__file__).stat().st_mtime:
-        subprocess.run(
-            [str(Env.project().python), "-m", "bench.resnet", "--out", str(RESNET_DIR)], check=True, cwd=REPO
-        )
+        subprocess.run([sys.executable, "-m", "bench.resnet", "--out", str(RESNET_DIR)], check=True, cwd=REPO)
     return path
 
 

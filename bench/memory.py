@@ -23,6 +23,24 @@ def tree_rss_bytes(root_pid: int) -> int:
     return total
 
 
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its live descendants. Per request, it is the
+    figure that stays comparable when other work shares the machine and wall-clock throughput does not."""
+    try:
+        root = psutil.Process(root_pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        total += times.user + times.system
+    return total
+
+
 class PeakMemory:
     """Samples the tree's resident memory in a background thread; `peak_mib` is the highest seen."""
 

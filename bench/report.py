@@ -20,6 +20,8 @@ class ServerRun:
     start_s: float = 0.0
     peak_mib: float = 0.0
     points: list[LoadResult] = field(default_factory=list)
+    cpu_ms: dict[int, float] = field(default_factory=dict)
+    """Server CPU time per successful request at each concurrency (the whole process tree)."""
     failure: str | None = None
 
     def at(self, concurrency: int) -> LoadResult | None:
@@ -29,12 +31,12 @@ class ServerRun:
 def _table(runs: list[ServerRun], concurrencies: list[int]) -> list[str]:
     baseline = next((r for r in runs if r.key == BASELINE), None)
     lines = [
-        "| server | c | req/s | p50 ms | p99 ms | errors | vs baseline | peak MiB | ready s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server | c | req/s | p50 ms | p99 ms | errors | vs baseline | CPU ms/req | peak MiB | ready s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         if run.failure:
-            lines.append(f"| {run.label} | | failed: {run.failure} | | | | | | |")
+            lines.append(f"| {run.label} | | failed: {run.failure} | | | | | | | |")
             continue
         for c in concurrencies:
             point = run.at(c)
@@ -44,7 +46,8 @@ def _table(runs: list[ServerRun], concurrencies: list[int]) -> list[str]:
             ratio = f"{point.rps / base.rps:.2f}x" if base and base.rps else "-"
             lines.append(
                 f"| {run.label} | {c} | {point.rps:,.1f} | {point.p50_ms:.1f} | {point.p99_ms:.1f} | "
-                f"{point.errors} | {ratio} | {run.peak_mib:,.0f} | {run.start_s:.1f} |"
+                f"{point.errors} | {ratio} | {run.cpu_ms.get(c, 0):.2f} | {run.peak_mib:,.0f} | "
+                f"{run.start_s:.1f} |"
             )
     return lines
 

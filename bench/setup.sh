@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # System tools `make bench` needs: wrk (the load generator) and a Java runtime (TorchServe's frontend).
-# Installs them with apt when run as root on Debian/Ubuntu; elsewhere says what to install.
+# `bench/setup.sh wrk` checks wrk alone (the GPU run). Installs what is missing with apt when run as root on
+# Debian/Ubuntu; elsewhere says what to install.
 set -euo pipefail
+wanted=("${@:-wrk java}")
+read -r -a wanted <<<"${wanted[*]}"
 missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+for tool in "${wanted[@]}"; do
+  case "$tool" in
+    wrk) command -v wrk >/dev/null || missing+=(wrk) ;;
+    java) command -v java >/dev/null || missing+=(openjdk-17-jre-headless) ;;
+    *) echo "bench/setup.sh: unknown tool $tool" >&2; exit 2 ;;
+  esac
+done
 ((${#missing[@]})) || exit 0
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" \
