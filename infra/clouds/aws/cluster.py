@@ -3,6 +3,7 @@ control-plane logs, the OIDC provider, and the managed add-ons at pinned version
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,9 @@ NODE_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 # Add-ons with Deployments: they need schedulable nodes, so they wait for the system pool.
 WORKLOAD_ADDONS = ("coredns", "aws-ebs-csi-driver")
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
+# Add-on settings beyond the defaults. The VPC CNI enforces NetworkPolicy only when asked to (its node agent
+# then programs eBPF rules), and the inference service relies on its NetworkPolicy.
+ADDON_CONFIGURATION: dict[str, dict[str, str]] = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,9 @@ def create_addons(
                 cluster_name=cluster.name,
                 addon_name=name,
                 addon_version=settings.addon_versions[name],
+                configuration_values=json.dumps(ADDON_CONFIGURATION[name])
+                if name in ADDON_CONFIGURATION
+                else None,
                 # EKS installs its own copies of some at creation; the managed add-on takes them over.
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",

@@ -250,6 +250,12 @@ def test_the_core_addons_are_installed_at_the_versions_pinned_for_the_cluster(de
     assert addons == {name: ADDON_VERSIONS[version][name] for name in CORE_ADDONS}
 
 
+def test_the_vpc_cni_enforces_the_services_network_policy(default_plan: Plan) -> None:
+    addon = default_plan.one("aws:eks/addon:Addon", "vpc-cni").inputs
+    assert json.loads(addon["configurationValues"])["enableNetworkPolicy"] == "true"
+    assert default_plan.k8s_object("NetworkPolicy")
+
+
 def test_the_ebs_csi_controller_gets_its_role_through_pod_identity(default_plan: Plan) -> None:
     addon = default_plan.one("aws:eks/addon:Addon", "aws-ebs-csi-driver").inputs
     (association,) = addon["podIdentityAssociations"]
