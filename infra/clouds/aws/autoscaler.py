@@ -17,7 +17,7 @@ from infra.clouds.aws.node_pools import SYSTEM_LABELS
 
 CHART = "cluster-autoscaler"
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
-CHART_VERSION = "9.50.1"
+CHART_VERSION = "9.52.1"
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 
