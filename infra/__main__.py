@@ -1,5 +1,11 @@
 """The Liftoff program, the same for every stack: settings -> platform -> image -> add-ons -> service."""
 
+import sys
+from pathlib import Path
+
+# `main: infra/` runs this file as a script from infra/; the package lives one level up.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import pulumi
 
 from infra.clouds import create_platform

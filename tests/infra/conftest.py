@@ -17,6 +17,14 @@ from infra.plan import Plan, run_stack
 
 PlanFor = Callable[..., Plan]
 
+DEV_GPU_MONITORING = {
+    "gpu": 1,
+    "monitoring": True,
+    "grafanaAdminPassword": "test-only",
+    "localGpuNodeSelector": ["gpu=yes"],
+}
+"""The dev stack on a cluster with GPU nodes (labelled gpu=yes), with monitoring: every optional object."""
+
 
 @pytest.fixture(scope="session")
 def plan_for() -> PlanFor:
@@ -24,3 +32,14 @@ def plan_for() -> PlanFor:
         return run_stack(stack, overrides)
 
     return plan
+
+
+@pytest.fixture(scope="session")
+def dev_plan() -> Plan:
+    """The dev stack as committed: CPU, no monitoring."""
+    return run_stack("dev")
+
+
+@pytest.fixture(scope="session")
+def dev_gpu_plan() -> Plan:
+    return run_stack("dev", DEV_GPU_MONITORING)

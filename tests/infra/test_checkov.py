@@ -12,25 +12,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.plan import run_stack
+from infra.plan import Plan
 from infra.plan.render import write
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 CONFIG = Path(__file__).with_name("checkov.yaml")
-VARIANTS = {
-    "cpu": {},
-    "gpu-monitoring": {"gpu": 1, "monitoring": True, "grafanaAdminPassword": "test-only"},
-}
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
+def report(
+    tmp_path_factory: pytest.TempPathFactory, dev_plan: Plan, dev_gpu_plan: Plan
+) -> list[dict[str, object]]:
     assert CHECKOV.exists(), "checkov is missing: `make venv` installs it into .venv-checkov"
     folders = []
-    for name, overrides in VARIANTS.items():
+    for name, plan in (("cpu", dev_plan), ("gpu-monitoring", dev_gpu_plan)):
         out = tmp_path_factory.mktemp(name)
-        write(run_stack("dev", overrides), out)
+        write(plan, out)
         folders += ["-d", str(out / "manifests")]
     done = subprocess.run(
         [str(CHECKOV), *folders, "--framework", "kubernetes", "--output", "json", "--quiet"],

@@ -12,22 +12,16 @@ from infra.plan import Plan, PlanError, run_stack
 from infra.workload import charts, pod
 
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "service-contract.md"
-GPU_DEV = {
-    "gpu": 1,
-    "monitoring": True,
-    "grafanaAdminPassword": "test-only",
-    "localGpuNodeSelector": ["gpu=yes"],
-}
 
 
 @pytest.fixture(scope="module")
-def cpu_plan() -> Plan:
-    return run_stack("dev")
+def cpu_plan(dev_plan: Plan) -> Plan:
+    return dev_plan
 
 
 @pytest.fixture(scope="module")
-def gpu_plan() -> Plan:
-    return run_stack("dev", GPU_DEV)
+def gpu_plan(dev_gpu_plan: Plan) -> Plan:
+    return dev_gpu_plan
 
 
 def pod_spec(plan: Plan) -> dict[str, Any]:
