@@ -31,6 +31,7 @@ PROMETHEUS_URL = f"http://{PROMETHEUS_NAME}-prometheus.{MONITORING_NAMESPACE}.sv
 @dataclass(frozen=True)
 class AddonsArgs:
     platform: Platform
+    """Provider, GPU scheduling, which add-ons the cluster lacks, the ingress Service's annotations."""
     monitoring: bool
     """kube-prometheus-stack, KEDA and (with GPUs) the DCGM exporter."""
     metrics_server: bool
