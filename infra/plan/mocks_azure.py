@@ -16,6 +16,7 @@ SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001"
 TENANT_ID = "00000000-0000-4000-8000-000000000002"
 DEPLOYER_OBJECT_ID = "00000000-0000-4000-8000-000000000003"
 KUBELET_OBJECT_ID = "00000000-0000-4000-8000-000000000004"
+CLUSTER_PRINCIPAL_ID = "00000000-0000-4000-8000-000000000006"
 MOCK_ACR_REFRESH_TOKEN = "mock-acr-refresh-token"  # noqa: S105 - a placeholder the plan prints as [secret]
 FORBIDDEN_CALLS = (
     "azure-native:containerregistry:listRegistryCredentials",
@@ -42,6 +43,11 @@ def _managed_cluster(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {
         "name": name,
         "fqdn": f"{name}-dns.hcp.{location}.azmk8s.io",
+        "identity": {
+            **(args.inputs.get("identity") or {}),
+            "principalId": CLUSTER_PRINCIPAL_ID,
+            "tenantId": TENANT_ID,
+        },
         "identityProfile": {
             "kubeletidentity": {
                 "clientId": "00000000-0000-4000-8000-000000000005",

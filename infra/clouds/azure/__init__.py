@@ -101,7 +101,13 @@ class AzurePlatform(pulumi.ComponentResource):
         self.kubeconfig = user_kubeconfig(self.cluster, network.resource_group.name)
         self.ready = [
             resource
-            for resource in (self.cluster, self.gpu_pool, built.admin_assignment, self.registry.kubelet_pull)
+            for resource in (
+                self.cluster,
+                self.gpu_pool,
+                built.admin_assignment,
+                built.subnet_assignment,
+                self.registry.kubelet_pull,
+            )
             if resource is not None
         ]
         self.provider = k8s.Provider(

@@ -15,6 +15,8 @@ from infra.settings.azure import AzureSettings
 
 # Built-in role "Azure Kubernetes Service RBAC Cluster Admin": every Kubernetes action in the cluster.
 AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+# Built-in role "Network Contributor": what the cluster's identity needs on a subnet it did not create.
+NETWORK_CONTRIBUTOR_ROLE = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 
 
 def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
@@ -29,6 +31,8 @@ class Cluster:
     cluster: containerservice.ManagedCluster
     admin_assignment: authorization.RoleAssignment | None
     """The deployer's cluster-admin role: the Kubernetes provider must wait for it."""
+    subnet_assignment: authorization.RoleAssignment
+    """The cluster identity's Network Contributor role on the node subnet (load balancers, NSGs)."""
 
 
 def create_cluster(
@@ -85,6 +89,17 @@ def create_cluster(
         tags=tags,
         opts=opts,
     )
+    subscription_id = client.apply(lambda c: c.subscription_id)
+    # `az aks create` grants this itself for a bring-your-own subnet; through the API it is ours to grant.
+    subnet_assignment = authorization.RoleAssignment(
+        f"{name}-subnet-network",
+        scope=network.node_subnet.id,
+        principal_id=cluster.identity.apply(_principal_id),
+        principal_type="ServicePrincipal",
+        role_definition_id=role_definition_id(subscription_id, NETWORK_CONTRIBUTOR_ROLE),
+        description="liftoff: the AKS cluster identity manages its load balancers in the node subnet",
+        opts=opts,
+    )
     admin_assignment = None
     if settings.grant_deployer_roles:
         admin_assignment = authorization.RoleAssignment(
@@ -92,10 +107,14 @@ def create_cluster(
             scope=cluster.id,
             principal_id=client.apply(lambda c: c.object_id),
             principal_type=settings.deployer_principal_type,
-            role_definition_id=role_definition_id(
-                client.apply(lambda c: c.subscription_id), AKS_RBAC_CLUSTER_ADMIN_ROLE
-            ),
+            role_definition_id=role_definition_id(subscription_id, AKS_RBAC_CLUSTER_ADMIN_ROLE),
             description="liftoff: the identity running pulumi up administers the cluster it created",
             opts=opts,
         )
-    return Cluster(cluster=cluster, admin_assignment=admin_assignment)
+    return Cluster(cluster=cluster, admin_assignment=admin_assignment, subnet_assignment=subnet_assignment)
+
+
+def _principal_id(identity: containerservice.outputs.ManagedClusterIdentityResponse | None) -> str:
+    if identity is None or not identity.principal_id:
+        raise ValueError("the AKS cluster reports no system-assigned identity (identity.principalId)")
+    return identity.principal_id

@@ -41,6 +41,7 @@ PUSH_TOKEN = "pulumi-python:dynamic/liftoff:AcrPushToken"
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec"
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7"
 COST_TAGS = {"project": "liftoff", "stack": STACK, "managed-by": "pulumi"}
 ADMIN_GROUP = "11111111-2222-3333-4444-555555555555"
 
@@ -143,6 +144,13 @@ def test_nodes_live_in_a_subnet_of_the_stacks_vnet_in_its_resource_group(default
     subnet_id = resource_id(subnet)
     assert cluster(default_plan)["agentPoolProfiles"][0]["vnetSubnetID"] == subnet_id
     assert gpu_pool(default_plan)["vnetSubnetID"] == subnet_id
+
+
+def test_the_cluster_identity_may_manage_network_objects_in_the_node_subnet_only(default_plan: Plan) -> None:
+    (network,) = role_assignments(default_plan, NETWORK_CONTRIBUTOR)
+    assert network["scope"] == resource_id(default_plan.one("azure-native:network:Subnet"))
+    assert network["principalId"] == mocks.CLUSTER_PRINCIPAL_ID
+    assert network["principalType"] == "ServicePrincipal"
 
 
 def test_azure_cni_overlay_gives_pods_a_range_apart_from_nodes_and_services(default_plan: Plan) -> None:
@@ -625,7 +633,7 @@ def test_the_workload_and_its_provider_wait_for_the_pools_and_the_deployers_acce
 ) -> None:
     pool = default_plan.one(AGENT_POOL).name
     cluster_name = default_plan.one(CLUSTER).name
-    admin = next(r.name for r in default_plan.by_type(ROLE_ASSIGNMENT) if r.name.endswith("deployer-admin"))
-    pull = next(r.name for r in default_plan.by_type(ROLE_ASSIGNMENT) if r.name.endswith("kubelet-pull"))
+    roles = {r.name for r in default_plan.by_type(ROLE_ASSIGNMENT) if not r.name.endswith("deployer-push")}
+    assert len(roles) == 3  # the deployer's admin role, the kubelet's AcrPull, the cluster's subnet role
     for waits_for in (dependencies["depends_on"], dependencies["provider"]):
-        assert {pool, cluster_name, admin, pull} <= set(waits_for), waits_for
+        assert {pool, cluster_name, *roles} <= set(waits_for), waits_for
