@@ -489,6 +489,16 @@ def test_eks_gets_the_device_plugin_and_metrics_server_it_lacks(default_plan: Pl
     assert {"nvidia-device-plugin", "metrics-server", "cluster-autoscaler"} <= charts
 
 
+def test_the_device_plugin_runs_on_gpu_nodes_only(default_plan: Plan) -> None:
+    values = default_plan.helm_release("nvidia-device-plugin").inputs["values"]
+    gpu = node_group(default_plan, "gpu")
+    assert values["nodeSelector"] and values["nodeSelector"].items() <= gpu["labels"].items()
+    assert not values["nodeSelector"].items() <= node_group(default_plan, "system")["labels"].items()
+    for taint in gpu["taints"]:
+        taint = {**taint, "effect": K8S_TAINT_EFFECTS[taint["effect"]]}
+        assert any(tolerates(t, taint) for t in values["tolerations"]), taint
+
+
 def test_the_ingress_controller_is_exposed_by_an_internet_facing_nlb(default_plan: Plan) -> None:
     annotations = default_plan.helm_release("traefik").inputs["values"]["service"]["annotations"]
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
