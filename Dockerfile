@@ -18,6 +18,19 @@
 # slim base serves the CUDA variant: no nvidia/cuda runtime image is needed.
 ARG BASE_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
+# ---- requirements: what to install, derived from the project. A stage of its own, so that a change to
+# pyproject.toml or the lock that leaves these files as they were (a new dev tool) keeps the install cached.
+FROM ${BASE_IMAGE} AS requirements
+WORKDIR /src
+COPY pyproject.toml requirements/constraints.txt ./
+# The runtime requirements are pyproject's [project.dependencies], never the extras. The lock's CUDA
+# companions (cuda-*, nvidia-*, triton) belong to PyPI's default torch build, which no variant installs:
+# each variant's torch wheel pins its own.
+RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+print('\n'.join(p['dependencies']), file=open('runtime.txt', 'w')); \
+print('\n'.join(p['optional-dependencies']['train']), file=open('train.txt', 'w'))" \
+ && grep -vE '^(cuda-|nvidia-|triton)' constraints.txt >constraints-image.txt
+
 # ---- builder: a venv with the runtime dependencies only, pinned by the project's constraints ----------
 FROM ${BASE_IMAGE} AS builder
 ARG VARIANT=cpu
@@ -42,15 +55,8 @@ WORKDIR /src
 RUN python3 -m venv /opt/pip \
  && python3 -m venv --without-pip /opt/venv
 
-COPY pyproject.toml requirements/constraints.txt ./
 COPY scripts/pip-install.sh /usr/local/bin/pip-install
-# The runtime requirements are pyproject's [project.dependencies], never the extras. The lock's CUDA
-# companions (cuda-*, nvidia-*, triton) belong to PyPI's default torch build, which no variant installs:
-# each variant's torch wheel pins its own.
-RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-print('\n'.join(p['dependencies']), file=open('runtime.txt', 'w')); \
-print('\n'.join(p['optional-dependencies']['train']), file=open('train.txt', 'w'))" \
- && grep -vE '^(cuda-|nvidia-|triton)' constraints.txt >constraints-image.txt
+COPY --from=requirements /src/runtime.txt /src/constraints-image.txt ./
 
 RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
     --mount=type=secret,id=ca \
@@ -65,6 +71,7 @@ RUN torch_dir=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_p
 
 # ---- trainer: the default model, trained where scikit-learn lives (never in the final image) --------
 FROM builder AS trainer
+COPY --from=requirements /src/train.txt ./
 RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
     --mount=type=secret,id=ca \
     --mount=type=bind,source=wheelhouse,target=/wheelhouse \
