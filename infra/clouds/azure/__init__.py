@@ -6,6 +6,7 @@ build one part of it: network, cluster, node pools, registry (with the push-toke
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -128,14 +129,14 @@ class AzurePlatform(pulumi.ComponentResource):
         )
 
 
-def _kubelet_object_id(profile: object) -> str:
+def _kubelet_object_id(
+    profile: Mapping[str, containerservice.outputs.UserAssignedIdentityManagedClusterResponse] | None,
+) -> str:
     """The object id of the identity the nodes pull images with (AKS creates it as `kubeletidentity`)."""
-    identities = profile if isinstance(profile, dict) else {}
-    kubelet = identities.get("kubeletidentity")
-    object_id = getattr(kubelet, "object_id", None) or (kubelet or {}).get("object_id")
-    if not object_id:
+    kubelet = (profile or {}).get("kubeletidentity")
+    if kubelet is None or not kubelet.object_id:
         raise ValueError("the AKS cluster reports no kubelet identity (identityProfile.kubeletidentity)")
-    return str(object_id)
+    return kubelet.object_id
 
 
 def create_platform(settings: Settings) -> Platform:

@@ -87,7 +87,8 @@ def create_cluster(
         api_server_access_profile={"authorized_ip_ranges": list(settings.api_authorized_ip_ranges)},
         agent_pool_profiles=[system_pool_profile(settings, network.node_subnet.id, tags)],
         tags=tags,
-        opts=opts,
+        # The autoscaler owns the system pool's node count; a refresh must not turn it into a diff.
+        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["agentPoolProfiles[0].count"]),
     )
     subscription_id = client.apply(lambda c: c.subscription_id)
     # `az aks create` grants this itself for a bring-your-own subnet; through the API it is ours to grant.

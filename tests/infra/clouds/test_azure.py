@@ -79,7 +79,8 @@ def variant_plan() -> Plan:
 
 @pytest.fixture(scope="module")
 def cpu_plan() -> Plan:
-    return plan({"gpu": 0, "imageVariant": "cpu"})
+    """No GPU, and a CI service principal running `pulumi up`."""
+    return plan({"gpu": 0, "imageVariant": "cpu", "azureDeployerPrincipalType": "ServicePrincipal"})
 
 
 def cluster(p: Plan) -> dict[str, Any]:
@@ -229,10 +230,9 @@ def test_with_admin_groups_the_deployer_can_be_left_without_roles(variant_plan: 
     assert role_assignments(variant_plan, ACR_PUSH) == []
 
 
-def test_a_ci_service_principal_is_named_as_one_in_its_role_assignments() -> None:
-    p = plan({"azureDeployerPrincipalType": "ServicePrincipal"})
+def test_a_ci_service_principal_is_named_as_one_in_its_role_assignments(cpu_plan: Plan) -> None:
     for role in (AKS_RBAC_CLUSTER_ADMIN, ACR_PUSH):
-        (assignment,) = role_assignments(p, role)
+        (assignment,) = role_assignments(cpu_plan, role)
         assert assignment["principalType"] == "ServicePrincipal"
 
 
