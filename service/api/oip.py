@@ -8,9 +8,11 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from service.api import binary
 from service.api.common import RETRY_AFTER_S, infer, json_response, parse_json, ready_model, server_state
 from service.api.errors import ApiError
 from service.api.schemas import (
@@ -22,7 +24,8 @@ from service.api.schemas import (
     ServerMetadataResponse,
     json_body,
 )
-from service.api.tensors import bad, shaped, to_array
+from service.api.tensors import bad, check_finite, shaped, to_array
+from service.model.datatypes import NUMPY_DTYPES
 from service.model.metadata import ModelMetadata, TensorSpec
 from service.model.runtime import ServedModel
 from service.state import ServerState
@@ -39,7 +42,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 @router.get("", response_model=ServerMetadataResponse)
 async def server_metadata() -> Response:
-    return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": []})
+    return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": [binary.EXTENSION]})
 
 
 def _check_name(state: ServerState, name: str, model_version: str | None) -> ServedModel:
@@ -110,29 +113,42 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     state = server_state(request)
     model = _check_name(state, name, model_version)
     _, batcher = ready_model(state)
-    body = parse_json(await request.body(), InferRequest)
+    json_part, binary_part = binary.split_body(await request.body(), request.headers.get(binary.HEADER))
+    body = parse_json(json_part, InferRequest)
     meta = model.metadata
-    inputs = _decode_inputs(body, meta, state.settings.max_batch_size)
+    inputs = _decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
     wanted = _wanted_outputs(body, meta)
     outputs = await infer(batcher, inputs)
     response: dict[str, Any] = {"model_name": meta.name, "model_version": meta.version}
     if body.id is not None:
         response["id"] = body.id
-    response["outputs"] = [
+    tensors = [
         {"name": spec.name, "datatype": spec.datatype, "shape": list(array.shape), "data": array.ravel()}
         for spec, array in zip(meta.outputs, outputs, strict=True)
         if spec.name in wanted
     ]
-    return json_response(response)
+    tensors, tail = binary.encode_outputs(tensors, binary.wants_binary(body))
+    response["outputs"] = tensors
+    if not tail:
+        return json_response(response)
+    header = orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)
+    return Response(
+        header + tail,
+        media_type="application/octet-stream",
+        headers={"Inference-Header-Content-Length": str(len(header))},
+    )
 
 
-def _decode_inputs(body: InferRequest, meta: ModelMetadata, max_batch_size: int) -> list[Any]:
+def _decode_inputs(
+    body: InferRequest, binary_part: bytes, meta: ModelMetadata, max_batch_size: int
+) -> list[Any]:
+    chunks = binary.slice_binary(binary_part, binary.binary_sizes(body))
     by_name = {}
     for index, tensor in enumerate(body.inputs):
         where = f"inputs[{index}]"
         if tensor.name in by_name:
             raise bad(f"{where}.name {tensor.name!r} appears twice")
-        by_name[tensor.name] = (where, tensor)
+        by_name[tensor.name] = (where, tensor, chunks[index])
     expected = [spec.name for spec in meta.inputs]
     unknown = sorted(set(by_name) - set(expected))
     if unknown:
@@ -142,10 +158,14 @@ def _decode_inputs(body: InferRequest, meta: ModelMetadata, max_batch_size: int)
         raise bad(f"inputs {missing} are missing (model {meta.name!r} takes {expected})")
     arrays = []
     for spec in meta.inputs:
-        where, tensor = by_name[spec.name]
+        where, tensor, chunk = by_name[spec.name]
         if tensor.datatype != spec.datatype:
             raise bad(f"{where}.datatype is {tensor.datatype!r}, but {spec.name!r} is {spec.datatype}")
-        array = to_array(tensor.data, spec, f"{where}.data")
+        if chunk is None:
+            array = to_array(tensor.data, spec, f"{where}.data")
+        else:
+            raw = binary.from_bytes(chunk, NUMPY_DTYPES[spec.datatype], f"{where}'s binary data")
+            array = check_finite(raw, spec, f"{where}'s binary data")
         arrays.append(shaped(array, tensor.shape, spec, where, max_batch_size))
     rows = {array.shape[0] for array in arrays}
     if len(rows) > 1:

@@ -19,7 +19,11 @@ class RequestInput(_Body):
     name: str
     shape: list[int]
     datatype: str
-    data: list[Any] = Field(description="row-major values, flat or nested to the tensor's shape")
+    data: list[Any] | None = Field(
+        default=None,
+        description="row-major values, flat or nested to the tensor's shape; absent when the tensor travels "
+        "as binary after the JSON (parameters.binary_data_size, the binary tensor extension)",
+    )
     parameters: dict[str, Any] | None = None
 
 
@@ -52,7 +56,8 @@ class ResponseOutput(_Body):
     name: str
     shape: list[int]
     datatype: str
-    data: list[Any]
+    data: list[Any] | None = None
+    parameters: dict[str, Any] | None = None
 
 
 class InferResponse(_Body):

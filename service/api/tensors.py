@@ -41,8 +41,11 @@ def to_array(data: Any, spec: TensorSpec, where: str) -> np.ndarray:
         info = np.iinfo(target)
         if raw.min() < info.min or raw.max() > info.max:
             raise bad(f"{where} has values outside the {spec.datatype} range [{info.min}, {info.max}]")
-    array = raw.astype(target, copy=False)
-    if target.kind == "f" and not np.isfinite(array).all():
+    return check_finite(raw.astype(target, copy=False), spec, where)
+
+
+def check_finite(array: np.ndarray, spec: TensorSpec, where: str) -> np.ndarray:
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise bad(f"{where} contains NaN or infinity (or a number too large for {spec.datatype})")
     return array
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,10 @@ def load_model(model_path: Path, device: str, dtype: str) -> ServedModel:
     metadata = load_metadata(model_path)
     target = pick_device(device)
     try:
-        module = torch.jit.load(str(model_path), map_location=target)
+        with warnings.catch_warnings():
+            # torch 2.10+ marks TorchScript deprecated; it still loads, and it is the format we promise.
+            warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*torch.jit")
+            module = torch.jit.load(str(model_path), map_location=target)
     except (RuntimeError, ValueError) as exc:
         raise ModelLoadError(f"{model_path} is not a loadable TorchScript file: {exc}") from exc
     module.eval()

@@ -13,6 +13,7 @@ import io
 import os
 import random
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,9 @@ def _train(out_dir: Path, seed: int, epochs: int) -> float:
     with torch.inference_mode():
         _, predicted = model(torch.from_numpy(x_test))
     accuracy = float((predicted.numpy() == y_test).mean())
-    _write(out_dir, torch.jit.script(model))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*torch.jit")
+        _write(out_dir, torch.jit.script(model))
     return accuracy
 
 

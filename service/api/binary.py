@@ -1,0 +1,101 @@
+"""The Open Inference Protocol's binary tensor extension, as Triton's clients use it by default.
+
+A request may carry tensors as raw little-endian bytes after its JSON: the header
+`Inference-Header-Content-Length` says where the JSON ends, and each binary input declares
+`parameters.binary_data_size` instead of `data`. Outputs come back the same way when the request asks
+(`parameters.binary_data_output`, or `binary_data` on one output).
+https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from service.api.errors import ApiError
+from service.api.schemas import InferRequest
+
+HEADER = "inference-header-content-length"
+EXTENSION = "binary_tensor_data"
+
+
+def split_body(raw: bytes, header_length: str | None) -> tuple[bytes, bytes]:
+    """The JSON part and the binary part of a request body."""
+    if header_length is None:
+        return raw, b""
+    if not header_length.isdigit() or int(header_length) > len(raw):
+        raise ApiError(
+            400,
+            f"the Inference-Header-Content-Length header ({header_length!r}) must be a "
+            f"byte count no larger than the body ({len(raw)} bytes)",
+        )
+    cut = int(header_length)
+    return raw[:cut], raw[cut:]
+
+
+def binary_sizes(body: InferRequest) -> list[int | None]:
+    """Per input, the size of its binary data, or None when it carries JSON `data`."""
+    sizes: list[int | None] = []
+    for index, tensor in enumerate(body.inputs):
+        size = (tensor.parameters or {}).get("binary_data_size")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise ApiError(400, f"inputs[{index}].parameters.binary_data_size must be a byte count")
+        if size is None and tensor.data is None:
+            raise ApiError(400, f"inputs[{index}].data is required (or binary data with binary_data_size)")
+        if size is not None and tensor.data is not None:
+            raise ApiError(400, f"inputs[{index}] has both data and binary_data_size; send one")
+        sizes.append(size)
+    return sizes
+
+
+def slice_binary(binary: bytes, sizes: list[int | None]) -> list[bytes | None]:
+    """Cut the binary part into each input's bytes, in the order of the request's inputs."""
+    if sum(size or 0 for size in sizes) != len(binary):
+        raise ApiError(
+            400,
+            f"the inputs declare {sum(size or 0 for size in sizes)} bytes of binary data, "
+            f"but the body carries {len(binary)} after the JSON header",
+        )
+    chunks: list[bytes | None] = []
+    offset = 0
+    for size in sizes:
+        if size is None:
+            chunks.append(None)
+        else:
+            chunks.append(binary[offset : offset + size])
+            offset += size
+    return chunks
+
+
+def from_bytes(chunk: bytes, dtype: np.dtype, where: str) -> np.ndarray:
+    little = dtype.newbyteorder("<")
+    if len(chunk) % little.itemsize:
+        raise ApiError(
+            400, f"{where} has {len(chunk)} bytes, not a whole number of {little.itemsize}-byte values"
+        )
+    return np.frombuffer(chunk, dtype=little).astype(dtype, copy=False)
+
+
+def wants_binary(body: InferRequest) -> dict[str, bool]:
+    """Per requested output name, whether it goes back as binary; the key `*` is the request's default."""
+    default = bool((body.parameters or {}).get("binary_data_output", False))
+    choice = {"*": default}
+    for requested in body.outputs or []:
+        flag = (requested.parameters or {}).get("binary_data")
+        choice[requested.name] = default if flag is None else bool(flag)
+    return choice
+
+
+def encode_outputs(
+    outputs: list[dict[str, Any]], binary: dict[str, bool]
+) -> tuple[list[dict[str, Any]], bytes]:
+    """Replace `data` by `parameters.binary_data_size` for binary outputs; return the bytes to append."""
+    tail = []
+    for output in outputs:
+        if binary.get(output["name"], binary["*"]):
+            array: np.ndarray = output.pop("data")
+            raw = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+            output["parameters"] = {"binary_data_size": len(raw)}
+            tail.append(raw)
+    return outputs, b"".join(tail)
