@@ -36,9 +36,10 @@ FROM ${BASE_IMAGE} AS builder
 ARG VARIANT=cpu
 ARG PIP_FROM=index
 ARG TORCH_INDEX_CPU=https://download.pytorch.org/whl/cpu
-# cu126: CUDA 12.x wheels run on any driver >= 525.60.13 (CUDA minor-version compatibility). The drivers
-# the clouds install meet that: the EKS AL2023 NVIDIA AMI (570 and newer), GKE's DEFAULT driver (R535 or
-# newer, by GKE version) and AKS's (535 or newer). CUDA 13 builds would need a 580 driver.
+# cu126: torch 2.13 is published for CUDA 12.6 and 13.0 only (no 12.8). CUDA 12.x wheels run on any driver
+# >= 525.60.13 (CUDA minor-version compatibility), which the drivers the clouds install all meet: the EKS
+# AL2023 NVIDIA AMI (570 and newer), GKE's DEFAULT driver (R535 or newer, by GKE version) and AKS's (535 or
+# newer). cu130 would need a 580 driver. cu126 also keeps the T4's Turing kernels (sm_75).
 ARG TORCH_INDEX_CUDA=https://download.pytorch.org/whl/cu126
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # As ENV, not only ARG, so that the trainer stage (FROM builder) sees the same choices.

@@ -55,7 +55,7 @@ fi
 
 # An engine may already be running with its socket somewhere docker does not look; we only start one
 # when no dockerd process exists at all, so we never fight over /var/lib/docker.
-if pgrep -x dockerd >/dev/null; then
+if pidof dockerd >/dev/null; then
   say "a dockerd process exists but 'docker info' fails; see its log"
   exit 3
 fi
