@@ -49,7 +49,8 @@ class AzurePlatform(pulumi.ComponentResource):
     provider: k8s.Provider
     cluster_name: str
     ready: list[pulumi.Resource]
-    """What the workload waits for: the pools, and the role that lets the deployer into the cluster."""
+    """What the workload waits for: the cluster and its pools, and the roles that let the deployer in, the
+    nodes pull the image and the cluster manage its load balancers."""
 
     def __init__(
         self, name: str, args: AzurePlatformArgs, opts: pulumi.ResourceOptions | None = None
