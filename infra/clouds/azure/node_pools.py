@@ -1,7 +1,7 @@
 """The system pool (inline in the cluster) and the autoscaled GPU user pool, and how pods reach the GPUs.
 
-AKS installs the NVIDIA driver on N-series nodes but not the device plugin, and it taints nothing on its
-own: the GPU pool's taint is ours, and `gpu_scheduling` hands the pods the matching tolerations.
+AKS installs the NVIDIA driver on N-series nodes but not the device plugin, and it puts no taint on GPU
+nodes by itself (only on spot nodes): the GPU taint is ours, and `gpu_scheduling` hands the pods its toleration.
 """
 
 from __future__ import annotations
