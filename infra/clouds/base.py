@@ -88,6 +88,9 @@ class Platform:
     """The cluster still needs the NVIDIA device plugin (EKS, AKS: yes; GKE installs its own)."""
     install_metrics_server: bool = False
     """The cluster lacks metrics-server (EKS), so the CPU HPA needs ours."""
+    install_dcgm_exporter: bool = True
+    """With monitoring and GPUs, install NVIDIA's DCGM exporter; False where the cloud collects GPU metrics
+    itself (GKE's managed DCGM on COS nodes, where a self-installed exporter finds no GPU)."""
     metrics_server_args: Sequence[str] = ()
     """Extra metrics-server flags, e.g. `--kubelet-insecure-tls` where kubelets serve self-signed certificates
     (kind, Docker Desktop)."""

@@ -77,7 +77,7 @@ class Addons(pulumi.ComponentResource):
                 depends_on=[self._grafana_admin(args.grafana_admin_password)],
             )
             keda = self._release(KEDA_NAMESPACE, charts.KEDA, keda_values())
-            if gpu is not None:
+            if gpu is not None and args.platform.install_dcgm_exporter:
                 self._release(
                     "dcgm-exporter",
                     charts.DCGM_EXPORTER,
