@@ -3,7 +3,7 @@
 One asyncio task collects queued requests into a batch (up to `max_batch_size` rows) and hands it to one
 dedicated inference thread, so the event loop never runs torch. While a forward pass runs, new requests
 queue up and form the next batch on their own. The extra wait for a batch to fill (`max_batch_wait`) is
-only spent under concurrent load: a request arriving at an idle server runs at once.
+only spent while another request is on its way in: a request arriving at an idle server runs at once.
 
 The queue is bounded in rows: past `queue_limit` a request is refused at once (the caller answers 503 with
 Retry-After) instead of adding latency for everyone. Each request carries a deadline; one that expires
@@ -17,7 +17,7 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -65,11 +65,22 @@ class Batcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liftoff-inference")
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
-        self._last_batch_requests = 0
+        self._incoming = 0
 
     @property
     def queued_rows(self) -> int:
         return self._queued_rows
+
+    @contextlib.contextmanager
+    def incoming(self) -> Iterator[None]:
+        """Wrap the reading and parsing of a request that will call `infer`: while any request is on its
+        way in, a batch that is not full waits (up to max_batch_wait) for it."""
+        self._incoming += 1
+        try:
+            yield
+        finally:
+            self._incoming -= 1
+            self._arrived.set()  # one fewer to wait for: let a waiting batch re-check
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="liftoff-batcher")
@@ -125,11 +136,12 @@ class Batcher:
             await self._arrived.wait()
         batch, rows = self._take([], 0)
         limits = self._limits
-        # Only wait for company under concurrent load: an idle server answers a lone request at once.
-        if rows < limits.max_batch_size and limits.max_batch_wait_s > 0 and self._last_batch_requests > 1:
+        # Wait for company only while some request is on its way in (being read or parsed): a lone
+        # request on an idle server runs at once, and a batch stops waiting once nobody else is coming.
+        if rows < limits.max_batch_size and limits.max_batch_wait_s > 0 and self._incoming:
             loop = asyncio.get_running_loop()
             fill_by = loop.time() + limits.max_batch_wait_s
-            while rows < limits.max_batch_size and (left := fill_by - loop.time()) > 0:
+            while rows < limits.max_batch_size and self._incoming and (left := fill_by - loop.time()) > 0:
                 self._arrived.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(left):
@@ -156,7 +168,6 @@ class Batcher:
         return batch, rows
 
     async def _run_batch(self, batch: list[_Pending]) -> None:
-        self._last_batch_requests = len(batch)
         loop = asyncio.get_running_loop()
         try:
             outputs = await loop.run_in_executor(self._executor, self._forward_batch, batch)

@@ -113,11 +113,12 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     state = server_state(request)
     model = _check_name(state, name, model_version)
     _, batcher = ready_model(state)
-    json_part, binary_part = binary.split_body(await request.body(), request.headers.get(binary.HEADER))
-    body = parse_json(json_part, InferRequest)
     meta = model.metadata
-    inputs = _decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
-    wanted = _wanted_outputs(body, meta)
+    with batcher.incoming():
+        json_part, binary_part = binary.split_body(await request.body(), request.headers.get(binary.HEADER))
+        body = parse_json(json_part, InferRequest)
+        inputs = _decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
+        wanted = _wanted_outputs(body, meta)
     outputs = await infer(batcher, inputs)
     response: dict[str, Any] = {"model_name": meta.name, "model_version": meta.version}
     if body.id is not None:

@@ -31,14 +31,15 @@ async def predict(request: Request) -> Response:
     """
     state = server_state(request)
     model, batcher = ready_model(state)
-    body = parse_json(await request.body(), PredictRequest)
     if len(model.metadata.inputs) != 1:
         raise ApiError(
             400,
             f"model {model.metadata.name!r} takes several inputs; use /v2/models/{model.metadata.name}/infer",
         )
-    pixels = instances_array(body.instances, model.metadata.inputs[0], state.settings.max_batch_size)
-    outputs = await infer(batcher, [pixels])
+    with batcher.incoming():
+        body = parse_json(await request.body(), PredictRequest)
+        rows = instances_array(body.instances, model.metadata.inputs[0], state.settings.max_batch_size)
+    outputs = await infer(batcher, [rows])
     return json_response({"predictions": _per_row(model.metadata.outputs, outputs)})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -124,6 +125,45 @@ async def test_a_lone_request_on_an_idle_server_does_not_wait_for_a_batch_to_fil
         await batcher.stop()
     assert outputs[0].tolist() == by_hand([[1, 2, 3]])
     assert elapsed < 2.5, f"a lone request waited {elapsed:.2f} s of the 5 s batch wait"
+
+
+async def test_a_batch_waits_for_a_request_still_on_its_way_in(linear_model: Path, gate, until) -> None:
+    gate.open()  # record batches only
+    model = gate.wrap(load_model(linear_model, "cpu", "float32"))
+    batcher = Batcher(model.forward, limits(max_batch_wait_s=5.0), Metrics())
+    batcher.start()
+    try:
+        with batcher.incoming():  # a second request is being read while the first is queued
+            first = asyncio.create_task(batcher.infer([np.array([[1, 0, 0]], np.float32)]))
+            await asyncio.sleep(0.05)
+            assert not first.done(), "the first request ran without waiting for the one coming in"
+        second = await batcher.infer([np.array([[0, 1, 2]], np.float32)])
+        assert (await first)[0].tolist() == by_hand([[1, 0, 0]])
+        assert second[0].tolist() == by_hand([[0, 1, 2]])
+    finally:
+        await batcher.stop()
+    assert gate.batches == [2]
+
+
+async def test_a_batch_stops_waiting_when_the_incoming_request_turns_out_bad(
+    linear_model: Path, gate
+) -> None:
+    gate.open()
+    model = gate.wrap(load_model(linear_model, "cpu", "float32"))
+    batcher = Batcher(model.forward, limits(max_batch_wait_s=5.0), Metrics())
+    batcher.start()
+    try:
+        started = time.monotonic()
+        with contextlib.suppress(ValueError), batcher.incoming():
+            first = asyncio.create_task(batcher.infer([np.array([[1, 0, 0]], np.float32)]))
+            await asyncio.sleep(0.05)
+            raise ValueError("the second request failed to parse and never reaches the batcher")
+        assert (await first)[0].tolist() == by_hand([[1, 0, 0]])
+        elapsed = time.monotonic() - started
+    finally:
+        await batcher.stop()
+    assert gate.batches == [1]
+    assert elapsed < 2.5, f"the batch waited {elapsed:.2f} s for a request that was never coming"
 
 
 async def test_the_forward_pass_runs_off_the_event_loop(linear_model: Path, gate) -> None:
