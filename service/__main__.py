@@ -28,7 +28,12 @@ def read_settings() -> Settings:
         settings = Settings()
         if settings.model_path is not None:
             load_metadata(settings.model_path)
-        pick_device(settings.device)
+        device = pick_device(settings.device)
+        if settings.workers > 1 and device.type == "cuda":
+            raise SystemExit(
+                f"invalid settings:\n  LIFTOFF_WORKERS={settings.workers}: several workers on one GPU would "
+                "each load their own copy of the model; run one process per GPU (LIFTOFF_WORKERS=1)"
+            )
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

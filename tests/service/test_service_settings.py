@@ -80,6 +80,16 @@ def test_a_bad_setting_is_named_with_the_reason(
     assert f"{variable}={value!r}" in message and words in message
 
 
+def test_several_workers_on_a_gpu_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("LIFTOFF_WORKERS", "2")
+    monkeypatch.setenv("LIFTOFF_DEVICE", "cuda")
+    with pytest.raises(SystemExit, match="LIFTOFF_WORKERS=2: several workers on one GPU"):
+        read_settings()
+
+
 def test_settings_built_in_code_are_validated_too() -> None:
     with pytest.raises(ValidationError, match="max_batch_size"):
         Settings(max_batch_size=0)
