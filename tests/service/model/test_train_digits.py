@@ -57,3 +57,15 @@ def test_training_is_seeded_so_the_same_seed_gives_the_same_weights(tmp_path: Pa
     weights = [dict(torch.jit.load(str(tmp_path / run / "model.pt")).state_dict()) for run in ("a", "b")]
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
+
+
+@pytest.mark.slow
+def test_a_fresh_checkout_without_the_default_model_trains_it_on_the_spot(tmp_path: Path) -> None:
+    from service.model.loading import ensure_default_model
+
+    wanted = tmp_path / "models" / "digits" / "model.pt"
+    served = ensure_default_model(wanted)
+    assert served == wanted and wanted.is_file() and wanted.with_suffix(".json").is_file()
+    assert load_metadata(served).name == "digits"
+    modified = wanted.stat().st_mtime_ns
+    assert ensure_default_model(wanted) == wanted and wanted.stat().st_mtime_ns == modified  # not retrained
