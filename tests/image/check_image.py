@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -297,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Prove a built Liftoff inference image.")
     parser.add_argument("--image", default="liftoff:cpu")
     args = parser.parse_args(argv)
+    # A timeout around the test (CI's) sends SIGTERM: unwind, so the container is still removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     name = f"liftoff-image-test-{os.getpid()}"
     rows, labels = digits_sample()
     print(f"image {args.image}", flush=True)
