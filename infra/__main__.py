@@ -42,3 +42,5 @@ pulumi.export("imageDigest", image.digest)
 pulumi.export("image", image.ref)
 pulumi.export("kubeconfig", pulumi.Output.secret(platform.kubeconfig))
 pulumi.export("clusterName", platform.cluster_name)
+if addons.grafana_admin_password is not None:
+    pulumi.export("grafanaAdminPassword", addons.grafana_admin_password)

@@ -53,8 +53,13 @@ def _helm_release(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     }
 
 
+def _random_password(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    return {"result": "x" * int(args.inputs.get("length", 16))}
+
+
 RESOURCES: dict[str, ResourceOutputs] = {
     "docker-build:index:Image": _image,
+    "random:index/randomPassword:RandomPassword": _random_password,
     "kubernetes:core/v1:Service": _service,
     "kubernetes:helm.sh/v3:Release": _helm_release,
 }

@@ -113,7 +113,7 @@ class Settings:
     monitoring: bool
     """kube-prometheus-stack, DCGM exporter, KEDA, ServiceMonitor and dashboard."""
     grafana_admin_password: pulumi.Output[str] | None
-    """Secret; required with monitoring (the chart's built-in default password is public)."""
+    """Secret; None with monitoring on: the stack generates one (the chart's built-in default is public)."""
     metrics_server: bool
     """Install metrics-server even where the platform does not ask for it."""
     ingress_host: str | None
@@ -145,13 +145,8 @@ def load_settings(source: ConfigSource | None = None) -> Settings:
             "allowed: at most liftoff:maxReplicas",
         )
     monitoring = source.boolean("monitoring", True)
+    # Unset, the stack generates one (a random secret, never the chart's public default).
     grafana_admin_password = source.secret("grafanaAdminPassword") if monitoring else None
-    if monitoring and grafana_admin_password is None:
-        raise SettingsError(
-            source.key("grafanaAdminPassword"),
-            "is required when liftoff:monitoring is true: "
-            "`pulumi config set --secret grafanaAdminPassword <password>`",
-        )
     return Settings(
         cloud=cloud,
         cloud_settings=importlib.import_module(_CLOUD_MODULES[cloud]).load(source),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from infra.clouds.base import GpuScheduling, Platform
 from infra.workload import charts
@@ -67,6 +68,7 @@ class Addons(pulumi.ComponentResource):
         self.custom_resource_owners = []
         self.monitoring_namespace = None
         self.prometheus_url = None
+        self.grafana_admin_password: pulumi.Output[str] | None = None
         if args.monitoring:
             prometheus = self._release(
                 "kube-prometheus-stack",
@@ -108,11 +110,18 @@ class Addons(pulumi.ComponentResource):
         namespace = k8s.core.v1.Namespace(
             "monitoring-namespace", metadata={"name": MONITORING_NAMESPACE}, opts=options
         )
+        if password is None:
+            # Generated once and kept in the stack's state; read it with
+            # `pulumi stack output grafanaAdminPassword --show-secrets`.
+            password = random.RandomPassword(
+                "grafana-admin-password", length=24, special=False, opts=pulumi.ResourceOptions(parent=self)
+            ).result
+        self.grafana_admin_password = pulumi.Output.secret(password)
         return k8s.core.v1.Secret(
             "grafana-admin",
             metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": MONITORING_NAMESPACE},
             type="Opaque",
-            string_data={"admin-user": "admin", "admin-password": pulumi.Output.secret(password or "")},
+            string_data={"admin-user": "admin", "admin-password": self.grafana_admin_password},
             opts=pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=[namespace])),
         )
 

@@ -292,3 +292,15 @@ def test_a_bad_stack_config_stops_the_plan_with_the_key_named(
 def test_an_unknown_stack_names_the_stacks_there_are() -> None:
     with pytest.raises(PlanError, match=r"no Pulumi\.nope\.yaml; stacks: .*dev"):
         run_stack("nope")
+
+
+def test_without_a_grafana_password_the_stack_generates_a_secret_one() -> None:
+    plan = run_stack("dev", {"monitoring": True})
+    generated = plan.one("random:index/randomPassword:RandomPassword")
+    assert generated.inputs["length"] >= 20
+    assert plan.k8s_object("Secret", "grafana-admin")["stringData"]["admin-password"] == "[secret]"
+    assert plan.outputs["grafanaAdminPassword"] == "[secret]"
+
+
+def test_a_given_grafana_password_is_used_and_nothing_is_generated(gpu_plan: Plan) -> None:
+    assert gpu_plan.by_type("random:index/randomPassword:RandomPassword") == []

@@ -65,7 +65,6 @@ def test_values_typed_as_strings_are_parsed_like_pulumi_config() -> None:
         ({"drainTimeoutSeconds": 0}, "liftoff:drainTimeoutSeconds", "1 to 3600"),
         ({"targetCpuUtilization": 150}, "liftoff:targetCpuUtilization", "1 to 100"),
         ({"localGpuNodeSelector": "[1, 2]"}, "liftoff:localGpuNodeSelector", "map of strings"),
-        ({"monitoring": True}, "liftoff:grafanaAdminPassword", "required when liftoff:monitoring is true"),
         ({"localImagePlatform": "windows/amd64"}, "liftoff:localImagePlatform", "linux/amd64, linux/arm64"),
     ],
 )
