@@ -44,5 +44,7 @@ def create_platform(settings: Settings) -> Platform:
         gpu=gpu,
         install_device_plugin=False,
         install_metrics_server=False,
+        # GKE collects DCGM metrics itself; NVIDIA's exporter cannot find the driver where GKE installs it.
+        install_dcgm_exporter=False,
         depends_on=(component.node_pools.system, component.node_pools.gpu),
     )
