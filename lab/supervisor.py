@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from lab.ports import free_port, free_ports
-from lab.proxy import HAProxy, Upstream
+from lab.proxy import DEFAULT_MAX_IN_FLIGHT, HAProxy, Upstream
 from lab.replicas import SERVER_COMMAND, Replica, ReplicaError
 
 log = logging.getLogger("lab")
@@ -31,6 +31,8 @@ class LabConfig:
     ready_timeout_s: float = 120.0
     drain_timeout_s: float = 20.0
     """How long a SIGTERMed replica may take to exit before SIGKILL; also its LIFTOFF_DRAIN_TIMEOUT_S."""
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    """Requests HAProxy sends one replica at once; the rest wait in HAProxy's queue for up to 0.5 s."""
     keep_workdir: bool = False
 
     def __post_init__(self) -> None:
@@ -69,9 +71,8 @@ class Lab:
             )
             for i, port in enumerate(ports)
         ]
-        self.proxy = HAProxy(
-            self.port, [Upstream(s.replica.replica_id, s.replica.port) for s in self._slots], self.workdir
-        )
+        upstreams = [Upstream(s.replica.replica_id, s.replica.port) for s in self._slots]
+        self.proxy = HAProxy(self.port, upstreams, self.workdir, config.max_in_flight)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None

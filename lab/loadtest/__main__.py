@@ -44,6 +44,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="per-request timeout in seconds (default 10)"
     )
+    parser.add_argument(
+        "--honor-retry-after", action="store_true", help="after a 503 + Retry-After, wait as a polite client"
+    )
+    parser.add_argument(
+        "--retry-cut-off",
+        type=int,
+        default=0,
+        help="resend a request whose answer was cut off, up to N times (counted in the report)",
+    )
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     return parser.parse_args(argv)
 
@@ -63,7 +72,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.profile}: {'; '.join(describe(plan))}"
         + (f"; at most {args.rate:g} req/s" if args.rate else "")
     )
-    spec = LoadSpec(args.url, request, plan, rate=args.rate or None, timeout_s=args.timeout)
+    spec = LoadSpec(
+        args.url,
+        request,
+        plan,
+        rate=args.rate or None,
+        timeout_s=args.timeout,
+        honor_retry_after=args.honor_retry_after,
+        retry_cut_off=args.retry_cut_off,
+    )
     progress = tty_progress if sys.stderr.isatty() else None
     with contextlib.suppress(KeyboardInterrupt):
         report = run_fast(run_load(spec, progress))

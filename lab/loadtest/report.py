@@ -40,6 +40,8 @@ class LoadReport:
     peak_users: int
     ok_per_second: list[int] = field(default_factory=list)
     """2xx responses completed in each whole second of the run: how throughput moved."""
+    retried: int = 0
+    """Requests resent by the client after a cut-off answer (only when asked to); not counted in `sent`."""
 
     @property
     def failed(self) -> int:
@@ -57,7 +59,8 @@ class LoadReport:
         lines = [
             f"url            {self.url}",
             f"duration       {self.duration_s:.1f} s, up to {self.peak_users} concurrent users",
-            f"requests       {self.sent} sent, {self.ok} ok, {self.failed} failed",
+            f"requests       {self.sent} sent, {self.ok} ok, {self.failed} failed"
+            + (f", {self.retried} resent by the client after a cut-off answer" if self.retried else ""),
             f"throughput     {self.rps:.1f} req/s (2xx)",
             f"latency (2xx)  p50 {self.p50_ms:.1f} ms   p95 {self.p95_ms:.1f} ms   p99 {self.p99_ms:.1f} ms"
             f"   max {self.max_ms:.1f} ms",
@@ -90,6 +93,7 @@ def build_report(
     replicas: Counter[str],
     rejected_with_retry_after: int,
     ok_per_second: list[int],
+    retried: int = 0,
 ) -> LoadReport:
     latencies_ms.sort()
     ok = outcomes.get("ok", 0)
@@ -107,4 +111,5 @@ def build_report(
         rejected_with_retry_after=rejected_with_retry_after,
         peak_users=peak_users,
         ok_per_second=ok_per_second,
+        retried=retried,
     )

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lab.loadtest.http import Connection, PreparedRequest, RequestFailed
+from lab.loadtest.http import Connection, PreparedRequest, RequestFailed, Response
 from lab.loadtest.profiles import Plan
 from lab.loadtest.report import LoadReport, build_report, percentile
 
@@ -29,6 +29,7 @@ class _Tally:
     replicas: Counter[str] = field(default_factory=Counter)
     ok_per_second: list[int] = field(default_factory=list)
     rejected_with_retry_after: int = 0
+    retried: int = 0
     in_flight: int = 0
 
     def record_ok(self, finished_at: float, latency_ms: float, replica: str | None) -> None:
@@ -64,10 +65,22 @@ class LoadSpec:
     rate: float | None = None
     """Total requests per second across all users; None: as fast as the users get answers."""
     timeout_s: float = 10.0
+    honor_retry_after: bool = False
+    retry_cut_off: int = 0
+    """Resend a request whose answer was cut off (connection closed before a whole response) up to this many
+    times; the report counts each resend. A replica killed between writing its headers and its body cuts
+    a response that the proxy has begun to forward, which no proxy can retry; a client can, when the
+    request is safe to repeat, as inference is."""
+    """After a 503 with Retry-After, a user waits that long before its next request, as a polite client
+    does; False hammers on, as a stampede of reloading browsers does."""
 
 
-async def run_load(spec: LoadSpec, progress: Callable[[str], None] | None = None) -> LoadReport:
-    """Run `spec.plan` to its end, wait for the answers in flight, and report."""
+async def run_load(
+    spec: LoadSpec,
+    progress: Callable[[str], None] | None = None,
+    stop_when: Callable[[], bool] | None = None,
+) -> LoadReport:
+    """Run `spec.plan` to its end (or until `stop_when()` says so), wait for the answers in flight, report."""
     started = time.monotonic()
     tally = _Tally(started_at=started)
     pacer = _Pacer(spec.rate) if spec.rate else None
@@ -86,7 +99,7 @@ async def run_load(spec: LoadSpec, progress: Callable[[str], None] | None = None
                 tally.in_flight += 1
                 sent_at = time.monotonic()
                 try:
-                    response = await connection.send(spec.timeout_s)
+                    response = await _send(connection, spec, tally)
                 except RequestFailed as failure:
                     tally.outcomes[failure.kind] += 1
                     # Pause a moment so a dead URL costs a trickle of errors, not a CPU-bound storm.
@@ -101,11 +114,17 @@ async def run_load(spec: LoadSpec, progress: Callable[[str], None] | None = None
                     tally.outcomes[str(response.status)] += 1
                     if response.status == 503 and response.retry_after is not None:
                         tally.rejected_with_retry_after += 1
+                        if spec.honor_retry_after:
+                            pause = min(_seconds(response.retry_after), end_at - time.monotonic())
+                            await asyncio.sleep(max(0.0, pause))
         finally:
             await connection.close()
 
     last_report = (started, 0, 0)
     while (now := time.monotonic()) < end_at:
+        if stop_when is not None and stop_when():
+            end_at = now
+            break
         desired = spec.plan.users_at(now - started)
         alive = [task for task in users if not task.done()]
         # Users above `desired` leave on their own after their current request; spawn any that are missing.
@@ -128,7 +147,28 @@ async def run_load(spec: LoadSpec, progress: Callable[[str], None] | None = None
         replicas=tally.replicas,
         rejected_with_retry_after=tally.rejected_with_retry_after,
         ok_per_second=tally.ok_per_second,
+        retried=tally.retried,
     )
+
+
+async def _send(connection: Connection, spec: LoadSpec, tally: _Tally) -> Response:
+    attempts_left = spec.retry_cut_off
+    while True:
+        try:
+            return await connection.send(spec.timeout_s)
+        except RequestFailed as failure:
+            if failure.kind != "closed" or attempts_left <= 0:
+                raise
+            attempts_left -= 1
+            tally.retried += 1
+
+
+def _seconds(retry_after: str) -> float:
+    """Retry-After in seconds (the HTTP-date form is not used by the servers here: treated as 1 s)."""
+    try:
+        return max(0.0, min(float(retry_after), 60.0))
+    except ValueError:
+        return 1.0
 
 
 def _progress(

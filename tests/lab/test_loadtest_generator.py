@@ -1,49 +1,20 @@
 """The load generator against an HAProxy that answers by itself: what it counts, and how fast it can go."""
 
 import asyncio
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from lab.loadtest import LoadSpec, PreparedRequest, inference_request, plan_for, run_load
+from lab.loadtest.ceiling import echo_server
 from lab.ports import free_port
-from lab.proxy import find_haproxy
-
-_ECHO_CONFIG = """\
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 10s
-    timeout server 10s
-frontend echo
-    bind 127.0.0.1:{port}
-    http-request return status 503 hdr Retry-After 1 if {{ path /full }}
-    http-request return status 200 content-type application/json string "{{}}" hdr X-Liftoff-Replica echo
-"""
 
 
 @pytest.fixture(scope="module")
-def echo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def echo_url() -> Iterator[str]:
     """An HTTP server that costs next to nothing per request, so the generator is all that is measured."""
-    port = free_port()
-    config = tmp_path_factory.mktemp("echo") / "haproxy.cfg"
-    config.write_text(_ECHO_CONFIG.format(port=port))
-    process = subprocess.Popen([find_haproxy(), "-db", "-f", str(config)], stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
+    with echo_server() as url:
+        yield url
 
 
 def test_every_answer_is_counted_with_the_replica_that_sent_it(echo_url: str) -> None:

@@ -1,0 +1,106 @@
+"""Shared parts of the lab's tests: a lab of three real `python -m service` replicas, and load in the
+background while a test breaks things."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+import pytest
+import torch
+
+from lab.loadtest import LoadReport, LoadSpec, inference_request, plan_for, run_load
+from lab.supervisor import Lab, LabConfig
+
+# A queue of one full batch: 12 users spread over 3 replicas never fill it, so any 503 would be a lab fault.
+LAB_REPLICA_ENV = {"LIFTOFF_QUEUE_LIMIT": "32", "LIFTOFF_MAX_BATCH_SIZE": "32"}
+
+
+@pytest.fixture(scope="session")
+def lab_of_three() -> Iterator[Lab]:
+    """Three replicas of the real server behind HAProxy, shared by the tests that need one (starting torch
+    three times costs seconds); each test leaves it with three ready replicas in rotation."""
+    config = LabConfig(replicas=3, ready_timeout_s=90.0, drain_timeout_s=10.0, replica_env=LAB_REPLICA_ENV)
+    with Lab(config) as lab:
+        yield lab
+
+
+def load(url: str, users: int, seconds: float, honor_retry_after: bool = False) -> LoadReport:
+    """A steady load run to its end."""
+    plan = plan_for("steady", users, seconds)
+    spec = LoadSpec(url, inference_request(url), plan, honor_retry_after=honor_retry_after)
+    return asyncio.run(run_load(spec))
+
+
+class BackgroundLoad:
+    """Steady load on a thread from `with` until the block ends; `report` holds what happened."""
+
+    def __init__(self, url: str, users: int, limit_s: float = 120.0) -> None:
+        # One resend of a cut-off answer: what a client of a safe-to-repeat inference API does when a replica
+        # dies mid-response (see LoadSpec.retry_cut_off); the tests print how often it happened.
+        plan = plan_for("steady", users, limit_s)
+        self._spec = LoadSpec(url, inference_request(url), plan, retry_cut_off=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="background-load")
+        self._result: LoadReport | None = None
+
+    def _run(self) -> None:
+        self._result = asyncio.run(run_load(self._spec, stop_when=self._stop.is_set))
+
+    def __enter__(self) -> BackgroundLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30.0)
+
+    @property
+    def report(self) -> LoadReport:
+        assert self._result is not None, "the load thread did not finish"
+        return self._result
+
+
+class _SlowModel(torch.nn.Module):
+    """About 17 million multiply-adds per row with 4 MiB of weights: the forward pass, not HTTP, is the
+    bottleneck, as it is for real models (the digits model is so small that JSON parsing costs more)."""
+
+    def __init__(self, width: int = 1024, depth: int = 16) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+
+        def weights(rows: int, columns: int, scale: float) -> torch.nn.Parameter:
+            values = torch.randn(rows, columns, generator=generator) * scale
+            return torch.nn.Parameter(values, requires_grad=False)
+
+        self.first = weights(64, width, 1 / 8.0)
+        # He-scaled, so the activations stay finite through every pass of the same layer.
+        self.hidden = weights(width, width, (2.0 / width) ** 0.5)
+        self.last = weights(width, 10, width**-0.5)
+        self.depth = depth
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(pixels @ self.first)
+        for _ in range(self.depth):
+            h = torch.relu(h @ self.hidden)
+        return h @ self.last
+
+
+def write_slow_model(directory: Path) -> Path:
+    """A TorchScript file and its metadata that take the digits input ([N, 64] FP32), so /predict works."""
+    path = directory / "slow.pt"
+    torch.jit.script(_SlowModel()).save(str(path))
+    metadata = {
+        "name": "slow",
+        "version": "1",
+        "inputs": [{"name": "pixels", "datatype": "FP32", "shape": [-1, 64]}],
+        "outputs": [{"name": "scores", "datatype": "FP32", "shape": [-1, 10]}],
+    }
+    path.with_suffix(".json").write_text(json.dumps(metadata))
+    return path
