@@ -336,3 +336,9 @@ def test_every_gcp_resource_belongs_to_the_platform_component(default_plan: Plan
 def test_bad_config_stops_the_plan_naming_the_key(overrides: dict[str, object], key: str) -> None:
     with pytest.raises(PlanError, match=f"liftoff:{key}"):
         plan(overrides)
+
+
+def test_gke_collects_gpu_metrics_itself_so_no_dcgm_exporter_is_installed(default_plan: Plan) -> None:
+    charts = {r.inputs.get("chart") for r in default_plan.helm_releases()}
+    assert "kube-prometheus-stack" in charts, "the gcp stack runs with monitoring"
+    assert "dcgm-exporter" not in charts
