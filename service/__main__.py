@@ -37,8 +37,10 @@ def read_settings() -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "settings"
-            lines.append(f"  {env_name(field)}={err.get('input')!r}: {err['msg']}")
+            if err["loc"]:
+                lines.append(f"  {env_name(str(err['loc'][0]))}={err.get('input')!r}: {err['msg']}")
+            else:  # a rule across settings; its message names them
+                lines.append("  " + err["msg"].removeprefix("Value error, "))
         raise SystemExit("invalid settings:\n" + "\n".join(lines)) from None
     except (MetadataError, ModelLoadError) as exc:
         raise SystemExit(f"cannot serve the configured model: {exc}") from None

@@ -66,6 +66,7 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self._incoming = 0
+        self._running: list[_Pending] = []
 
     @property
     def queued_rows(self) -> int:
@@ -88,12 +89,16 @@ class Batcher:
     async def stop(self) -> None:
         """Stop taking work; whatever is still queued is refused as `draining`."""
         self._stopped = True
+        running = self._running  # cancelling the task below clears it
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        while self._queue:
-            self._fail(self._queue.popleft(), self._rejection("draining", "the server is shutting down"))
+        for pending in [*running, *self._queue]:
+            if not pending.future.done():
+                self._fail(pending, self._rejection("draining", "the server is shutting down"))
+        self._queue.clear()
+        self._queued_rows = 0
         self._set_depth()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -169,6 +174,7 @@ class Batcher:
 
     async def _run_batch(self, batch: list[_Pending]) -> None:
         loop = asyncio.get_running_loop()
+        self._running = batch
         try:
             outputs = await loop.run_in_executor(self._executor, self._forward_batch, batch)
         except Exception as exc:
@@ -176,6 +182,8 @@ class Batcher:
             for pending in batch:
                 self._fail(pending, exc)
             return
+        finally:
+            self._running = []
         for pending, result in zip(batch, outputs, strict=True):
             if not pending.future.done():
                 pending.future.set_result(result)

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository (in the image: /app) holds the default model; resolving from the package makes it work
@@ -55,6 +55,15 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"no model file at {value}")
         return value
+
+    @model_validator(mode="after")
+    def _queue_holds_a_full_batch(self) -> Settings:
+        if self.queue_limit < self.max_batch_size:
+            raise ValueError(
+                f"LIFTOFF_QUEUE_LIMIT ({self.queue_limit}) must be at least LIFTOFF_MAX_BATCH_SIZE "
+                f"({self.max_batch_size}), or a request of a full batch could never be queued"
+            )
+        return self
 
     @property
     def uses_default_model(self) -> bool:

@@ -210,3 +210,25 @@ def _sample(exposition: str, name: str) -> float:
         if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in /metrics")
+
+
+async def test_stopping_refuses_queued_and_running_requests_as_draining(
+    linear_model: Path, gate, until
+) -> None:
+    model = gate.wrap(load_model(linear_model, "cpu", "float32"))
+    metrics = Metrics()
+    batcher = Batcher(model.forward, limits(max_batch_size=1), metrics)
+    batcher.start()
+    running = asyncio.create_task(batcher.infer([np.array([[1, 1, 1]], np.float32)]))
+    await gate.wait_entered()
+    queued = asyncio.create_task(batcher.infer([np.array([[2, 2, 2]], np.float32)]))
+    await until(lambda: batcher.queued_rows == 1)
+    await batcher.stop()
+    for task in (running, queued):
+        with pytest.raises(Rejected) as refused:
+            await task
+        assert refused.value.reason == "draining"
+    with pytest.raises(Rejected, match="shutting down"):
+        await batcher.infer([np.array([[3, 3, 3]], np.float32)])
+    assert metrics.rejected.labels(reason="draining")._value.get() == 3
+    assert batcher.queued_rows == 0

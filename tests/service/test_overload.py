@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anyio
 async def test_a_full_queue_answers_503_with_retry_after_at_once_then_recovers(
     serve, linear_model: Path, gate, gated_load, until
 ) -> None:
-    settings = Settings(model_path=linear_model, queue_limit=4, max_batch_size=8)
+    settings = Settings(model_path=linear_model, queue_limit=4, max_batch_size=4)
     async with serve(settings, load=gated_load) as client:
         state = client._transport.app.state.liftoff  # type: ignore[attr-defined]
 

@@ -80,6 +80,15 @@ def test_a_bad_setting_is_named_with_the_reason(
     assert f"{variable}={value!r}" in message and words in message
 
 
+def test_a_queue_smaller_than_one_batch_is_refused_naming_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIFTOFF_QUEUE_LIMIT", "4")
+    monkeypatch.setenv("LIFTOFF_MAX_BATCH_SIZE", "8")
+    with pytest.raises(
+        SystemExit, match=r"LIFTOFF_QUEUE_LIMIT \(4\) must be at least LIFTOFF_MAX_BATCH_SIZE \(8\)"
+    ):
+        read_settings()
+
+
 def test_several_workers_on_a_gpu_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
