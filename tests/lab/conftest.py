@@ -1,32 +1,17 @@
-"""Shared parts of the lab's tests: a lab of three real `python -m service` replicas, and load in the
-background while a test breaks things."""
+"""Shared parts of the lab's tests: load runs, load in the background while a test breaks things, and a
+model slow enough that inference, not HTTP, limits a replica."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-import pytest
 import torch
 
 from lab.loadtest import LoadReport, LoadSpec, inference_request, plan_for, run_load
-from lab.supervisor import Lab, LabConfig
-
-# A queue of one full batch: 12 users spread over 3 replicas never fill it, so any 503 would be a lab fault.
-LAB_REPLICA_ENV = {"LIFTOFF_QUEUE_LIMIT": "32", "LIFTOFF_MAX_BATCH_SIZE": "32"}
-
-
-@pytest.fixture(scope="session")
-def lab_of_three() -> Iterator[Lab]:
-    """Three replicas of the real server behind HAProxy, shared by the tests that need one (starting torch
-    three times costs seconds); each test leaves it with three ready replicas in rotation."""
-    config = LabConfig(replicas=3, ready_timeout_s=90.0, drain_timeout_s=10.0, replica_env=LAB_REPLICA_ENV)
-    with Lab(config) as lab:
-        yield lab
 
 
 def load(url: str, users: int, seconds: float, honor_retry_after: bool = False) -> LoadReport:

@@ -8,13 +8,26 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 
 import pytest
 from conftest import BackgroundLoad, load
 
-from lab.supervisor import Lab
+from lab.supervisor import Lab, LabConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+
+# A queue of one full batch: 12 users spread over 3 replicas never fill it, so any 503 would be a lab fault.
+REPLICA_ENV = {"LIFTOFF_QUEUE_LIMIT": "32", "LIFTOFF_MAX_BATCH_SIZE": "32"}
+
+
+@pytest.fixture(scope="module")
+def lab_of_three() -> Iterator[Lab]:
+    """Three replicas of the real server behind HAProxy, shared by this module's tests (starting torch three
+    times costs seconds); each test leaves it with three ready replicas in rotation."""
+    config = LabConfig(replicas=3, ready_timeout_s=90.0, drain_timeout_s=10.0, replica_env=REPLICA_ENV)
+    with Lab(config) as lab:
+        yield lab
 
 
 def _share(report_replicas: dict[str, int], name: str) -> float:
