@@ -1,7 +1,9 @@
 """The inference image: built from the repository's Dockerfile and pushed to the platform's registry.
 
 The Deployment runs `repository@sha256:...`, the digest the push returned, so a pod never runs anything but
-what this update built. `liftoff:image` skips the build for CI that builds and pushes images itself.
+what this update built. `liftoff:image` skips the build for CI that builds and pushes images itself;
+`liftoff:imageSource` copies an image CI built once (by digest) into this stack's private registry, so every
+cloud runs the same bytes from its own registry.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class InferenceImageArgs:
     """The Dockerfile's BASE_IMAGE build argument; None keeps its default."""
     platform: str
     """The nodes' OS/architecture, e.g. linux/amd64."""
+    source: str | None = None
+    """An image already built, by digest: copied (a `FROM` of it) instead of building the Dockerfile."""
 
 
 class InferenceImage(pulumi.ComponentResource):
@@ -58,14 +62,21 @@ class InferenceImage(pulumi.ComponentResource):
             if args.registry.username is not None
             else None
         )
+        if args.source:
+            # Only the FROM line: BuildKit fetches no build context for it, and the layers are the source's.
+            dockerfile = docker_build.DockerfileArgs(inline=f"FROM {args.source}\n")
+            version = "ci-" + args.source.rsplit("@sha256:", 1)[1][:12]
+        else:
+            dockerfile = docker_build.DockerfileArgs(location=os.path.relpath(REPO_ROOT / "Dockerfile"))
+            version = f"{args.variant}-{source_fingerprint()}"
         image = docker_build.Image(
             name,
             context=docker_build.BuildContextArgs(location=os.path.relpath(REPO_ROOT)),
-            dockerfile=docker_build.DockerfileArgs(location=os.path.relpath(REPO_ROOT / "Dockerfile")),
-            build_args=build_args,
+            dockerfile=dockerfile,
+            build_args=None if args.source else build_args,
             platforms=[docker_build.Platform(args.platform)],
-            # A tag per source tree: registries with immutable tags (ECR) refuse to move a tag.
-            tags=[repository.apply(lambda url: f"{url}:{args.variant}-{source_fingerprint()}")],
+            # A tag per source: registries with immutable tags (ECR) refuse to move a tag.
+            tags=[repository.apply(lambda url: f"{url}:{version}")],
             # `push` is a registry export over TLS; a plain-HTTP local registry needs an explicit one.
             push=not args.registry.insecure,
             exports=[docker_build.ExportArgs(registry=docker_build.ExportRegistryArgs(insecure=True))]
@@ -105,6 +116,7 @@ def inference_image(settings: Settings, platform: Platform) -> ImageRef:
             variant=settings.image_variant,
             base_image=settings.base_image,
             platform=platform.image_platform,
+            source=settings.image_source,
         ),
     )
     return ImageRef(ref=built.ref, digest=built.digest)

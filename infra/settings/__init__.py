@@ -46,6 +46,8 @@ DTYPES = ("float32", "float16", "bfloat16")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # An image reference: registry/repository, then a tag, a digest or both.
 _IMAGE_REFERENCE = r"[a-z0-9][a-z0-9._\-/:]*[a-z0-9](:[\w][\w.\-]{0,127})?(@sha256:[a-f0-9]{64})?"
+# The same, with the digest required: what is copied must be exactly what was built and tested.
+_IMAGE_BY_DIGEST = r"[a-z0-9][a-z0-9._\-/:]*[a-z0-9](:[\w][\w.\-]{0,127})?@sha256:[a-f0-9]{64}"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class Settings:
     namespace: str
     image: str | None
     """A full image reference: skips the build (CI that builds and pushes images itself)."""
+    image_source: str | None
+    """An image built elsewhere (CI), by digest: copied into the platform's registry instead of a build."""
     image_variant: str
     """"cpu" | "cuda": the Dockerfile's VARIANT build argument."""
     base_image: str | None
@@ -147,11 +151,20 @@ def load_settings(source: ConfigSource | None = None) -> Settings:
     monitoring = source.boolean("monitoring", True)
     # Unset, the stack generates one (a random secret, never the chart's public default).
     grafana_admin_password = source.secret("grafanaAdminPassword") if monitoring else None
+    image = source.string("image", pattern=_IMAGE_REFERENCE)
+    image_source = source.string("imageSource", pattern=_IMAGE_BY_DIGEST)
+    if image and image_source:
+        raise SettingsError(
+            source.key("imageSource"),
+            "cannot be set together with liftoff:image; allowed: one of them "
+            "(image: deploy as is; imageSource: copy into the stack's registry, then deploy)",
+        )
     return Settings(
         cloud=cloud,
         cloud_settings=importlib.import_module(_CLOUD_MODULES[cloud]).load(source),
         namespace=source.dns_label("namespace", "liftoff"),
-        image=source.string("image", pattern=_IMAGE_REFERENCE),
+        image=image,
+        image_source=image_source,
         image_variant=source.choice("imageVariant", IMAGE_VARIANTS, default="cuda" if gpu > 0 else "cpu"),
         base_image=source.string("baseImage", pattern=_IMAGE_REFERENCE),
         gpu=gpu,

@@ -106,6 +106,16 @@ def test_a_configured_image_skips_the_build() -> None:
     assert server(plan)["image"] == image
 
 
+def test_an_image_built_by_ci_is_copied_into_the_stack_registry_and_deployed_by_its_new_digest() -> None:
+    source = "ghcr.io/example/liftoff@sha256:" + "b" * 64
+    plan = run_stack("dev", {"imageSource": source})
+    copied = plan.one("docker-build:index:Image")
+    assert copied.inputs["dockerfile"] == {"inline": f"FROM {source}\n"}
+    assert "buildArgs" not in copied.inputs
+    assert copied.inputs["tags"] == ["localhost:5001/liftoff:ci-bbbbbbbbbbbb"]
+    assert re.fullmatch(r"localhost:5001/liftoff@sha256:[0-9a-f]{64}", server(plan)["image"])
+
+
 def test_rollouts_never_take_a_ready_pod_away(cpu_plan: Plan) -> None:
     strategy = cpu_plan.k8s_object("Deployment", "inference")["spec"]["strategy"]
     assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}

@@ -61,6 +61,12 @@ def test_values_typed_as_strings_are_parsed_like_pulumi_config() -> None:
         ({"monitoring": "maybe"}, "liftoff:monitoring", "true, false"),
         ({"namespace": "Liftoff_NS"}, "liftoff:namespace", "DNS label"),
         ({"image": "Not An Image"}, "liftoff:image", "pattern"),
+        ({"imageSource": "ghcr.io/example/liftoff:latest"}, "liftoff:imageSource", "pattern"),
+        (
+            {"image": "r.example/liftoff:1", "imageSource": "r.example/liftoff@sha256:" + "c" * 64},
+            "liftoff:imageSource",
+            "one of them",
+        ),
         ({"dtype": "int8"}, "liftoff:dtype", "float32, float16, bfloat16"),
         ({"drainTimeoutSeconds": 0}, "liftoff:drainTimeoutSeconds", "1 to 3600"),
         ({"targetCpuUtilization": 150}, "liftoff:targetCpuUtilization", "1 to 100"),
