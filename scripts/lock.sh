@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the pinned constraints every install uses. Run after changing dependencies in pyproject.toml.
 #
-# torch is pinned to one release; its CUDA-only companions (nvidia-*, triton) are left out of the file
+# torch is pinned to one release; its CUDA-only companions (nvidia-*, cuda-*, triton) are left out of the file
 # because the build to install (CPU or CUDA) is chosen by the install command, not by this lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ torch_pin=${TORCH_PIN:-torch==2.13.0}
 all=$("$uv" pip compile pyproject.toml --all-extras --python-version 3.11 \
   --python-platform x86_64-manylinux_2_28 -P "$torch_pin" --quiet --no-header)
 drop=()
-for name in $(printf '%s\n' "$all" | grep -oE '^(nvidia-[a-z0-9-]+|triton)==' | tr -d '='); do
+for name in $(printf '%s\n' "$all" | grep -oE '^(nvidia-[a-z0-9-]+|cuda-[a-z0-9-]+|triton)==' | tr -d '='); do
   drop+=(--no-emit-package "$name")
 done
 "$uv" pip compile pyproject.toml --all-extras --python-version 3.11 \
