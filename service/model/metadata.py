@@ -9,7 +9,8 @@ Example (the default model's `model.json`):
 
 The first dimension of every tensor is the batch (-1); the others are fixed, so rows from different
 requests can be stacked into one forward pass. `forward` takes the inputs in the listed order and returns
-one tensor, or a tuple of tensors in the order of `outputs`.
+one tensor, or a tuple of tensors in the order of `outputs`. The model file is TorchScript (`.pt`,
+`torch.jit.save`) or an exported program (`.pt2`, `torch.export.save` with a dynamic batch dimension).
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from service.model.datatypes import Datatype
-
-PLATFORM = "pytorch_torchscript"
 
 
 class TensorSpec(BaseModel):
@@ -50,7 +49,8 @@ class ModelMetadata(BaseModel):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     version: str = Field(default="1", min_length=1)
-    platform: str = PLATFORM
+    platform: str | None = None
+    """What OIP model metadata reports; by default the file's kind (`pytorch_torchscript`, `pytorch_export`)."""
     inputs: tuple[TensorSpec, ...] = Field(min_length=1)
     outputs: tuple[TensorSpec, ...] = Field(min_length=1)
 

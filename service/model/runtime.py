@@ -1,4 +1,4 @@
-"""A TorchScript model on its device, in its dtype, callable with numpy batches.
+"""A TorchScript (or torch.export) model on its device, in its dtype, callable with numpy batches.
 
 `ServedModel.forward` blocks; the batcher calls it from its one inference thread, never the event loop.
 """
@@ -37,7 +37,7 @@ class ServedModel:
 
     def __init__(
         self,
-        module: torch.jit.ScriptModule,
+        module: torch.nn.Module,
         metadata: ModelMetadata,
         device: torch.device,
         dtype: torch.dtype,
@@ -78,7 +78,17 @@ class ServedModel:
                 np.zeros((rows, *spec.row_shape), dtype=NUMPY_DTYPES[spec.datatype])
                 for spec in self.metadata.inputs
             ]
-            outputs = self.forward(inputs)
+            try:
+                outputs = self.forward(inputs)
+            except Exception as exc:
+                hint = (
+                    " (export it with a dynamic batch dimension)"
+                    if self.metadata.platform == "pytorch_export"
+                    else ""
+                )
+                raise ModelLoadError(
+                    f"the warm-up forward pass with {rows} row(s) failed{hint}: {exc}"
+                ) from exc
             for spec, array in zip(self.metadata.outputs, outputs, strict=True):
                 if array.shape != (rows, *spec.row_shape):
                     raise ModelLoadError(
@@ -90,14 +100,23 @@ class ServedModel:
 def load_model(model_path: Path, device: str, dtype: str) -> ServedModel:
     metadata = load_metadata(model_path)
     target = pick_device(device)
+    exported = model_path.suffix == ".pt2"
     try:
         with warnings.catch_warnings():
-            # torch 2.10+ marks TorchScript deprecated; it still loads, and it is the format we promise.
+            # torch 2.10+ marks TorchScript deprecated; it still loads, and it is a format we promise.
             warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*torch.jit")
-            module = torch.jit.load(str(model_path), map_location=target)
-    except (RuntimeError, ValueError) as exc:
-        raise ModelLoadError(f"{model_path} is not a loadable TorchScript file: {exc}") from exc
-    module.eval()
+            if exported:
+                module = torch.export.load(str(model_path)).module().to(target)
+            else:
+                module = torch.jit.load(str(model_path), map_location=target)
+    except Exception as exc:  # torch raises many kinds for a file it cannot read
+        kind = "exported program (torch.export)" if exported else "TorchScript file"
+        raise ModelLoadError(f"{model_path} is not a loadable {kind}: {exc}") from exc
+    if metadata.platform is None:
+        platform = "pytorch_export" if exported else "pytorch_torchscript"
+        metadata = metadata.model_copy(update={"platform": platform})
+    if not exported:  # an exported program keeps the mode it was exported in (and refuses eval())
+        module.eval()
     torch_dtype = TORCH_DTYPES[dtype]
     if torch_dtype != torch.float32:
         module = module.to(torch_dtype)

@@ -105,7 +105,9 @@ def _write(out_dir: Path, scripted: torch.jit.ScriptModule) -> None:
     torch.jit.save(scripted, buffer)  # through memory: the archive's inner name must not vary between runs
     tmp_model = out_dir / "model.pt.tmp"
     tmp_model.write_bytes(buffer.getvalue())
-    (out_dir / "model.json.tmp").write_text(METADATA.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (out_dir / "model.json.tmp").write_text(
+        METADATA.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8"
+    )
     os.replace(out_dir / "model.json.tmp", out_dir / "model.json")
     os.replace(tmp_model, out_dir / "model.pt")
 

@@ -21,7 +21,8 @@ def test_metadata_loads_and_describes_rows(linear_model: Path) -> None:
     metadata = load_metadata(linear_model)
     assert metadata.name == "linear" and metadata.version == "3"
     assert metadata.inputs[0].row_shape == (3,)
-    assert metadata.platform == "pytorch_torchscript"
+    assert metadata.platform is None  # not declared: the loader names it from the file
+    assert load_model(linear_model, "cpu", "float32").metadata.platform == "pytorch_torchscript"
 
 
 @pytest.mark.parametrize(
@@ -75,3 +76,37 @@ def test_half_precision_runs_the_model_and_answers_in_the_declared_datatype(
     (y,) = model.forward([np.array([[1, 0, 0], [0, 1, 2]], np.float32)])
     assert y.dtype == np.float32
     assert y.tolist() == [[1.5, 3.0], [8.5, 16.0]]  # small integers and halves are exact in 16 bits
+
+
+def exported_linear(folder: Path, dynamic_batch: bool = True) -> Path:
+    layer = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+        layer.bias.copy_(torch.tensor([0.5, -1.0]))
+    shapes = ({0: torch.export.Dim("batch", min=1, max=4096)},) if dynamic_batch else None
+    program = torch.export.export(layer, (torch.zeros(2, 3),), dynamic_shapes=shapes)
+    path = folder / "linear.pt2"
+    torch.export.save(program, str(path))
+    write_json(
+        path,
+        {
+            "name": "linear",
+            "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 3]}],
+            "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}],
+        },
+    )
+    return path
+
+
+def test_an_exported_program_is_served_like_torchscript(tmp_path: Path) -> None:
+    model = load_model(exported_linear(tmp_path), "cpu", "float32")
+    model.warm_up(8)
+    assert model.metadata.platform == "pytorch_export"
+    (y,) = model.forward([np.array([[1, 0, 0], [0, 1, 2], [2, 2, 2]], np.float32)])
+    assert y.tolist() == [[1.5, 3.0], [8.5, 16.0], [12.5, 29.0]]  # y0 = x0+2x1+3x2+0.5, y1 = 4x0+5x1+6x2-1
+
+
+def test_an_exported_program_without_a_dynamic_batch_fails_its_warm_up(tmp_path: Path) -> None:
+    model = load_model(exported_linear(tmp_path, dynamic_batch=False), "cpu", "float32")
+    with pytest.raises(ModelLoadError, match=r"with 1 row\(s\) failed \(export it with a dynamic batch"):
+        model.warm_up(8)  # exported for exactly 2 rows
