@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
-from conftest import load, write_slow_model
+from lab_helpers import load, write_slow_model
 
 from lab.supervisor import Lab, LabConfig
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import BackgroundLoad, load
+from lab_helpers import BackgroundLoad, load
 
 from lab.supervisor import Lab, LabConfig
 
