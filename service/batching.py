@@ -176,20 +176,38 @@ class Batcher:
         loop = asyncio.get_running_loop()
         self._running = batch
         try:
-            outputs = await loop.run_in_executor(self._executor, self._forward_batch, batch)
-        except Exception as exc:
-            log.exception("forward pass failed for a batch of %d request(s)", len(batch))
-            for pending in batch:
-                self._fail(pending, exc)
-            return
+            results = await loop.run_in_executor(self._executor, self._forward_isolating_failures, batch)
         finally:
             self._running = []
-        for pending, result in zip(batch, outputs, strict=True):
-            if not pending.future.done():
+        for pending, result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                self._fail(pending, result)
+            elif not pending.future.done():
                 pending.future.set_result(result)
 
+    def _forward_isolating_failures(self, batch: list[_Pending]) -> list[list[np.ndarray] | Exception]:
+        """In the inference thread. When a shared forward pass fails, run its requests one by one, so
+        only the request the model cannot take fails, not everyone who shared its batch."""
+        try:
+            return list(self._forward_batch(batch))
+        except Exception as exc:
+            if len(batch) == 1:
+                log.exception("forward pass failed")
+                return [exc]
+            log.warning(
+                "a forward pass of %d requests failed (%s); retrying them one by one", len(batch), exc
+            )
+        results: list[list[np.ndarray] | Exception] = []
+        for pending in batch:
+            try:
+                results.extend(self._forward_batch([pending]))
+            except Exception as exc:
+                log.exception("forward pass failed")
+                results.append(exc)
+        return results
+
     def _forward_batch(self, batch: list[_Pending]) -> list[list[np.ndarray]]:
-        """In the inference thread: stack the rows, one forward pass, split the outputs per request."""
+        """Stack the rows, one forward pass, split the outputs per request."""
         if len(batch) == 1:
             stacked = batch[0].inputs
         else:

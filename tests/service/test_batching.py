@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from service.batching import Batcher, BatchLimits, Rejected
 from service.metrics import Metrics
@@ -232,3 +235,38 @@ async def test_stopping_refuses_queued_and_running_requests_as_draining(
         await batcher.infer([np.array([[3, 3, 3]], np.float32)])
     assert metrics.rejected.labels(reason="draining")._value.get() == 3
     assert batcher.queued_rows == 0
+
+
+class _RefusesNegatives(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if bool((x < 0).any()):
+            raise ValueError("negative input")
+        return x * 2.0
+
+
+async def test_a_request_the_model_fails_on_does_not_fail_its_batch_mates(
+    tmp_path: Path, gate, until
+) -> None:
+    path = tmp_path / "picky.pt"
+    torch.jit.save(torch.jit.script(_RefusesNegatives()), str(path))
+    spec = {"datatype": "FP32", "shape": [-1, 3]}
+    path.with_suffix(".json").write_text(
+        json.dumps({"name": "picky", "inputs": [{"name": "x", **spec}], "outputs": [{"name": "y", **spec}]})
+    )
+    model = gate.wrap(load_model(path, "cpu", "float32"))
+    batcher = Batcher(model.forward, limits(), Metrics())
+    batcher.start()
+    try:
+        first = asyncio.create_task(batcher.infer([np.array([[1, 1, 1]], np.float32)]))
+        await gate.wait_entered()
+        good = asyncio.create_task(batcher.infer([np.array([[1, 2, 3]], np.float32)]))
+        bad = asyncio.create_task(batcher.infer([np.array([[-1, 0, 0]], np.float32)]))
+        await until(lambda: batcher.queued_rows == 2)
+        gate.open()
+        assert (await first)[0].tolist() == [[2, 2, 2]]
+        assert (await good)[0].tolist() == [[2, 4, 6]]
+        with pytest.raises(Exception, match="negative input"):
+            await bad
+    finally:
+        await batcher.stop()
+    assert gate.batches == [1, 2, 1, 1]  # the shared pass failed, then each request ran alone
