@@ -17,6 +17,8 @@ from lab.proxy import ProxyError
 from lab.replicas import ReplicaError
 from lab.supervisor import Lab, LabConfig
 
+log = logging.getLogger("lab")
+
 
 def _env_pair(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
@@ -76,9 +78,14 @@ def main(argv: list[str] | None = None) -> int:
             while not stop.wait(0.2):
                 if roll.is_set():
                     roll.clear()
-                    logging.getLogger("lab").info("rolling update: replacing the replicas one by one")
-                    lab.rolling_replace()
-                    logging.getLogger("lab").info("rolling update done")
+                    log.info("rolling update: replacing the replicas one by one")
+                    try:
+                        lab.rolling_replace()
+                    except (ProxyError, ReplicaError) as error:
+                        # The watcher restarts a replica that did not come back; the lab keeps serving.
+                        log.error("rolling update stopped: %s", error)
+                    else:
+                        log.info("rolling update done")
             print("stopping every process the lab started ...", flush=True)
     except (ProxyError, ReplicaError) as error:
         print(f"python -m lab: {error}", file=sys.stderr)
