@@ -26,7 +26,7 @@ REPO = Path(__file__).parents[2]
 
 
 class Slow(nn.Module):
-    """Answers y = x after x rounds of matrix work (150 rounds: about a second on an idle core), so the
+    """Answers y = x after x rounds of matrix work (400 rounds: 0.2 to 2 s on one core), so the
     warm-up (zeros) is instant and each request chooses how long it keeps the server busy."""
 
     def __init__(self) -> None:
@@ -65,16 +65,20 @@ def free_port() -> int:
 def start_server(tmp_path: Path) -> Iterator:
     started: list[subprocess.Popen[str]] = []
 
-    def start(model: Path, drain_timeout_s: float) -> tuple[subprocess.Popen[str], str]:
+    def start(
+        model: Path | None, drain_timeout_s: float, **extra_env: str
+    ) -> tuple[subprocess.Popen[str], str]:
         port = free_port()
         env = {
             **os.environ,
-            "LIFTOFF_MODEL_PATH": str(model),
             "LIFTOFF_PORT": str(port),
             "LIFTOFF_HOST": "127.0.0.1",
             "LIFTOFF_MAX_BATCH_SIZE": "1",
+            "LIFTOFF_QUEUE_LIMIT": "16",
             "LIFTOFF_TORCH_THREADS": "1",
             "LIFTOFF_DRAIN_TIMEOUT_S": str(drain_timeout_s),
+            **({"LIFTOFF_MODEL_PATH": str(model)} if model else {}),
+            **extra_env,
         }
         log = (tmp_path / f"server-{port}.log").open("w")
         proc = subprocess.Popen(
@@ -135,10 +139,10 @@ def wait_until_in_flight(base: str, count: int) -> None:
 def test_sigterm_drains_accepted_requests_then_exits_within_the_drain_timeout(
     start_server, tmp_path: Path
 ) -> None:
-    drain_timeout_s = 20.0
+    drain_timeout_s = 40.0
     proc, base = start_server(slow_model(tmp_path), drain_timeout_s)
     results: dict[float, object] = {}
-    values = (150.0, 151.0, 152.0)
+    values = (400.0, 401.0, 402.0)  # each a fraction of a second to a few seconds of work
     threads = [post_in_background(base, value, results) for value in values]
     wait_until_in_flight(base, 3)  # one in a forward pass, two queued behind it (batch size 1)
 
@@ -172,3 +176,22 @@ def test_a_request_longer_than_the_drain_timeout_does_not_hold_the_exit(start_se
     # Cut off, as the timeout says, with a 503 that tells the client to retry elsewhere.
     status, body, retry_after = results[1e6]  # type: ignore[misc]
     assert (status, retry_after) == (503, "1") and "shut down" in body["error"]
+
+
+def test_several_workers_share_the_port_and_all_drain_on_sigterm(start_server, tmp_path: Path) -> None:
+    drain_timeout_s = 10.0
+    proc, base = start_server(None, drain_timeout_s, LIFTOFF_WORKERS="2")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the port answers ready once; wait until both workers are
+        if all(httpx.get(base + "/readyz", timeout=5).status_code == 200 for _ in range(6)):
+            break
+        time.sleep(0.2)
+    response = httpx.post(base + "/predict", json={"instances": [[0.0] * 64]}, timeout=30)
+    assert response.status_code == 200 and len(response.json()["predictions"][0]["probabilities"]) == 10
+
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=drain_timeout_s + 10)
+    assert time.monotonic() - sent < drain_timeout_s
+    log = next(tmp_path.glob("server-*.log")).read_text()
+    assert log.count("SIGTERM: readiness is down") == 2, log
