@@ -49,6 +49,12 @@ def load(names: list[str]) -> dict[str, BenchModel]:
                 )
             },
             servers=("liftoff", *COMPETITORS),
+            # HTTP-bound: one process per core, each with one torch thread and its own batcher.
+            liftoff_env={
+                "LIFTOFF_WORKERS": "2",
+                "LIFTOFF_MAX_BATCH_SIZE": "64",
+                "LIFTOFF_MAX_BATCH_WAIT_MS": "2",
+            },
         )
     if resnet.NAME in names:
         body, header_length = payloads.image_binary()
@@ -67,5 +73,7 @@ def load(names: list[str]) -> dict[str, BenchModel]:
                 ),
             },
             servers=("liftoff", "liftoff-binary", "liftoff-bf16", *COMPETITORS),
+            # Compute-bound: one process whose forward pass uses every core; FP32 peaks at batch 2-8.
+            liftoff_env={"LIFTOFF_WORKERS": "1"},
         )
     return found

@@ -213,7 +213,9 @@ SERVERS: dict[str, ServerKind] = {
         ServerKind("liftoff", "Liftoff", _liftoff()),
         ServerKind("liftoff-binary", "Liftoff, binary tensors", _liftoff("binary")),
         ServerKind(
-            "liftoff-bf16", "Liftoff, binary tensors, bfloat16", _liftoff("binary", LIFTOFF_DTYPE="bfloat16")
+            "liftoff-bf16",
+            "Liftoff, binary tensors, bfloat16",
+            _liftoff("binary", LIFTOFF_DTYPE="bfloat16", LIFTOFF_MAX_BATCH_SIZE="64"),
         ),
         ServerKind("fastapi-1", "FastAPI, 1 worker (baseline)", _fastapi(1)),
         ServerKind("fastapi-2", "FastAPI, 2 workers", _fastapi(2)),
