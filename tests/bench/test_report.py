@@ -1,0 +1,73 @@
+"""The benchmark's report: targets are judged from the run's own figures, and rewriting one section of
+docs/benchmarks.md leaves the rest of the file alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.loadgen import LoadResult
+from bench.report import ServerRun, render, replace_section, targets
+
+
+def point(c: int, rps: float, p99: float) -> LoadResult:
+    return LoadResult(
+        concurrency=c,
+        requests=int(rps * 10),
+        seconds=10.0,
+        errors=0,
+        p50_ms=p99 / 3,
+        p90_ms=p99 / 2,
+        p99_ms=p99,
+        max_ms=p99 * 2,
+    )
+
+
+def run(key: str, *points: LoadResult, start_s: float = 1.0) -> ServerRun:
+    return ServerRun("digits", key, key, start_s=start_s, peak_mib=100.0, points=list(points))
+
+
+def test_digits_targets_are_met_only_by_the_figures_that_meet_them() -> None:
+    runs = [
+        run("liftoff", point(1, 1500, 2), point(64, 6000, 40), start_s=2.0),
+        run("fastapi-1", point(1, 1000, 3), point(64, 1000, 150)),
+        run("torchserve", point(1, 100, 20), point(64, 5000, 45)),
+    ]
+    lines = "\n".join(targets("digits", runs, {}, 64))
+    assert "6.00x the naive baseline" in lines and "met" in lines.splitlines()[0]
+    assert "1.20x the best other server (torchserve" in lines
+    assert "MISSED" not in lines
+
+    slower = [run("liftoff", point(1, 900, 2), point(64, 5500, 50), start_s=4.0), *runs[1:]]
+    verdicts = targets("digits", slower, {}, 64)
+    assert [line.endswith("met") or "met;" in line for line in verdicts] == [True, False, False, False]
+
+
+def test_image_targets_compare_with_the_ceilings_of_the_same_run() -> None:
+    runs = [
+        ServerRun("resnet18", "liftoff", "Liftoff", points=[point(64, 50, 900)]),
+        ServerRun("resnet18", "liftoff-binary", "Liftoff, binary", points=[point(64, 56, 800)]),
+        ServerRun("resnet18", "liftoff-bf16", "Liftoff, bf16", points=[point(64, 100, 800)]),
+    ]
+    lines = targets("resnet18", runs, {"best": {"fp32": 60.0, "bf16": 150.0}}, 64)
+    assert lines == [
+        "- FP32 at c=64: 56.0 images/s = 93% of the FP32 forward-pass ceiling 60.0 (issue 10: >= 90%): met",
+        "- bfloat16 at c=64: 100.0 images/s = 67% of the bfloat16 ceiling 150.0 (issue 10: >= 80%): MISSED",
+    ]
+
+
+def test_a_failed_server_is_reported_not_dropped() -> None:
+    failed = ServerRun("digits", "torchserve", "TorchServe", failure="not ready after 180 s")
+    text = render(["# run"], {}, [run("fastapi-1", point(1, 10, 1)), failed], [1])
+    assert "| TorchServe | | failed: not ready after 180 s |" in text
+
+
+def test_rewriting_one_section_keeps_the_others(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    replace_section(doc, "cpu", "first cpu run", "# Benchmarks\n")
+    replace_section(doc, "gpu", "gpu run", "# Benchmarks\n")
+    doc.write_text(doc.read_text() + "\nA note a person wrote.\n")
+    replace_section(doc, "cpu", "second cpu run", "# Benchmarks\n")
+    text = doc.read_text()
+    assert text.startswith("# Benchmarks\n")
+    assert "second cpu run" in text and "first cpu run" not in text
+    assert "gpu run" in text and "A note a person wrote." in text
