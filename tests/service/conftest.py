@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -125,8 +126,9 @@ def gate() -> Gate:
 def until() -> Callable[..., Any]:
     """`await until(lambda: condition)`: poll briefly, fail the test if it never holds."""
 
-    async def wait(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-        for _ in range(int(timeout_s / 0.002)):
+    async def wait(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
             if condition():
                 return
             await asyncio.sleep(0.002)
@@ -154,7 +156,7 @@ def serve() -> Serve:
         state: ServerState = app.state.liftoff
         async with app.router.lifespan_context(app):
             if wait_ready:
-                for _ in range(600):
+                for _ in range(3000):  # a minute: loading is slow on a busy machine
                     if state.ready or state.load_error:
                         break
                     await asyncio.sleep(0.02)
