@@ -139,3 +139,8 @@ GPU_PYTHON ?= $(PY)
 bench-gpu: ## serve the ResNet-sized model on a GPU in bfloat16 -> docs/benchmarks.md (needs CUDA)
 	bench/setup.sh wrk
 	$(GPU_PYTHON) -m bench.gpu
+
+.PHONY: bench-profile
+bench-profile: $(STAMP) $(MODEL) ## where a Liftoff request's time goes: py-spy under wrk load (BENCH_ARGS=--model ...)
+	bench/setup.sh wrk
+	$(PY) -m bench.profile $(BENCH_ARGS)
