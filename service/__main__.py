@@ -80,11 +80,8 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
         access_log=settings.log_level == "debug",
         server_header=False,
         lifespan="on",
-        # How long uvicorn waits for accepted requests after SIGTERM; the margin is for the lifespan shutdown.
         # (uvicorn types it int but uses it as asyncio.wait_for's float timeout.)
-        timeout_graceful_shutdown=cast(
-            int, max(settings.drain_timeout_s - 1.0, settings.drain_timeout_s / 2)
-        ),
+        timeout_graceful_shutdown=cast(int, graceful_timeout_s(settings)),
     )
 
 

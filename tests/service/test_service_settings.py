@@ -123,3 +123,10 @@ def test_python_m_service_exits_2_with_the_message_not_a_traceback() -> None:
     assert result.returncode == 2
     assert "LIFTOFF_PORT='not-a-port'" in result.stderr and "LIFTOFF_DEVICE='tpu'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_uvicorn_waits_for_accepted_requests_for_the_drain_timeout_less_a_margin() -> None:
+    from service.__main__ import uvicorn_config
+
+    assert uvicorn_config(Settings(drain_timeout_s=20)).timeout_graceful_shutdown == 18
+    assert uvicorn_config(Settings(drain_timeout_s=3)).timeout_graceful_shutdown == 1.5
