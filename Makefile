@@ -118,7 +118,8 @@ test: venv $(MODEL) ## run every test (sets up what is missing)
 lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy service infra
+	$(VENV)/bin/mypy service infra lab bench
+	MYPYPATH=policies $(VENV)/bin/mypy policies/liftoff_policies
 
 .PHONY: lock
 lock: $(STAMP) ## re-pin requirements/*.txt after editing pyproject.toml
