@@ -74,7 +74,8 @@ def from_bytes(chunk: bytes, dtype: np.dtype, where: str) -> np.ndarray:
         raise ApiError(
             400, f"{where} has {len(chunk)} bytes, not a whole number of {little.itemsize}-byte values"
         )
-    return np.frombuffer(chunk, dtype=little).astype(dtype, copy=False)
+    # A copy: frombuffer's view is read-only, and torch wants tensors it may write to.
+    return np.frombuffer(chunk, dtype=little).astype(dtype)
 
 
 def wants_binary(body: InferRequest) -> dict[str, bool]:

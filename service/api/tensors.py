@@ -41,7 +41,9 @@ def to_array(data: Any, spec: TensorSpec, where: str) -> np.ndarray:
         info = np.iinfo(target)
         if raw.min() < info.min or raw.max() > info.max:
             raise bad(f"{where} has values outside the {spec.datatype} range [{info.min}, {info.max}]")
-    return check_finite(raw.astype(target, copy=False), spec, where)
+    with np.errstate(over="ignore"):  # an overflow becomes inf, which check_finite refuses by name
+        array = raw.astype(target, copy=False)
+    return check_finite(array, spec, where)
 
 
 def check_finite(array: np.ndarray, spec: TensorSpec, where: str) -> np.ndarray:
