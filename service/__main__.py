@@ -6,17 +6,19 @@ A bad setting stops start-up with exit code 2 and a message naming the variable,
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from typing import cast
 
 import uvicorn
 from pydantic import ValidationError
-from uvicorn.supervisors import Multiprocess
 
+from service import openmp  # noqa: F401  (before torch loads)
 from service.app import create_app
 from service.model.metadata import MetadataError, load_metadata
 from service.model.runtime import ModelLoadError, pick_device
 from service.settings import Settings, env_name
+from service.workers import run_workers, threads_per_worker
 
 USAGE_ERROR = 2
 log = logging.getLogger("service")
@@ -53,13 +55,6 @@ def configure_logging(level: str) -> None:
     )
 
 
-def app_from_env() -> object:
-    """The app factory each worker process calls when LIFTOFF_WORKERS > 1."""
-    settings = read_settings()
-    configure_logging(settings.log_level)
-    return create_app(settings, drain_on_sigterm=True)
-
-
 def graceful_timeout_s(settings: Settings) -> float:
     """How long uvicorn waits for accepted requests: the drain timeout less a margin for what follows
     (cancelling the rest, the lifespan shutdown, exiting), which a busy machine can stretch to a second."""
@@ -67,12 +62,9 @@ def graceful_timeout_s(settings: Settings) -> float:
 
 
 def uvicorn_config(settings: Settings) -> uvicorn.Config:
-    many = settings.workers > 1
+    """One server process (each forked worker builds its own, with its own app and model)."""
     return uvicorn.Config(
-        # Several workers each build their own app (and model) from the environment.
-        "service.__main__:app_from_env" if many else create_app(settings, drain_on_sigterm=True),
-        factory=many,
-        workers=settings.workers,
+        create_app(settings, drain_on_sigterm=True),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -92,12 +84,19 @@ def main() -> int:
         print(exc.code, file=sys.stderr)
         return USAGE_ERROR
     configure_logging(settings.log_level)
-    config = uvicorn_config(settings)
-    if settings.workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-        return 0
-    server = uvicorn.Server(config)
-    server.run()
+    if settings.workers == 1:
+        return serve(settings)
+    # Forked workers (service/workers.py), each a single server with its share of the cores.
+    one = settings.model_copy(
+        update={"workers": 1, "torch_threads": threads_per_worker(settings.workers, settings.torch_threads)}
+    )
+    listening = uvicorn_config(one).bind_socket()
+    return run_workers(settings.workers, listening, lambda sock, _: serve(one, sock))
+
+
+def serve(settings: Settings, sock: socket.socket | None = None) -> int:
+    server = uvicorn.Server(uvicorn_config(settings))
+    server.run(sockets=[sock] if sock is not None else None)
     return 0 if server.started else 1
 
 

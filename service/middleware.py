@@ -27,6 +27,9 @@ class EdgeMiddleware:
         self.app = app
         self.replica_header = (b"x-liftoff-replica", replica_id.encode("latin-1"))
         self.metrics = metrics
+        # The labelled metric children per (route, method, status): looking them up by keyword on every
+        # request was 6% of a digits request's CPU.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,9 +70,16 @@ class EdgeMiddleware:
             )
         finally:
             metrics.in_flight.dec()
-            route = _route_label(scope)
-            metrics.requests.labels(route=route, method=scope["method"], status=str(status)).inc()
-            metrics.request_seconds.labels(route=route).observe(time.perf_counter() - started)
+            key = (_route_label(scope), scope["method"], status)
+            children = self._children.get(key)
+            if children is None:
+                route, method, _ = key
+                children = self._children[key] = (
+                    metrics.requests.labels(route=route, method=method, status=str(status)),
+                    metrics.request_seconds.labels(route=route),
+                )
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
 
 
 def _route_label(scope: Scope) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from service.api import encoded
 from service.api.errors import ApiError
 from service.model.datatypes import ACCEPTED_KINDS, NUMPY_DTYPES
 from service.model.metadata import TensorSpec
@@ -85,6 +86,8 @@ def shaped(
 def instances_array(instances: list[Any], spec: TensorSpec, max_batch_size: int) -> np.ndarray:
     """`/predict` rows: the batch dimension is the list itself; each row must have the input's row shape."""
     check_rows(len(instances), max_batch_size, "instances")
+    if encoded.is_encoded(instances):
+        return check_finite(encoded.decode_instances(instances, spec), spec, "instances")
     array = to_array(instances, spec, "instances")
     if array.shape[1:] != spec.row_shape:
         raise bad(

@@ -14,6 +14,7 @@ import torch
 
 from service.model.datatypes import NUMPY_DTYPES, is_floating
 from service.model.metadata import ModelMetadata, load_metadata
+from service.model.optimize import optimize, wants_channels_last
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,10 @@ class ServedModel:
         metadata: ModelMetadata,
         device: torch.device,
         dtype: torch.dtype,
+        channels_last: bool = False,
     ) -> None:
         self.module = module
+        self.channels_last = channels_last
         self.metadata = metadata
         self.device = device
         self.dtype = dtype
@@ -55,6 +58,8 @@ class ServedModel:
             tensor = torch.from_numpy(array).to(self.device, non_blocking=True)
             if is_floating(spec.datatype):
                 tensor = tensor.to(self.dtype)
+            if self.channels_last and tensor.dim() == 4:
+                tensor = tensor.contiguous(memory_format=torch.channels_last)
             tensors.append(tensor)
         with torch.inference_mode():
             raw = self.module(*tensors)
@@ -120,6 +125,11 @@ def load_model(model_path: Path, device: str, dtype: str) -> ServedModel:
     torch_dtype = TORCH_DTYPES[dtype]
     if torch_dtype != torch.float32:
         module = module.to(torch_dtype)
+    channels_last = False
+    if isinstance(module, torch.jit.ScriptModule):  # exported programs are served as exported
+        images = any(len(spec.shape) == 4 for spec in metadata.inputs)
+        channels_last = wants_channels_last(target, torch_dtype, images)
+        module = optimize(module, target, torch_dtype, channels_last)
     log.info(
         "loaded model %r version %s from %s on %s in %s",
         metadata.name,
@@ -128,4 +138,4 @@ def load_model(model_path: Path, device: str, dtype: str) -> ServedModel:
         target,
         dtype,
     )
-    return ServedModel(module, metadata, target, torch_dtype)
+    return ServedModel(module, metadata, target, torch_dtype, channels_last)

@@ -1,0 +1,114 @@
+"""LIFTOFF_WORKERS=2 against a real `python -m service`: two forked workers share the port, a dead worker is
+replaced, and SIGTERM stops them all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+import torch
+from torch import nn
+
+from service.workers import threads_per_worker
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).parents[2]
+
+
+def test_each_worker_gets_an_equal_share_of_the_cores_unless_told() -> None:
+    cores = os.cpu_count() or 1
+    assert threads_per_worker(2, 0) == max(1, cores // 2)
+    assert threads_per_worker(cores * 4, 0) == 1
+    assert threads_per_worker(2, 3) == 3
+
+
+def _model(folder: Path) -> Path:
+    path = folder / "double.pt"
+    torch.jit.save(torch.jit.script(nn.Identity()), str(path))
+    path.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "name": "double",
+                "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 2]}],
+                "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}],
+            }
+        )
+    )
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _workers(proc: subprocess.Popen[bytes]) -> set[int]:
+    return {child.pid for child in psutil.Process(proc.pid).children()}
+
+
+def _wait(condition, what: str, timeout_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def _answers(base: str) -> bool:
+    try:
+        response = httpx.post(base + "/predict", json={"instances": [[1.5, -2.0]]}, timeout=10)
+    except httpx.TransportError:
+        return False
+    return response.status_code == 200 and response.json() == {"predictions": [[1.5, -2.0]]}
+
+
+def test_two_workers_share_the_port_are_replaced_when_killed_and_stop_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LIFTOFF_MODEL_PATH": str(_model(tmp_path)),
+        "LIFTOFF_PORT": str(port),
+        "LIFTOFF_HOST": "127.0.0.1",
+        "LIFTOFF_WORKERS": "2",
+        "LIFTOFF_DRAIN_TIMEOUT_S": "5",
+    }
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=REPO, env=env, stdout=out, stderr=out)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: len(_workers(proc)) == 2, "two workers never started")
+        _wait(lambda: _answers(base), "the server never answered")
+        first = _workers(proc)
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        _wait(
+            lambda: len(_workers(proc)) == 2 and victim not in _workers(proc),
+            "the dead worker was not replaced",
+        )
+        _wait(lambda: all(_answers(base) for _ in range(10)), "the server stopped answering")
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+        assert not any(
+            psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
+            for pid in _workers_left(first, victim)
+        )
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _workers_left(first: set[int], victim: int) -> set[int]:
+    return first - {victim}
