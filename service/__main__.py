@@ -18,7 +18,7 @@ from service.app import create_app
 from service.model.metadata import MetadataError, load_metadata
 from service.model.runtime import ModelLoadError, pick_device
 from service.settings import Settings, env_name
-from service.workers import run_workers, threads_per_worker
+from service.workers import listening_socket, run_workers, threads_per_worker
 
 USAGE_ERROR = 2
 log = logging.getLogger("service")
@@ -90,8 +90,13 @@ def main() -> int:
     one = settings.model_copy(
         update={"workers": 1, "torch_threads": threads_per_worker(settings.workers, settings.torch_threads)}
     )
-    listening = uvicorn_config(one).bind_socket()
-    return run_workers(settings.workers, listening, lambda sock, _: serve(one, sock))
+    own = hasattr(socket, "SO_REUSEPORT")
+    listening_socket(settings.host, settings.port, own).close()  # fail here, once, if the port is taken
+
+    def bind() -> socket.socket:
+        return listening_socket(settings.host, settings.port, own)
+
+    return run_workers(settings.workers, bind, lambda sock, _: serve(one, sock))
 
 
 def serve(settings: Settings, sock: socket.socket | None = None) -> int:

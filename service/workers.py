@@ -34,8 +34,29 @@ def threads_per_worker(workers: int, requested: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def run_workers(workers: int, sock: socket.socket, serve: Callable[[socket.socket, int], int]) -> int:
-    """Fork `workers` processes that each run `serve(sock, index)`; supervise them until they all stop."""
+def listening_socket(host: str, port: int, own: bool) -> socket.socket:
+    """A socket listening on host:port. `own`: one per worker, in a SO_REUSEPORT group, so the kernel deals
+    new connections out evenly; a shared socket lets whichever worker wakes first take them all (under a
+    burst of keep-alive connections one worker got most of them and the other idled; measured in
+    docs/benchmarks.md)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if own:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_workers(
+    workers: int, bind: Callable[[], socket.socket], serve: Callable[[socket.socket, int], int]
+) -> int:
+    """Fork `workers` processes that each run `serve(bind(), index)`; supervise them until they all stop.
+
+    With SO_REUSEPORT (Linux) each worker binds its own socket after the fork; elsewhere they share one."""
+    shared = None if hasattr(socket, "SO_REUSEPORT") else bind()
     children: dict[int, int] = {}
     started: dict[int, float] = {}
     stopping = False
@@ -47,7 +68,7 @@ def run_workers(workers: int, sock: socket.socket, serve: Callable[[socket.socke
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 1
             try:
-                code = serve(sock, index)
+                code = serve(shared or bind(), index)
             except BaseException:
                 log.exception("worker %d failed", index)
             finally:
@@ -85,5 +106,6 @@ def run_workers(workers: int, sock: socket.socket, serve: Callable[[socket.socke
             if stopping:
                 continue
         start(index)
-    sock.close()
+    if shared is not None:
+        shared.close()
     return 1 if failed else 0
