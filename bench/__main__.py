@@ -81,7 +81,8 @@ def measure(
             script = loadgen.write_lua(server.payload, workdir / f"{key}-{model.name}.lua")
             url = server.base_url + server.path
             with PeakMemory(server.process.pid) as memory:
-                loadgen.run_wrk(url, script, max(concurrencies), min(seconds, 3))  # warm-up, not recorded
+                # Warm-up, not recorded; few connections, so no backlog is left for the first point.
+                loadgen.run_wrk(url, script, min(4, max(concurrencies)), min(seconds, 3))
                 for c in concurrencies:
                     cpu_before = tree_cpu_seconds(server.process.pid)
                     point = loadgen.run_wrk(url, script, c, seconds)
@@ -170,7 +171,7 @@ def main() -> None:
         f"- When: {started:%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min.",
         f"- Machine: {_machine()}.",
         f"- Load: `wrk -t1 -c<c> -d{args.seconds:g}s` on 127.0.0.1 with one fixed request body per model "
-        "(bench/payloads.py), after a 3 s warm-up per server. req/s counts only successful answers. "
+        "(bench/payloads.py), after a 3 s warm-up per server at c=4. req/s counts only successful answers. "
         "Peak memory is the resident memory of the server's whole process tree (shared pages counted per "
         "process), sampled every 0.25 s. CPU ms/req is the server tree's CPU time over the point divided by "
         "its successful requests: the figure that stays comparable when other work shares the machine. "

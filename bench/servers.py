@@ -182,6 +182,9 @@ def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
                 f"load_models={mar.name}",
                 f"models={json.dumps(registration)}",
                 "default_workers_per_model=1",
+                # Room for every connection's request plus those a finished point left behind (the default
+                # of 100 answered 503 to the ResNet at c=64).
+                "job_queue_size=1000",
                 "disable_token_authorization=true",
                 "install_py_dep_per_model=false",
                 "disable_system_metrics=true",
