@@ -9,74 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.competitors.codec import IMAGE_SHAPE
-
-# One real 8x8 digit (a zero from scikit-learn's set, the README's example), values 0..16.
-DIGIT_ROW = [
-    0,
-    0,
-    5,
-    13,
-    9,
-    1,
-    0,
-    0,
-    0,
-    0,
-    13,
-    15,
-    10,
-    15,
-    5,
-    0,
-    0,
-    3,
-    15,
-    2,
-    0,
-    11,
-    8,
-    0,
-    0,
-    4,
-    12,
-    0,
-    0,
-    8,
-    8,
-    0,
-    0,
-    5,
-    8,
-    0,
-    0,
-    9,
-    8,
-    0,
-    0,
-    4,
-    11,
-    0,
-    1,
-    12,
-    7,
-    0,
-    0,
-    2,
-    14,
-    5,
-    10,
-    12,
-    0,
-    0,
-    0,
-    0,
-    6,
-    13,
-    10,
-    0,
-    0,
-    0,
-]
+from service.model.examples import DIGIT_ZERO
 
 
 def image_bytes(seed: int = 0) -> bytes:
@@ -86,7 +19,7 @@ def image_bytes(seed: int = 0) -> bytes:
 def digits_json() -> bytes:
     request = {
         "inputs": [
-            {"name": "pixels", "shape": [1, 64], "datatype": "FP32", "data": [float(v) for v in DIGIT_ROW]}
+            {"name": "pixels", "shape": [1, 64], "datatype": "FP32", "data": [float(v) for v in DIGIT_ZERO]}
         ]
     }
     return json.dumps(request).encode()

@@ -6,77 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from service.model.examples import DIGIT_ZERO
 from service.settings import Settings
 
 pytestmark = pytest.mark.anyio
-
-# The README's example: a handwritten 0 from the digits data set.
-README_ZERO = [
-    0,
-    0,
-    5,
-    13,
-    9,
-    1,
-    0,
-    0,
-    0,
-    0,
-    13,
-    15,
-    10,
-    15,
-    5,
-    0,
-    0,
-    3,
-    15,
-    2,
-    0,
-    11,
-    8,
-    0,
-    0,
-    4,
-    12,
-    0,
-    0,
-    8,
-    8,
-    0,
-    0,
-    5,
-    8,
-    0,
-    0,
-    9,
-    8,
-    0,
-    0,
-    4,
-    11,
-    0,
-    1,
-    12,
-    7,
-    0,
-    0,
-    2,
-    14,
-    5,
-    10,
-    12,
-    0,
-    0,
-    0,
-    0,
-    6,
-    13,
-    10,
-    0,
-    0,
-    0,
-]
 
 
 async def test_a_one_output_model_predicts_that_outputs_row(serve, linear_model: Path) -> None:
@@ -88,7 +21,7 @@ async def test_a_one_output_model_predicts_that_outputs_row(serve, linear_model:
 
 async def test_the_digits_model_reads_the_readme_example_as_a_zero(serve) -> None:
     async with serve(Settings()) as client:
-        response = await client.post("/predict", json={"instances": [README_ZERO]})
+        response = await client.post("/predict", json={"instances": [DIGIT_ZERO]})
     assert response.status_code == 200
     (prediction,) = response.json()["predictions"]
     assert prediction["label"] == 0
