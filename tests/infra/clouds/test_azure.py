@@ -18,8 +18,6 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import kubernetes_validate
 import pytest
 import yaml
 
@@ -28,7 +26,6 @@ from infra.clouds.azure.acr_token import exchange_form, token_expiry
 from infra.clouds.azure.kubeconfig import AKS_SERVER_APP_ID, to_kubelogin
 from infra.plan import Plan, PlanError, PlannedResource, run_stack
 from infra.plan import mocks_azure as mocks
-from infra.plan.render import write
 from tests.infra import test_checkov as checkov
 from tests.infra import test_manifests as manifests
 
@@ -542,44 +539,15 @@ def test_every_kubernetes_object_of_the_stack_validates_against_the_pinned_schem
     which: str, default_plan: Plan, variant_plan: Plan
 ) -> None:
     p = default_plan if which == "default" else variant_plan
-    objects = p.k8s_objects()
-    assert {o["kind"] for o in objects} >= {"Namespace", "Deployment", "Service", "Ingress", "NetworkPolicy"}
-    for obj in objects:
-        custom = manifests.CUSTOM_RESOURCE_SCHEMAS.get((obj["apiVersion"], obj["kind"]))
-        if custom is not None:
-            jsonschema.validate(obj, custom)
-            continue
-        try:
-            kubernetes_validate.validate(obj, manifests.KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {error.message} at {list(error.path)}")
+    manifests.assert_core_objects_validate(p)
+    manifests.assert_custom_resources_match_their_crds(p)
 
 
 def test_checkov_finds_no_failing_check_on_the_stacks_manifests(
     default_plan: Plan, variant_plan: Plan, tmp_path: Path
 ) -> None:
-    assert checkov.CHECKOV.exists(), "checkov is missing: `make venv` installs it into .venv-checkov"
-    folders: list[str] = []
-    for name, p in (("default", default_plan), ("variant", variant_plan)):
-        written = write(p, tmp_path / name)
-        assert written
-        folders += ["-d", str(tmp_path / name / "manifests")]
-    done = subprocess.run(
-        [str(checkov.CHECKOV), *folders, "--framework", "kubernetes", "--output", "json", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=280,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr[-2000:]
-    report = checkov._json_documents(done.stdout)
-    assert sum(section["summary"]["passed"] for section in report) > 50  # type: ignore[index]
-    unjustified = [
-        f"{c['check_id']} {c['resource']} ({c['file_path']})"
-        for c in checkov.failed_checks(report)
-        if c["check_id"] not in checkov.justified()
-    ]
-    assert unjustified == []
+    report = checkov.checkov_report({"default": default_plan, "variant": variant_plan}, tmp_path)
+    assert checkov.unjustified_failures(report) == []
 
 
 # --- what the workload waits for -----------------------------------------------------------------------

@@ -4,20 +4,16 @@ skips. The helpers are the dev stack's: tests/infra/test_manifests.py and tests/
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-import jsonschema
-import kubernetes_validate
 import pytest
 import yaml
 
 from infra.plan import Plan, run_stack
-from infra.plan.render import write
 from infra.settings import ConfigSource
 from infra.settings.gcp import load
-from tests.infra.test_checkov import CHECKOV, _json_documents, failed_checks, justified
-from tests.infra.test_manifests import CUSTOM_RESOURCE_SCHEMAS
+from tests.infra.test_checkov import checkov_report, unjustified_failures
+from tests.infra.test_manifests import assert_core_objects_validate, assert_custom_resources_match_their_crds
 
 STACK = "gcp"
 VARIANTS = {
@@ -38,45 +34,18 @@ def plan(request: pytest.FixtureRequest) -> Plan:
 
 
 def test_every_core_object_validates_strictly_against_the_pinned_version(plan: Plan) -> None:
-    core = [o for o in plan.k8s_objects() if (o["apiVersion"], o["kind"]) not in CUSTOM_RESOURCE_SCHEMAS]
-    assert {o["kind"] for o in core} >= {"Namespace", "Deployment", "Service", "Ingress", "NetworkPolicy"}
-    for obj in core:
-        try:
-            kubernetes_validate.validate(obj, pinned_version(), strict=True)
-        except kubernetes_validate.ValidationError as error:
-            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {error.message} at {list(error.path)}")
+    assert_core_objects_validate(plan, pinned_version())
 
 
 def test_every_custom_resource_matches_its_crd_fields(plan: Plan) -> None:
-    custom = [o for o in plan.k8s_objects() if (o["apiVersion"], o["kind"]) in CUSTOM_RESOURCE_SCHEMAS]
+    custom = assert_custom_resources_match_their_crds(plan)
     if any(r.inputs.get("chart") == "keda" for r in plan.helm_releases()):
         assert custom, "monitoring is on, yet no ScaledObject or ServiceMonitor was checked"
-    for obj in custom:
-        jsonschema.validate(obj, CUSTOM_RESOURCE_SCHEMAS[(obj["apiVersion"], obj["kind"])])
 
 
 def test_checkov_finds_no_failing_kubernetes_check_beyond_the_justified_skips(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    assert CHECKOV.exists(), "checkov is missing: `make venv` installs it into .venv-checkov"
-    folders = []
-    for name, overrides in VARIANTS.items():
-        out = tmp_path_factory.mktemp(f"gcp-{name}")
-        write(run_stack(STACK, overrides), out)
-        folders += ["-d", str(out / "manifests")]
-    done = subprocess.run(
-        [str(CHECKOV), *folders, "--framework", "kubernetes", "--output", "json", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=280,
-        check=False,
-    )
-    assert done.returncode in (0, 1), done.stderr[-2000:]
-    report = _json_documents(done.stdout)
-    assert sum(section["summary"]["passed"] for section in report) > 50  # type: ignore[index]
-    unjustified = [
-        f"{check['check_id']} {check['resource']} ({check['file_path']})"
-        for check in failed_checks(report)
-        if check["check_id"] not in justified()
-    ]
-    assert unjustified == []
+    plans = {f"gcp-{name}": run_stack(STACK, overrides) for name, overrides in VARIANTS.items()}
+    report = checkov_report(plans, tmp_path_factory.mktemp("gcp"))
+    assert unjustified_failures(report) == []
