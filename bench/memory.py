@@ -7,15 +7,19 @@ import threading
 import psutil
 
 
-def tree_rss_bytes(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants (shared pages count once per process)."""
+def _tree(root_pid: int) -> list[psutil.Process]:
+    """A process and all its descendants; empty once the process is gone."""
     try:
         root = psutil.Process(root_pid)
-        processes = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0
+        return []
+
+
+def tree_rss_bytes(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants (shared pages count once per process)."""
     total = 0
-    for process in processes:
+    for process in _tree(root_pid):
         try:
             total += process.memory_info().rss
         except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -26,13 +30,8 @@ def tree_rss_bytes(root_pid: int) -> int:
 def tree_cpu_seconds(root_pid: int) -> float:
     """CPU time (user + system) used so far by a process and its live descendants. Per request, it is the
     figure that stays comparable when other work shares the machine and wall-clock throughput does not."""
-    try:
-        root = psutil.Process(root_pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
     total = 0.0
-    for process in processes:
+    for process in _tree(root_pid):
         try:
             times = process.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
