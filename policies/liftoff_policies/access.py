@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
+from liftoff_policies.documents import as_list, policy_documents, statements
 from liftoff_policies.rule import Props, ResourceRule, dig
 
 AWS_POLICY_DOCUMENTS = {
@@ -49,30 +49,12 @@ K8S_ROLES = {
 }
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _documents(value: Any) -> list[dict[str, Any]]:
-    """Policy documents from a JSON string, a dict, or a role's inline policies."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return []
-    if isinstance(value, list):
-        return [
-            d for item in value for d in _documents(item.get("policy") if isinstance(item, dict) else item)
-        ]
-    return [value] if isinstance(value, dict) else []
-
-
 def _allows_everything(document: dict[str, Any]) -> bool:
-    for statement in _as_list(document.get("Statement", [])):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+    for statement in statements(document):
+        if statement.get("Effect") != "Allow":
             continue
-        actions = {str(a) for a in _as_list(statement.get("Action", []))}
-        resources = {str(r) for r in _as_list(statement.get("Resource", []))}
+        actions = {str(a) for a in as_list(statement.get("Action", []))}
+        resources = {str(r) for r in as_list(statement.get("Resource", []))}
         if actions & {"*", "*:*"} and "*" in resources:
             return True
     return False
@@ -80,7 +62,7 @@ def _allows_everything(document: dict[str, Any]) -> bool:
 
 def check(resource_type: str, props: Props) -> Iterator[str]:
     if resource_type in AWS_POLICY_DOCUMENTS:
-        for document in _documents(props.get(AWS_POLICY_DOCUMENTS[resource_type])):
+        for document in policy_documents(props.get(AWS_POLICY_DOCUMENTS[resource_type])):
             if _allows_everything(document):
                 yield "The IAM policy allows every action on every resource: list the actions and resources it needs."
     elif resource_type in AWS_ATTACHMENTS:

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
+from liftoff_policies.documents import policy_documents, statements
 from liftoff_policies.rule import Props, ResourceRule, dig
 
 PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
-
-
-def _statements(document: Any) -> list[dict[str, Any]]:
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except ValueError:
-            return []
-    statements = (document or {}).get("Statement", []) if isinstance(document, dict) else []
-    return [statements] if isinstance(statements, dict) else list(statements)
 
 
 def _grants_everyone(statement: dict[str, Any]) -> bool:
@@ -38,7 +28,8 @@ def check(resource_type: str, props: Props) -> Iterator[str]:
     elif resource_type == "aws:ecrpublic/repository:Repository":
         yield "A public ECR repository exposes the image to anyone: use a private aws.ecr.Repository."
     elif resource_type == "aws:ecr/repositoryPolicy:RepositoryPolicy":
-        if any(_grants_everyone(s) for s in _statements(props.get("policy"))):
+        documents = policy_documents(props.get("policy"))
+        if any(_grants_everyone(s) for d in documents for s in statements(d)):
             yield "The ECR repository policy grants access to every principal (`*`): name the accounts or roles."
     elif resource_type in (
         "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
