@@ -84,6 +84,12 @@ def main() -> int:
         print(exc.code, file=sys.stderr)
         return USAGE_ERROR
     configure_logging(settings.log_level)
+    if not settings.api_keys.get_secret_value() and settings.api_keys_file is None:
+        # Once, here, rather than in every forked worker.
+        log.warning(
+            "no API keys are configured (LIFTOFF_API_KEYS, LIFTOFF_API_KEYS_FILE): "
+            "every route answers without authentication"
+        )
     if settings.workers == 1:
         return serve(settings)
     # Forked workers (service/workers.py), each a single server with its share of the cores.

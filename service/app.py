@@ -23,6 +23,7 @@ from fastapi.openapi.utils import get_openapi
 from service.api import health, oip, predict
 from service.api.errors import install_error_handlers
 from service.api.schemas import REQUEST_MODELS
+from service.auth import AuthMiddleware, KeyStore, parse_keys
 from service.batching import Batcher, BatchLimits
 from service.fastpath import LiftoffApp, fast_endpoint
 from service.middleware import BodyLimitMiddleware, EdgeMiddleware
@@ -73,16 +74,23 @@ def create_app(
     app.include_router(health.router)
     app.include_router(oip.router)
     app.include_router(predict.router)
+    keys = api_keys(settings)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(AuthMiddleware, keys=keys)
     app.add_middleware(EdgeMiddleware, replica_id=settings.replica_id, metrics=state.metrics)
-    # The inference routes' own stack (service/fastpath.py): the same edge and body-limit middleware.
+    # The inference routes' own stack (service/fastpath.py): the same edge, key and body-limit middleware.
     app.fast_stack = EdgeMiddleware(
-        BodyLimitMiddleware(fast_endpoint, max_body_bytes=settings.max_body_bytes),
+        AuthMiddleware(BodyLimitMiddleware(fast_endpoint, max_body_bytes=settings.max_body_bytes), keys),
         replica_id=settings.replica_id,
         metrics=state.metrics,
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def api_keys(settings: Settings) -> KeyStore:
+    """The key store the HTTP routes (and the gRPC server) check, from the settings."""
+    return KeyStore(parse_keys(settings.api_keys.get_secret_value()), settings.api_keys_file)
 
 
 def _drain_on_sigterm(state: ServerState) -> None:

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository (in the image: /app) holds the default model; resolving from the package makes it work
@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     drain_timeout_s: float = Field(default=20.0, gt=0)
     replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    api_keys: SecretStr = SecretStr("")
+    """Keys that inference and metadata routes accept (comma separated); see service/auth.py."""
+    api_keys_file: Path | None = None
+    """A file of keys, one a line, re-read when it changes (a mounted Kubernetes Secret)."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -54,6 +58,13 @@ class Settings(BaseSettings):
     def _model_file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"no model file at {value}")
+        return value
+
+    @field_validator("api_keys_file")
+    @classmethod
+    def _keys_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no API key file at {value}")
         return value
 
     @model_validator(mode="after")
