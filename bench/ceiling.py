@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from bench.competitors.codec import IMAGE_SHAPE
-from service.model.runtime import load_model
+from service.model.served import load_model
 
 
 def _inputs(model_path: str, batch: int) -> torch.Tensor:

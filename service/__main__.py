@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from service import openmp  # noqa: F401  (before torch loads)
 from service.app import create_app
 from service.model.metadata import MetadataError, load_metadata
-from service.model.runtime import ModelLoadError, pick_device
+from service.model.served import ModelLoadError, pick_device
 from service.settings import Settings, env_name
 from service.workers import listening_socket, run_workers, threads_per_worker
 

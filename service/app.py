@@ -27,8 +27,8 @@ from service.auth import AuthMiddleware, KeyStore, parse_keys
 from service.batching import Batcher, BatchLimits
 from service.fastpath import LiftoffApp, fast_endpoint
 from service.middleware import BodyLimitMiddleware, EdgeMiddleware
-from service.model.loading import prepare_model
-from service.model.runtime import ServedModel
+from service.model.served import ServedModel
+from service.model.startup import prepare_model
 from service.settings import Settings
 from service.state import ServerState
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from service.batching import Batcher
 from service.metrics import Metrics
-from service.model.runtime import ServedModel
+from service.model.served import ServedModel
 from service.settings import Settings
 
 

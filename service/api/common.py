@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from service.api.errors import JSON, ApiError, describe_validation_errors
 from service.batching import Batcher, Rejected
-from service.model.runtime import ServedModel
+from service.model.served import ServedModel
 from service.state import ServerState
 
 Body = TypeVar("Body", bound=BaseModel)

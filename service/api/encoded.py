@@ -47,7 +47,6 @@ def decode_instances(instances: list[Any], spec: TensorSpec) -> np.ndarray:
             )
         rows.append(raw)
     little = dtype.newbyteorder("<")
-    array = np.frombuffer(
-        bytearray(b"".join(rows)), dtype=little
-    )  # writable, as torch wants.astype(dtype, copy=False)
+    # A bytearray, so the array is writable, as torch wants; astype is free on a little-endian host.
+    array = np.frombuffer(bytearray(b"".join(rows)), dtype=little).astype(dtype, copy=False)
     return array.reshape(len(rows), *spec.row_shape)

@@ -27,7 +27,7 @@ from service.api.schemas import (
 from service.api.tensors import bad, check_finite, shaped, to_array
 from service.model.datatypes import NUMPY_DTYPES
 from service.model.metadata import ModelMetadata, TensorSpec
-from service.model.runtime import ServedModel
+from service.model.served import ServedModel
 from service.state import ServerState
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])

@@ -26,8 +26,8 @@ import torch
 from torch import nn
 
 from service.app import ModelLoader, create_app
-from service.model.loading import prepare_model
-from service.model.runtime import ServedModel, load_model
+from service.model.served import ServedModel, load_model
+from service.model.startup import prepare_model
 from service.settings import Settings
 from service.state import ServerState
 

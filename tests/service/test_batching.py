@@ -15,7 +15,7 @@ from torch import nn
 
 from service.batching import Batcher, BatchLimits, Rejected
 from service.metrics import Metrics
-from service.model.runtime import load_model
+from service.model.served import load_model
 from service.settings import Settings
 
 pytestmark = pytest.mark.anyio

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from service.model.loading import prepare_model
-from service.model.runtime import ServedModel
+from service.model.served import ServedModel
+from service.model.startup import prepare_model
 from service.settings import Settings
 
 pytestmark = pytest.mark.anyio

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from service.model.metadata import MetadataError, load_metadata
-from service.model.runtime import ModelLoadError, load_model
+from service.model.served import ModelLoadError, load_model
 
 
 def write_json(model_path: Path, content: object) -> None:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from service.model import optimize as optimize_module
-from service.model.runtime import load_model
+from service.model.served import load_model
 
 
 class TinyConvNet(nn.Module):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from service.model.metadata import load_metadata
-from service.model.runtime import load_model
+from service.model.served import load_model
 
 REPO = Path(__file__).parents[3]
 
@@ -61,7 +61,7 @@ def test_training_is_seeded_so_the_same_seed_gives_the_same_weights(tmp_path: Pa
 
 @pytest.mark.slow
 def test_a_fresh_checkout_without_the_default_model_trains_it_on_the_spot(tmp_path: Path) -> None:
-    from service.model.loading import ensure_default_model
+    from service.model.startup import ensure_default_model
 
     wanted = tmp_path / "models" / "digits" / "model.pt"
     served = ensure_default_model(wanted)

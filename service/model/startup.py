@@ -6,7 +6,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from service.model.runtime import ServedModel, load_model
+from service.model.served import ServedModel, load_model
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
