@@ -8,10 +8,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pulumi
 
+from infra.addons import INGRESS_CLASS, Addons, AddonsArgs
 from infra.clouds import create_platform
 from infra.image import inference_image
 from infra.settings import load_settings
-from infra.workload.addons import INGRESS_CLASS, Addons, AddonsArgs
 from infra.workload.inference_service import InferenceService, InferenceServiceArgs
 
 settings = load_settings()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker_build as docker_build
 
-from infra.clouds.base import Platform, Registry
+from infra.clouds.platform import Platform, Registry
 from infra.settings import Settings, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from infra.clouds.base import Platform
+from infra.clouds.platform import Platform
 from infra.settings import Settings
 
 _PLATFORM_MODULES = {

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from infra.clouds.base import GpuScheduling, Platform, Registry, Toleration
+from infra.clouds.platform import GpuScheduling, Platform, Registry, Toleration
 from infra.settings import Settings
 from infra.settings.local import LocalSettings
 

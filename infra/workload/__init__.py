@@ -1,1 +1,1 @@
-"""The Kubernetes layer every cloud shares: add-ons (Helm releases) and the inference service."""
+"""The inference workload every cloud shares: the Deployment, its autoscaling, Ingress and dashboard."""

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.clouds.base import Platform
+from infra.clouds.platform import Platform
 from infra.settings import Settings
 from infra.workload import autoscaling, pod
 from infra.workload.dashboard import dashboard_json

@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi
 
-from infra.clouds.base import GpuScheduling
+from infra.clouds.platform import GpuScheduling
 from infra.settings import Settings
 
 PORT = 8080

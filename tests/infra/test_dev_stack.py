@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from infra.addons import charts
 from infra.plan import Plan, PlanError, run_stack
-from infra.workload import charts, pod
+from infra.workload import pod
 
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "service-contract.md"
 

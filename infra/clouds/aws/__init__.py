@@ -32,7 +32,7 @@ from infra.clouds.aws.network import create_network
 from infra.clouds.aws.node_pools import GPU_LABELS, GPU_TAINT, create_node_pools
 from infra.clouds.aws.registry import create_registry
 from infra.clouds.aws.tags import cost_tags
-from infra.clouds.base import GpuScheduling, Platform, Registry
+from infra.clouds.platform import GpuScheduling, Platform, Registry
 from infra.settings import Settings
 from infra.settings.aws import AwsSettings
 

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from infra.clouds.aws.kubeconfig import field
 from infra.clouds.aws.network import Network
-from infra.clouds.base import Toleration
+from infra.clouds.platform import Toleration
 from infra.settings.aws import AwsSettings, GpuPool
 
 POOL_LABEL = "liftoff.dev/pool"

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from infra.clouds.base import Registry
+from infra.clouds.platform import Registry
 from infra.settings.aws import AwsSettings
 
 

@@ -19,7 +19,7 @@ from infra.clouds.azure.network import create_network
 from infra.clouds.azure.node_pools import create_gpu_pool, gpu_scheduling
 from infra.clouds.azure.registry import ImageRegistry, create_registry
 from infra.clouds.azure.tags import cost_tags
-from infra.clouds.base import Platform
+from infra.clouds.platform import Platform
 from infra.settings import Settings
 from infra.settings.azure import AzureSettings
 

@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import containerservice
 
-from infra.clouds.base import GpuScheduling, Toleration
+from infra.clouds.platform import GpuScheduling, Toleration
 from infra.settings.azure import AzureSettings
 
 SYSTEM_POOL_NAME = "system"

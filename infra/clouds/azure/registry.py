@@ -13,7 +13,7 @@ from pulumi_azure_native import authorization, containerregistry
 
 from infra.clouds.azure.acr_token import ACR_TOKEN_USERNAME, AcrPushToken
 from infra.clouds.azure.cluster import role_definition_id
-from infra.clouds.base import Registry
+from infra.clouds.platform import Registry
 from infra.settings.azure import AzureSettings
 
 ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"

@@ -7,9 +7,9 @@ installs neither; GPU pods select the accelerator label and tolerate the GPU tai
 
 from __future__ import annotations
 
-from infra.clouds.base import GpuScheduling, Platform, Registry, Toleration
 from infra.clouds.gcp.component import GcpPlatform, GcpPlatformArgs
 from infra.clouds.gcp.node_pools import ACCELERATOR_LABEL, GPU_TAINT_KEY
+from infra.clouds.platform import GpuScheduling, Platform, Registry, Toleration
 from infra.settings import Settings
 from infra.settings.gcp import GcpSettings
 

@@ -15,9 +15,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.clouds.base import GpuScheduling, Platform
-from infra.workload import charts
-from infra.workload.charts import Chart
+from infra.addons import charts
+from infra.addons.charts import Chart
+from infra.clouds.platform import GpuScheduling, Platform
 
 INGRESS_NAMESPACE = "traefik"
 INGRESS_CLASS = "traefik"
@@ -53,6 +53,7 @@ class Addons(pulumi.ComponentResource):
     """Releases that install the CRDs the service uses (ServiceMonitor, ScaledObject): depend on them."""
 
     def __init__(self, name: str, args: AddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # The type token predates the move out of infra/workload/; kept, so deployed stacks keep their URNs.
         super().__init__("liftoff:workload:Addons", name, None, opts)
         self._platform = args.platform
         gpu = args.platform.gpu
