@@ -50,7 +50,7 @@ model: $(MODEL) ## train the default digits model (seeded, no download)
 serve: $(MODEL) ## serve the default model on http://127.0.0.1:8080
 	$(PY) -m service
 
-# The scaling lab (README: "The scaling lab"). HAProxy comes from the OS packages (make test-prereqs).
+# The scaling lab (docs/lab.md). HAProxy comes from the OS packages (make test-prereqs).
 REPLICAS ?= 3
 PORT ?= 8000
 LOADTEST_URL ?= http://127.0.0.1:$(PORT)
@@ -78,7 +78,7 @@ STACK ?= dev
 plan: $(STAMP) ## what `pulumi up --stack $(STACK)` would create, offline -> out/plan/$(STACK) (STACK=dev|aws|gcp|azure)
 	$(PY) -m infra.plan --stack $(STACK) --out out/plan/$(STACK)
 
-# The container image (README: "The container image"). Builds need BuildKit; scripts/image-build.sh finds
+# The container image (docs/image.md). Builds need BuildKit; scripts/image-build.sh finds
 # a docker client that has it. BASE_IMAGE empty keeps the Dockerfile's pinned base.
 BASE_IMAGE ?=
 PIP_FROM ?= index

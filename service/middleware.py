@@ -104,7 +104,8 @@ class BodyLimitMiddleware:
         limit = self.max_body_bytes
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if value.isdigit() and int(value) > limit:
+                # (bytes.isdigit is ASCII-only; a length too long to be real is over any limit.)
+                if value.isdigit() and (len(value) > 18 or int(value) > limit):
                     await _send_json(send, 413, self._too_large(), [(b"connection", b"close")])
                     return
                 break

@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 OVERLOAD_USERS = 400
 """Fifty times the users that keep the lab busy. They honour Retry-After, as polite clients do; without it,
-the cost of answering 503s starves two shared cores and the tail of the accepted requests grows (see the
-README's scaling lab section for the figures)."""
+the cost of answering 503s starves two shared cores and the tail of the accepted requests grows (see
+docs/lab.md for the figures)."""
 STEADY_USERS = 8
 
 
