@@ -19,13 +19,15 @@ from typing import Any
 import torch
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.middleware import Middleware
 
-from service.api import health, oip, predict
+from service.api import oip
 from service.api.errors import install_error_handlers
+from service.api.routes import ROUTES
 from service.api.schemas import REQUEST_MODELS
 from service.auth import AuthMiddleware, KeyStore, parse_keys
 from service.batching import Batcher, BatchLimits
-from service.fastpath import LiftoffApp, fast_endpoint
+from service.fastpath import LiftoffApp
 from service.middleware import BodyLimitMiddleware, EdgeMiddleware
 from service.model.served import ServedModel
 from service.model.startup import prepare_model
@@ -61,6 +63,8 @@ def create_app(
                 await state.batcher.stop()
 
     app = LiftoffApp(
+        ROUTES,
+        _middleware(settings, state),
         title="Liftoff inference server",
         version=oip.SERVER_VERSION,
         lifespan=lifespan,
@@ -71,21 +75,17 @@ def create_app(
     )
     app.state.liftoff = state
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(oip.router)
-    app.include_router(predict.router)
-    keys = api_keys(settings)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(AuthMiddleware, keys=keys)
-    app.add_middleware(EdgeMiddleware, replica_id=settings.replica_id, metrics=state.metrics)
-    # The inference routes' own stack (service/fastpath.py): the same edge, key and body-limit middleware.
-    app.fast_stack = EdgeMiddleware(
-        AuthMiddleware(BodyLimitMiddleware(fast_endpoint, max_body_bytes=settings.max_body_bytes), keys),
-        replica_id=settings.replica_id,
-        metrics=state.metrics,
-    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
+    """Outermost first; FastAPI's stack and the fast path's are both built from this one list."""
+    return [
+        Middleware(EdgeMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
+        Middleware(AuthMiddleware, keys=api_keys(settings)),
+        Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+    ]
 
 
 def api_keys(settings: Settings) -> KeyStore:

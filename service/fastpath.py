@@ -5,86 +5,69 @@ stack (error, telemetry and body-limit wrappers), route matching over every rout
 exit stack per request, and every `await` resumes through all of those frames again. Profiled with py-spy
 under `make bench` (docs/benchmarks.md): about two thirds of a digits request's CPU time.
 
-`LiftoffApp` is FastAPI for everything but the two routes that carry inference traffic: a POST to
-`/v2/models/{name}/infer` (also with `/versions/{v}`) or `/predict` goes straight to the same handler
-functions the FastAPI routes use, wrapped only in the server's own lean ASGI middleware (metrics, replica
-header, body limit), so validation, errors, metrics and responses stay exactly as documented.
+`LiftoffApp` is FastAPI, built from the one route table (service/api/routes.py) and the one middleware
+list. The rows marked `fast` are matched first, by the route objects FastAPI built from them, and go
+straight to their handlers wrapped only in that same middleware list, so validation, errors, metrics and
+responses stay exactly as documented.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.api import oip, predict
-from service.api.errors import ApiError, error_response
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-@dataclass(frozen=True)
-class RouteLabel:
-    """What `EdgeMiddleware` reads from `scope["route"]` for the metrics' route label."""
-
-    path: str
-
-
-INFER = RouteLabel("/v2/models/{name}/infer")
-INFER_VERSION = RouteLabel("/v2/models/{name}/versions/{model_version}/infer")
-PREDICT = RouteLabel("/predict")
-
-
-def match(path: str) -> tuple[RouteLabel, Handler] | None:
-    """The route and handler for an inference path; None for everything FastAPI routes."""
-    if path == PREDICT.path:
-        return PREDICT, predict.predict
-    parts = path.split("/")
-    if len(parts) < 5 or parts[1] != "v2" or parts[2] != "models" or not parts[3] or parts[-1] != "infer":
-        return None
-    name = parts[3]
-    if len(parts) == 5:
-        return INFER, lambda request: oip.model_infer(request, name)
-    if len(parts) == 7 and parts[4] == "versions" and parts[5]:
-        version = parts[5]
-        return INFER_VERSION, lambda request: oip.model_infer(request, name, version)
-    return None
+from service.api.errors import ApiError, api_error_response
+from service.api.routes import Route
 
 
 async def fast_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-    """The handler the path matched, with `ApiError` answered as the FastAPI exception handler would."""
-    route, handler = scope["liftoff.handler"]
-    scope["route"] = route
+    """The matched route's handler, with `ApiError` answered by the handler FastAPI's routes use."""
+    request = Request(scope, receive)
     try:
-        response = await handler(Request(scope, receive))
+        response = await scope["endpoint"](request, **scope["path_params"])
     except ApiError as exc:
-        response = error_response(exc.status, exc.message, exc.headers)
+        response = await api_error_response(request, exc)
     await response(scope, receive, send)
 
 
-class LiftoffApp(FastAPI):
-    """FastAPI, with the inference routes taken by `fast_stack` (set by create_app) before FastAPI's own."""
+def wrap(app: ASGIApp, middleware: Sequence[Middleware]) -> ASGIApp:
+    """`app` inside the middleware, the first one outermost, as Starlette stacks `middleware=`."""
+    for cls, args, kwargs in reversed(middleware):
+        app = cls(app, *args, **kwargs)
+    return app
 
-    fast_stack: ASGIApp | None = None
+
+class LiftoffApp(FastAPI):
+    """FastAPI serving `routes`; the fast ones are taken by `fast_stack` before FastAPI's own routing."""
+
+    def __init__(self, routes: Sequence[Route], middleware: Sequence[Middleware], **fastapi: Any) -> None:
+        super().__init__(middleware=list(middleware), **fastapi)
+        self.fast_routes: list[APIRoute] = []
+        for route in routes:
+            self.add_api_route(route.path, route.handler, methods=[route.method], **route.openapi)
+            if route.fast:
+                added = self.router.routes[-1]
+                assert isinstance(added, APIRoute) and added.path == route.path
+                self.fast_routes.append(added)
+        # Other methods (the probes' GETs) skip the matching altogether.
+        self.fast_methods = frozenset(route.method for route in routes if route.fast)
+        self.fast_stack: ASGIApp | None = wrap(fast_endpoint, middleware)
+        """None sends every request through FastAPI (the tests compare the two)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.fast_stack is not None and scope["type"] == "http" and scope["method"] == "POST":
-            found = match(scope["path"])
-            if found is not None:
-                scope["app"] = self  # what Starlette sets, and what Request.app reads
-                scope["liftoff.handler"] = found
-                await self.fast_stack(scope, receive, send)
-                return
+        if self.fast_stack is not None and scope["type"] == "http" and scope["method"] in self.fast_methods:
+            for route in self.fast_routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child_scope)  # route, endpoint and path_params, as Starlette's router sets
+                    scope["app"] = self  # what Starlette sets, and what Request.app reads
+                    await self.fast_stack(scope, receive, send)
+                    return
         await super().__call__(scope, receive, send)
-
-
-def build_fast_stack(wrap: Callable[[ASGIApp], ASGIApp]) -> ASGIApp:
-    return wrap(fast_endpoint)
-
-
-__all__: list[Any] = ["LiftoffApp", "build_fast_stack", "match"]

@@ -54,8 +54,9 @@ async def infer(batcher: Batcher, inputs: list[np.ndarray]) -> list[np.ndarray]:
         return await batcher.infer(inputs)
     except Rejected as exc:
         raise ApiError(503, str(exc), {"Retry-After": RETRY_AFTER_S}) from None
-    except Exception as exc:  # the model itself failed; the batcher has logged the traceback
-        raise ApiError(500, f"the forward pass failed: {exc}") from None
+    except Exception:  # the model itself failed; the batcher has logged the traceback
+        # Not the exception's text: torch's messages name source files and internals.
+        raise ApiError(500, "the forward pass failed; the server log has the details") from None
 
 
 def json_response(content: Any, status: int = 200) -> Response:

@@ -32,7 +32,8 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
     return Response(error_body(message), status_code=status, headers=headers, media_type=JSON)
 
 
-async def _api_error(_: Request, exc: Exception) -> Response:
+async def api_error_response(_: Request, exc: Exception) -> Response:
+    """The answer to an `ApiError`, for FastAPI's routes and the fast path alike."""
     assert isinstance(exc, ApiError)
     return error_response(exc.status, exc.message, exc.headers)
 
@@ -59,6 +60,6 @@ def describe_validation_errors(errors: object) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ApiError, api_error_response)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
 from service.api.common import RETRY_AFTER_S, json_response, server_state
-
-router = APIRouter(tags=["health"])
 
 _LIVE = b'{"live":true}'
 
 
-@router.get("/healthz")
-@router.get("/v2/health/live", tags=["open inference protocol v2"])
 async def live() -> Response:
     """The process answers. Says nothing about the model: a loading model must not get the pod restarted."""
     return Response(_LIVE, media_type="application/json")
 
 
-@router.get("/readyz")
-@router.get("/v2/health/ready", tags=["open inference protocol v2"])
 async def ready(request: Request) -> Response:
     """The model is loaded and warmed up, and the server is not draining after SIGTERM."""
     state = server_state(request)
@@ -32,7 +26,6 @@ async def ready(request: Request) -> Response:
     return response
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition format, for the scraper."""
     return Response(generate_latest(server_state(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -9,20 +9,14 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from service.api import binary
 from service.api.common import RETRY_AFTER_S, infer, json_response, parse_json, ready_model, server_state
 from service.api.errors import ApiError
 from service.api.schemas import (
-    ErrorResponse,
     InferRequest,
-    InferResponse,
-    ModelMetadataResponse,
-    ModelReadyResponse,
-    ServerMetadataResponse,
-    json_body,
 )
 from service.api.tensors import bad, check_finite, shaped, to_array
 from service.model.datatypes import NUMPY_DTYPES
@@ -30,17 +24,12 @@ from service.model.metadata import ModelMetadata, TensorSpec
 from service.model.served import ServedModel
 from service.state import ServerState
 
-router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
-
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 413, 503)}
-
 try:
     SERVER_VERSION = version("liftoff")
 except PackageNotFoundError:  # running from a source tree that was never installed
     SERVER_VERSION = "0"
 
 
-@router.get("", response_model=ServerMetadataResponse)
 async def server_metadata() -> Response:
     return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": [binary.EXTENSION]})
 
@@ -61,13 +50,6 @@ def _tensor(spec: TensorSpec) -> dict[str, Any]:
     return {"name": spec.name, "datatype": spec.datatype, "shape": list(spec.shape)}
 
 
-@router.get("/models/{name}", response_model=ModelMetadataResponse, responses=ERRORS)
-@router.get(
-    "/models/{name}/versions/{model_version}",
-    response_model=ModelMetadataResponse,
-    responses=ERRORS,
-    include_in_schema=False,
-)
 async def model_metadata(request: Request, name: str, model_version: str | None = None) -> Response:
     meta = _check_name(server_state(request), name, model_version).metadata
     return json_response(
@@ -81,13 +63,6 @@ async def model_metadata(request: Request, name: str, model_version: str | None 
     )
 
 
-@router.get("/models/{name}/ready", response_model=ModelReadyResponse, responses=ERRORS)
-@router.get(
-    "/models/{name}/versions/{model_version}/ready",
-    response_model=ModelReadyResponse,
-    responses=ERRORS,
-    include_in_schema=False,
-)
 async def model_ready(request: Request, name: str, model_version: str | None = None) -> Response:
     state = server_state(request)
     _check_name(state, name, model_version)
@@ -96,19 +71,6 @@ async def model_ready(request: Request, name: str, model_version: str | None = N
     return json_response({"name": name, "ready": True})
 
 
-@router.post(
-    "/models/{name}/infer",
-    response_model=InferResponse,
-    responses=ERRORS,
-    openapi_extra=json_body(InferRequest),
-)
-@router.post(
-    "/models/{name}/versions/{model_version}/infer",
-    response_model=InferResponse,
-    responses=ERRORS,
-    openapi_extra=json_body(InferRequest),
-    include_in_schema=False,
-)
 async def model_infer(request: Request, name: str, model_version: str | None = None) -> Response:
     state = server_state(request)
     model = _check_name(state, name, model_version)

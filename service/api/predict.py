@@ -6,23 +6,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from service.api.common import infer, json_response, parse_json, ready_model, server_state
 from service.api.errors import ApiError
-from service.api.schemas import ErrorResponse, PredictRequest, PredictResponse, json_body
+from service.api.schemas import PredictRequest
 from service.api.tensors import instances_array
 from service.model.metadata import TensorSpec
 
-router = APIRouter(tags=["predict"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 413, 503)}
-
-
-@router.post(
-    "/predict", response_model=PredictResponse, responses=ERRORS, openapi_extra=json_body(PredictRequest)
-)
 async def predict(request: Request) -> Response:
     """`{"instances": [row, ...]}` -> `{"predictions": [...]}`, one prediction per row.
 

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.routing import Match
 
+from service.api.routes import ROUTES
 from service.app import create_app
-from service.fastpath import INFER, INFER_VERSION, PREDICT, LiftoffApp, match
+from service.fastpath import LiftoffApp
 from service.settings import Settings
 from service.state import ServerState
 
@@ -28,10 +30,34 @@ REQUESTS = [
 ]
 
 
-def test_only_the_inference_paths_take_the_fast_path() -> None:
-    assert match("/predict") is not None and match("/predict")[0] == PREDICT  # type: ignore[index]
-    assert match("/v2/models/m/infer")[0] == INFER  # type: ignore[index]
-    assert match("/v2/models/m/versions/2/infer")[0] == INFER_VERSION  # type: ignore[index]
+def _fast_route(app: LiftoffApp, path: str, method: str = "POST") -> str | None:
+    """The template of the fast route that takes this request, None when FastAPI's routing does."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "path_params": {}}
+    for route in app.fast_routes:
+        if route.matches(scope)[0] is Match.FULL:
+            return route.path
+    return None
+
+
+def test_only_the_inference_routes_of_the_table_take_the_fast_path() -> None:
+    app = create_app(Settings())
+    assert isinstance(app, LiftoffApp)
+    assert (
+        {route.path for route in app.fast_routes}
+        == {r.path for r in ROUTES if r.fast}
+        == {
+            "/predict",
+            "/v2/models/{name}/infer",
+            "/v2/models/{name}/versions/{model_version}/infer",
+        }
+    )
+    assert _fast_route(app, "/predict") == "/predict"
+    assert _fast_route(app, "/v2/models/m/infer") == "/v2/models/{name}/infer"
+    assert (
+        _fast_route(app, "/v2/models/m/versions/2/infer")
+        == "/v2/models/{name}/versions/{model_version}/infer"
+    )
+    assert _fast_route(app, "/predict", method="GET") is None
     for path in (
         "/v2/models//infer",
         "/v2/models/m",
@@ -43,7 +69,13 @@ def test_only_the_inference_paths_take_the_fast_path() -> None:
         "/metrics",
         "/v2/models/m/inferx",
     ):
-        assert match(path) is None, path
+        assert _fast_route(app, path) is None, path
+
+
+def test_every_route_of_the_table_is_a_fastapi_route() -> None:
+    app = create_app(Settings())
+    registered = {(method, route.path) for route in app.routes for method in getattr(route, "methods", ())}
+    assert {(route.method, route.path) for route in ROUTES} <= registered
 
 
 @pytest.mark.anyio

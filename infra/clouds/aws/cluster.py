@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from infra.clouds.aws import iam
 from infra.clouds.aws.kubeconfig import field
 from infra.clouds.aws.network import Network
-from infra.settings.aws import AwsSettings
+from infra.clouds.aws.settings import AwsSettings
 
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CONTROL_PLANE_LOG_RETENTION_DAYS = 30

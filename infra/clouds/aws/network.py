@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.clouds.aws.settings import AwsSettings
 from infra.clouds.aws.tags import cluster_tag_key
-from infra.settings.aws import AwsSettings
 
 PUBLIC_ELB_ROLE = "kubernetes.io/role/elb"
 INTERNAL_ELB_ROLE = "kubernetes.io/role/internal-elb"

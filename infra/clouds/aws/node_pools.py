@@ -11,8 +11,8 @@ import pulumi_aws as aws
 
 from infra.clouds.aws.kubeconfig import field
 from infra.clouds.aws.network import Network
+from infra.clouds.aws.settings import AwsSettings, GpuPool
 from infra.clouds.platform import Toleration
-from infra.settings.aws import AwsSettings, GpuPool
 
 POOL_LABEL = "liftoff.dev/pool"
 GPU_RESOURCE = "nvidia.com/gpu"

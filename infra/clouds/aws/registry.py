@@ -8,8 +8,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
+from infra.clouds.aws.settings import AwsSettings
 from infra.clouds.platform import Registry
-from infra.settings.aws import AwsSettings
 
 
 def lifecycle_policy(keep_last: int) -> str:

@@ -11,7 +11,7 @@ from pulumi_azure_native import authorization, containerservice
 
 from infra.clouds.azure import network as net
 from infra.clouds.azure.node_pools import system_pool_profile
-from infra.settings.azure import AzureSettings
+from infra.clouds.azure.settings import AzureSettings
 
 # Built-in role "Azure Kubernetes Service RBAC Cluster Admin": every Kubernetes action in the cluster.
 AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"

@@ -11,8 +11,8 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import containerservice
 
+from infra.clouds.azure.settings import AzureSettings
 from infra.clouds.platform import GpuScheduling, Toleration
-from infra.settings.azure import AzureSettings
 
 SYSTEM_POOL_NAME = "system"
 GPU_POOL_NAME = "gpu"

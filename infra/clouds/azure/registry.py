@@ -13,8 +13,8 @@ from pulumi_azure_native import authorization, containerregistry
 
 from infra.clouds.azure.acr_token import ACR_TOKEN_USERNAME, AcrPushToken
 from infra.clouds.azure.cluster import role_definition_id
+from infra.clouds.azure.settings import AzureSettings
 from infra.clouds.platform import Registry
-from infra.settings.azure import AzureSettings
 
 ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 ACR_PUSH_ROLE = "8311e382-0749-4cb8-b61a-304f252e45ec"

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds.gcp.network import PODS_RANGE, SERVICES_RANGE, Network
-from infra.settings.gcp import GcpSettings
+from infra.clouds.gcp.settings import GcpSettings
 
 C = gcp.container
 

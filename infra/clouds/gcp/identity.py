@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.settings.gcp import GcpSettings
+from infra.clouds.gcp.settings import GcpSettings
 
 NODE_PROJECT_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
 NODE_REPOSITORY_ROLE = "roles/artifactregistry.reader"

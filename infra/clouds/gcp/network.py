@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.settings.gcp import GcpSettings
+from infra.clouds.gcp.settings import GcpSettings
 
 PODS_RANGE = "pods"
 SERVICES_RANGE = "services"

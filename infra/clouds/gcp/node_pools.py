@@ -18,7 +18,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.clouds.gcp.identity import NodeIdentity
-from infra.settings.gcp import GcpSettings
+from infra.clouds.gcp.settings import GcpSettings
 
 C = gcp.container
 

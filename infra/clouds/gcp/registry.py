@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.settings.gcp import GcpSettings
+from infra.clouds.gcp.settings import GcpSettings
 
 IMAGE_NAME = "liftoff"
 TOKEN_USERNAME = "oauth2accesstoken"  # noqa: S105 (a fixed user name, not a secret)
