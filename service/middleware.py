@@ -12,6 +12,7 @@ import logging
 import time
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.errors import JSON, ApiError, error_body
@@ -20,6 +21,9 @@ from service.metrics import Metrics
 log = logging.getLogger(__name__)
 
 UNMATCHED_ROUTE = "unmatched"
+CLIENT_CLOSED = 499
+"""The status label for a client that went away before its answer (nginx's code): nothing is sent, and it is
+the client's doing, so it is neither a 500 nor an error in the log."""
 
 
 class EdgeMiddleware:
@@ -60,6 +64,10 @@ class EdgeMiddleware:
                     send, 503, "the server shut down before answering; retry", [replica_header, retry]
                 )
             raise
+        except ClientDisconnect:
+            if not status:
+                status = CLIENT_CLOSED
+            log.info("the client closed the connection during %s %s", scope["method"], scope["path"])
         except Exception:
             if status:  # too late for an error response; let the server close the connection
                 raise
@@ -104,7 +112,8 @@ class BodyLimitMiddleware:
         limit = self.max_body_bytes
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if value.isdigit() and int(value) > limit:
+                # (bytes.isdigit is ASCII-only; a length too long to be real is over any limit.)
+                if value.isdigit() and (len(value) > 18 or int(value) > limit):
                     await _send_json(send, 413, self._too_large(), [(b"connection", b"close")])
                     return
                 break

@@ -20,7 +20,8 @@ class ServerState:
     decode_pool: ThreadPoolExecutor | None = None
     """Where a handler's decode and encode run (LIFTOFF_DECODE_THREADS threads); None without a handler."""
     load_error: str | None = None
-    """Why the model is not ready, when loading or warming it up failed."""
+    """Why the model is not ready, when loading or warming it up failed. For the log and the tests only:
+    it holds file paths and torch's own text, which no response may carry."""
     draining: bool = False
 
     @property
@@ -31,7 +32,7 @@ class ServerState:
         if self.draining:
             return "the server is shutting down"
         if self.load_error is not None:
-            return f"the model failed to load: {self.load_error}"
+            return "the model failed to load; the server log has the reason"
         return "the model is loading"
 
     def begin_drain(self) -> None:

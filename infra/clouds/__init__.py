@@ -1,26 +1,39 @@
-"""Which cloud builds the platform: `create_platform(settings)` dispatches on `settings.cloud`.
+"""The clouds Liftoff deploys to, known in one place: `CLOUDS`.
 
-Each `infra/clouds/<cloud>.py` exports `create_platform(settings: Settings) -> Platform` and one
-ComponentResource (type token `liftoff:<cloud>:Platform`) that owns the cloud's resources. Modules are
-imported lazily, so a stack never imports (or needs the plugins of) another cloud's provider.
+Every cloud is one folder of one shape, `infra/clouds/<cloud>/`:
+
+- `component.py`: one ComponentResource (type token `liftoff:<cloud>:Platform`) and
+  `create_platform(settings) -> Platform`;
+- `settings.py`: its `liftoff:<cloud>*` keys, `<Cloud>Settings` and `load(source)`;
+- `mocks.py`: `RESOURCES` and `CALLS`, the answers its resources and functions get in the offline plan;
+- `tags.py`: `cost_tags()`, where it has taggable resources.
+
+The platform dispatch (below), the settings loader (infra/settings) and the offline mocks (infra/plan/mocks.py)
+all find a cloud's modules through `cloud_module`. Modules are imported lazily, so a stack never imports (or
+needs the plugins of) another cloud's provider. Adding a cloud: its folder, and its name in `CLOUDS`.
 """
 
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
 
-from infra.clouds.platform import Platform
-from infra.settings import Settings
+if TYPE_CHECKING:
+    from infra.clouds.platform import Platform
+    from infra.settings import Settings
 
-_PLATFORM_MODULES = {
-    "aws": "infra.clouds.aws",
-    "gcp": "infra.clouds.gcp",
-    "azure": "infra.clouds.azure",
-    "local": "infra.clouds.local",
-}
+CLOUDS = ("aws", "gcp", "azure", "local")
+Role = Literal["component", "settings", "mocks"]
+
+
+def cloud_module(cloud: str, role: Role) -> ModuleType:
+    """`infra.clouds.<cloud>.<role>`; a cloud not in `CLOUDS` is a KeyError, never a stray import."""
+    if cloud not in CLOUDS:
+        raise KeyError(cloud)
+    return importlib.import_module(f"infra.clouds.{cloud}.{role}")
 
 
 def create_platform(settings: Settings) -> Platform:
-    module = importlib.import_module(_PLATFORM_MODULES[settings.cloud])
-    platform: Platform = module.create_platform(settings)
+    platform: Platform = cloud_module(settings.cloud, "component").create_platform(settings)
     return platform

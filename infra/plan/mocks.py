@@ -1,18 +1,19 @@
 """Plausible outputs for resources and provider functions, so the program runs offline.
 
-The tables are keyed by type token. Each cloud adds its own in `infra/plan/mocks_<cloud>.py`, a module
-exporting `RESOURCES: dict[str, ResourceOutputs]` and `CALLS: dict[str, CallResult]`; they are merged in
-on import (missing modules are skipped). A resource's outputs are its inputs plus what its table entry adds.
+The tables are keyed by type token. Each cloud adds its own in `infra/clouds/<cloud>/mocks.py`, a module
+exporting `RESOURCES: dict[str, ResourceOutputs]` and `CALLS: dict[str, CallResult]`; every cloud's are merged
+in on import. A resource's outputs are its inputs plus what its table entry adds.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 import pulumi
+
+from infra.clouds import CLOUDS, cloud_module
 
 ResourceOutputs = Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
 CallResult = Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]
@@ -66,19 +67,13 @@ RESOURCES: dict[str, ResourceOutputs] = {
 
 CALLS: dict[str, CallResult] = {}
 
-CLOUD_MOCK_MODULES = ("infra.plan.mocks_aws", "infra.plan.mocks_gcp", "infra.plan.mocks_azure")
-
 
 def _merge_cloud_tables() -> None:
-    for module_name in CLOUD_MOCK_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as missing:
-            if missing.name != module_name:
-                raise
-            continue
-        RESOURCES.update(getattr(module, "RESOURCES", {}))
-        CALLS.update(getattr(module, "CALLS", {}))
+    # The cloud modules import the type aliases above, so this runs once they exist.
+    for cloud in CLOUDS:
+        module = cloud_module(cloud, "mocks")
+        RESOURCES.update(module.RESOURCES)
+        CALLS.update(module.CALLS)
 
 
 _merge_cloud_tables()

@@ -5,27 +5,32 @@ Pattern
 - `load_settings()` is the only code in the program that reads `pulumi.Config` (through
   `ConfigSource.from_pulumi()`); tests call `load_settings(ConfigSource.from_dict({...}))`, no Pulumi runtime.
 - Core keys (`liftoff:<key>`, declared with type, default and description in `Pulumi.yaml`) become `Settings`.
-- `liftoff:cloud` picks a per-cloud module `infra/settings/<cloud>.py`, imported lazily from `_CLOUD_MODULES`.
-  Each exports a frozen dataclass and `load(source: ConfigSource) -> <Cloud>Settings`; the result is
-  `Settings.cloud_settings`. Per-cloud keys are prefixed with the cloud name: `liftoff:awsRegion`,
+- `liftoff:cloud` picks the cloud's settings module, `infra/clouds/<cloud>/settings.py` (found through the one
+  registry of clouds, `infra.clouds.CLOUDS`). Each exports a frozen dataclass and
+  `load(source: ConfigSource) -> <Cloud>Settings`; the result is `Settings.cloud_settings`. Per-cloud keys are prefixed with the cloud name: `liftoff:awsRegion`,
   `liftoff:localContext`.
 - A wrong value raises `SettingsError`, whose message names the full key and the allowed values or format.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import pulumi
 
-from infra.settings.source import ConfigSource, SettingsError, cpu_millis, memory_bytes
+from infra.clouds import CLOUDS, cloud_module
+from infra.clouds.aws.settings import AwsSettings
+from infra.clouds.azure.settings import AzureSettings
+from infra.clouds.gcp.settings import GcpSettings
+from infra.clouds.local.settings import LocalSettings
+from infra.config_keys import ConfigSource, SettingsError, cpu_millis, memory_bytes
 
 __all__ = [
     "CLOUDS",
     "Autoscaling",
+    "CloudSettings",
     "ConfigSource",
     "Resources",
     "ServerSettings",
@@ -34,13 +39,9 @@ __all__ = [
     "load_settings",
 ]
 
-_CLOUD_MODULES = {
-    "aws": "infra.settings.aws",
-    "gcp": "infra.settings.gcp",
-    "azure": "infra.settings.azure",
-    "local": "infra.settings.local",
-}
-CLOUDS = tuple(_CLOUD_MODULES)
+CloudSettings = AwsSettings | GcpSettings | AzureSettings | LocalSettings
+"""One cloud's settings; a test holds this union to the registry's settings modules."""
+_Cloud = TypeVar("_Cloud", AwsSettings, GcpSettings, AzureSettings, LocalSettings)
 IMAGE_VARIANTS = ("cpu", "cuda")
 DTYPES = ("float32", "float16", "bfloat16")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -96,8 +97,8 @@ class Settings:
 
     cloud: str
     """"aws" | "gcp" | "azure" | "local": which `infra/clouds/<cloud>.py` builds the platform."""
-    cloud_settings: Any
-    """The per-cloud settings dataclass, from `infra/settings/<cloud>.py`."""
+    cloud_settings: CloudSettings
+    """The per-cloud settings dataclass, from `infra/clouds/<cloud>/settings.py`."""
     namespace: str
     image: str | None
     """A full image reference: skips the build (CI that builds and pushes images itself)."""
@@ -128,6 +129,14 @@ class Settings:
     """How long the startup probe lets the model load and warm up."""
     deploy_timeout_s: int
     """How long `pulumi up` waits for the Deployment: a cold GPU node can take many minutes to join."""
+
+    def cloud_settings_as(self, kind: type[_Cloud]) -> _Cloud:
+        """`cloud_settings` as the one cloud's type its component expects (a TypeError on any other)."""
+        if not isinstance(self.cloud_settings, kind):
+            raise TypeError(
+                f"{self.cloud} settings are {type(self.cloud_settings).__name__}, not {kind.__name__}"
+            )
+        return self.cloud_settings
 
     @property
     def termination_grace_s(self) -> int:
@@ -161,7 +170,7 @@ def load_settings(source: ConfigSource | None = None) -> Settings:
         )
     return Settings(
         cloud=cloud,
-        cloud_settings=importlib.import_module(_CLOUD_MODULES[cloud]).load(source),
+        cloud_settings=cloud_module(cloud, "settings").load(source),
         namespace=source.dns_label("namespace", "liftoff"),
         image=image,
         image_source=image_source,

@@ -24,10 +24,16 @@ def split_body(raw: bytes, header_length: str | None) -> tuple[bytes, bytes]:
     """The JSON part and the binary part of a request body."""
     if header_length is None:
         return raw, b""
-    if not header_length.isdigit() or int(header_length) > len(raw):
+    # ASCII digits only, and few of them: str.isdigit also takes '²', and int() refuses over 4,300 digits,
+    # each of which was a 500.
+    if (
+        not (header_length.isascii() and header_length.isdigit())
+        or len(header_length) > len(str(len(raw)))
+        or int(header_length) > len(raw)
+    ):
         raise ApiError(
             400,
-            f"the Inference-Header-Content-Length header ({header_length!r}) must be a "
+            f"the Inference-Header-Content-Length header ({header_length[:24]!r}) must be a "
             f"byte count no larger than the body ({len(raw)} bytes)",
         )
     cut = int(header_length)

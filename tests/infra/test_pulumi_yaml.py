@@ -9,9 +9,9 @@ from typing import Any
 import pulumi
 import yaml
 
+from infra.config_keys import DictConfig
 from infra.plan.config import stack_config
 from infra.settings import ConfigSource, load_settings
-from infra.settings.source import DictConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from infra.clouds.local.settings import LocalSettings
 from infra.settings import ConfigSource, Settings, SettingsError, load_settings
-from infra.settings.local import LocalSettings
 
 
 def load(**values: object) -> Settings:

@@ -1,4 +1,7 @@
-"""`GcpPlatform`: the one ComponentResource that owns every Google Cloud resource of the stack."""
+"""`GcpPlatform`, the one ComponentResource that owns every Google Cloud resource of the stack, and
+`create_platform(settings)`, which builds it and describes it as a `Platform`. GKE installs the NVIDIA driver
+and device plugin on GPU nodes and ships metrics-server, so the shared layer installs neither; GPU pods
+select the accelerator label and tolerate the GPU taint."""
 
 from __future__ import annotations
 
@@ -8,15 +11,21 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from infra.clouds.children import Children
 from infra.clouds.gcp.cluster import create_cluster
 from infra.clouds.gcp.identity import create_node_identity
 from infra.clouds.gcp.kubeconfig import cluster_kubeconfig
-from infra.clouds.gcp.labels import cost_labels
 from infra.clouds.gcp.network import create_network
-from infra.clouds.gcp.node_pools import NodePools, create_node_pools
+from infra.clouds.gcp.node_pools import ACCELERATOR_LABEL, GPU_TAINT_KEY, NodePools, create_node_pools
 from infra.clouds.gcp.registry import ImageRegistry, create_registry
 from infra.clouds.gcp.services import enable_services
-from infra.settings.gcp import GcpSettings
+from infra.clouds.gcp.settings import GcpSettings
+from infra.clouds.gcp.tags import cost_tags
+from infra.clouds.platform import GpuScheduling, Platform, Registry, Toleration
+from infra.settings import Settings
+
+# Exists (not Equal): matches GKE's `present` value and any other it might use; NoSchedule as tainted.
+GPU_TOLERATION = Toleration(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")
 
 
 @dataclass(frozen=True)
@@ -32,21 +41,27 @@ class GcpPlatform(pulumi.ComponentResource):
     node_pools: NodePools
     registry: ImageRegistry
     kubeconfig: pulumi.Output[str]
-    provider: k8s.Provider
+    k8s_provider: k8s.Provider
 
     def __init__(self, name: str, args: GcpPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("liftoff:gcp:Platform", name, None, opts)
         settings = args.gcp
-        labels = cost_labels()
-        services: list[pulumi.Resource] = list(enable_services(name, settings.project, self))
-        network = create_network(name, settings, self, services)
-        self.registry = create_registry(name, settings, labels, self, services)
-        identity = create_node_identity(name, settings, self.registry.repository, self, services)
+        children = Children(parent=self, tags=cost_tags())
+        services: list[pulumi.Resource] = list(enable_services(name, settings.project, children=children))
+        network = create_network(name, settings, children=children, depends_on=services)
+        self.registry = create_registry(name, settings, children=children, depends_on=services)
+        identity = create_node_identity(
+            name, settings, repository=self.registry.repository, children=children, depends_on=services
+        )
         # Cloud NAT before the cluster: private nodes need it to register and pull the first images.
-        self.cluster = create_cluster(name, settings, network, labels, self, [*services, network.nat])
-        self.node_pools = create_node_pools(name, settings, self.cluster, identity, labels, self)
+        self.cluster = create_cluster(
+            name, settings, network=network, children=children, depends_on=[*services, network.nat]
+        )
+        self.node_pools = create_node_pools(
+            name, settings, cluster=self.cluster, identity=identity, children=children
+        )
         self.kubeconfig = cluster_kubeconfig(self.cluster)
-        self.provider = k8s.Provider(
+        self.k8s_provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_pools.system]),
@@ -58,3 +73,34 @@ class GcpPlatform(pulumi.ComponentResource):
                 "registryUrl": self.registry.url,
             }
         )
+
+
+def create_platform(settings: Settings) -> Platform:
+    gcp_settings = settings.cloud_settings_as(GcpSettings)
+    component = GcpPlatform("liftoff", GcpPlatformArgs(gcp=gcp_settings))
+    gpu = (
+        GpuScheduling(
+            node_selector={ACCELERATOR_LABEL: gcp_settings.gpu_accelerator_type},
+            tolerations=(GPU_TOLERATION,),
+            count=settings.gpu,
+        )
+        if settings.gpu > 0
+        else None
+    )
+    return Platform(
+        name="gcp",
+        cluster_name=component.cluster.name,
+        k8s_provider=component.k8s_provider,
+        kubeconfig=component.kubeconfig,
+        registry=Registry(
+            url=component.registry.url,
+            username=component.registry.username,
+            password=component.registry.password,
+        ),
+        gpu=gpu,
+        install_device_plugin=False,
+        install_metrics_server=False,
+        # GKE collects DCGM metrics itself; NVIDIA's exporter cannot find the driver where GKE installs it.
+        install_dcgm_exporter=False,
+        depends_on=(component.node_pools.system, component.node_pools.gpu),
+    )

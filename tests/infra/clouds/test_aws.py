@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from infra.clouds.aws.kubeconfig import EXEC_API_VERSION, render_kubeconfig
+from infra.clouds.aws.mocks import ACCOUNT_ID, DEPLOYER_ROLE_ARN
+from infra.clouds.aws.settings import ADDON_VERSIONS
 from infra.plan import Plan, PlanError, PlannedResource, run_stack
-from infra.plan.mocks_aws import ACCOUNT_ID, DEPLOYER_ROLE_ARN
 from infra.plan.model import SECRET
-from infra.settings.aws import ADDON_VERSIONS
 
 STACK = "aws"
 CLUSTER_NAME = "liftoff-aws"
@@ -81,7 +81,7 @@ def role_named(p: Plan, name: str) -> PlannedResource:
 
 
 def attached_policies(p: Plan, role_name: str) -> set[str]:
-    # Under mocks a role's physical name is `<name>-mock` (infra/plan/mocks_aws.py).
+    # Under mocks a role's physical name is `<name>-mock` (infra/clouds/aws/mocks.py).
     return {a.inputs["policyArn"] for a in p.by_type(ATTACHMENT) if a.inputs["role"] == f"{role_name}-mock"}
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra.clouds.aws.settings import load
 from infra.plan import Plan, run_stack
 from infra.settings import ConfigSource
-from infra.settings.aws import load
 from tests.infra.test_checkov import checkov_report, unjustified_failures
 from tests.infra.test_manifests import assert_core_objects_validate, assert_custom_resources_match_their_crds
 

@@ -21,11 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.clouds.azure import acr_token
+from infra.clouds.azure import acr_token, mocks
 from infra.clouds.azure.acr_token import exchange_form, token_expiry
 from infra.clouds.azure.kubeconfig import AKS_SERVER_APP_ID, to_kubelogin
 from infra.plan import Plan, PlanError, PlannedResource, run_stack
-from infra.plan import mocks_azure as mocks
 from tests.infra import test_checkov as checkov
 from tests.infra import test_manifests as manifests
 

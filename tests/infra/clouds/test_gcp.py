@@ -305,7 +305,7 @@ def labelled(resource: PlannedResource) -> dict[str, str]:
     return dict(inputs["labels"])
 
 
-def test_labelable_resources_carry_the_cost_labels(default_plan: Plan) -> None:
+def test_labelable_resources_carry_the_cost_tags(default_plan: Plan) -> None:
     resources = [
         default_plan.one(CLUSTER),
         default_plan.one("gcp:artifactregistry/repository:Repository"),

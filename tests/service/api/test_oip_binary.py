@@ -81,15 +81,20 @@ async def test_one_output_can_be_asked_for_as_json_while_the_default_is_binary(
         (20, 20, None, "has 5 values, but shape [2, 3] needs 6"),
         (None, 0, None, "inputs[0].data is required"),
         (24, 24, "99999", "Inference-Header-Content-Length"),
+        # str.isdigit accepts these, int() does not: each was a 500 (issue 20).
+        (24, 24, b"\xb2", "Inference-Header-Content-Length"),  # superscript two, in latin-1
+        (24, 24, "9" * 5000, "Inference-Header-Content-Length"),
+        (24, 24, "-1", "Inference-Header-Content-Length"),
     ],
 )
 async def test_bad_binary_requests_get_a_400_naming_the_problem(
-    serve, linear_model: Path, declared: int | None, sent: int, header: str | None, words: str
+    serve, linear_model: Path, declared: int | None, sent: int, header: str | bytes | None, words: str
 ) -> None:
     tensor: dict = {"name": "x", "shape": [2, 3], "datatype": "FP32"}
     if declared is not None:
         tensor["parameters"] = {"binary_data_size": declared}
-    content, headers = binary_request({"inputs": [tensor]}, ROWS.tobytes()[:sent])
+    content, json_headers = binary_request({"inputs": [tensor]}, ROWS.tobytes()[:sent])
+    headers: dict[str, str | bytes] = dict(json_headers)
     if header is not None:
         headers["Inference-Header-Content-Length"] = header
     async with serve(Settings(model_path=linear_model)) as client:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from infra.settings.source import ConfigSource, SettingsError
+from infra.config_keys import ConfigSource, SettingsError
 
 # AKS standard support is about a year per minor version; below this the stack would start on a
 # version in platform support only, and the schema tests pin no older API.

@@ -14,9 +14,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from infra.clouds.local.settings import LocalSettings
 from infra.clouds.platform import GpuScheduling, Platform, Registry, Toleration
 from infra.settings import Settings
-from infra.settings.local import LocalSettings
 
 GPU_TOLERATION = Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")
 
@@ -25,14 +25,12 @@ GPU_TOLERATION = Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoS
 class LocalPlatformArgs:
     local: LocalSettings
     """The `liftoff:local*` settings."""
-    gpu: int
-    """GPUs per inference pod (0: CPU only)."""
 
 
 class LocalPlatform(pulumi.ComponentResource):
     """The current kubeconfig context as a `Platform`."""
 
-    provider: k8s.Provider
+    k8s_provider: k8s.Provider
     cluster_name: str
     kubeconfig: pulumi.Output[str]
 
@@ -41,7 +39,7 @@ class LocalPlatform(pulumi.ComponentResource):
     ) -> None:
         super().__init__("liftoff:local:Platform", name, None, opts)
         kubeconfig_path = _kubeconfig_path(args.local.kubeconfig)
-        self.provider = k8s.Provider(
+        self.k8s_provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=args.local.kubeconfig,
             context=args.local.context,
@@ -53,8 +51,8 @@ class LocalPlatform(pulumi.ComponentResource):
 
 
 def create_platform(settings: Settings) -> Platform:
-    local: LocalSettings = settings.cloud_settings
-    component = LocalPlatform("local", LocalPlatformArgs(local=local, gpu=settings.gpu))
+    local = settings.cloud_settings_as(LocalSettings)
+    component = LocalPlatform("local", LocalPlatformArgs(local=local))
     gpu = (
         GpuScheduling(
             node_selector=local.gpu_node_selector, tolerations=(GPU_TOLERATION,), count=settings.gpu
@@ -65,7 +63,7 @@ def create_platform(settings: Settings) -> Platform:
     return Platform(
         name="local",
         cluster_name=component.cluster_name,
-        k8s_provider=component.provider,
+        k8s_provider=component.k8s_provider,
         kubeconfig=component.kubeconfig,
         registry=Registry(url=local.registry, insecure=local.registry_insecure) if local.registry else None,
         gpu=gpu,

@@ -8,11 +8,13 @@ the addresses are documentation values that can never be real.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from infra.plan.mocks import CallResult, ResourceOutputs
+if TYPE_CHECKING:
+    # Annotations only: infra/plan/mocks.py imports this module while it loads.
+    from infra.plan.mocks import CallResult, ResourceOutputs
 
 ACCOUNT_ID = "123456789012"
 DEPLOYER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/liftoff-deployer"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from infra.clouds.aws.settings import ADDON_VERSIONS, AUTOSCALER_IMAGE_TAGS, GPU_FAMILIES, AwsSettings, load
 from infra.settings import ConfigSource, SettingsError
-from infra.settings.aws import ADDON_VERSIONS, AUTOSCALER_IMAGE_TAGS, GPU_FAMILIES, AwsSettings, load
 
 
 def settings(**overrides: Any) -> AwsSettings:

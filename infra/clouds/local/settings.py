@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from infra.settings.source import ConfigSource
+from infra.config_keys import ConfigSource
 
 
 @dataclass(frozen=True)

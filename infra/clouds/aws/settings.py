@@ -11,7 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from infra.settings.source import ConfigSource, SettingsError
+from infra.config_keys import ConfigSource, SettingsError
 
 # The EKS managed add-on versions pinned for each Kubernetes version this module supports, read from the
 # "latest version" tables of the EKS user guide (managing-vpc-cni, managing-coredns, managing-kube-proxy)

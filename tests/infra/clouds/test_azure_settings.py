@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from infra.clouds.azure.settings import AzureSettings, load
 from infra.settings import ConfigSource, SettingsError
-from infra.settings.azure import AzureSettings, load
 
 GROUP = "11111111-2222-3333-4444-555555555555"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from infra.clouds.gcp.settings import GcpSettings, load
 from infra.settings import ConfigSource, SettingsError
-from infra.settings.gcp import GcpSettings, load
 
 VALID: dict[str, Any] = {
     "cloud": "gcp",

@@ -14,7 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from infra.settings.source import ConfigSource, SettingsError
+from infra.config_keys import ConfigSource, SettingsError
 
 LOCATION_MODES = ("zonal", "regional")
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
