@@ -19,17 +19,11 @@ from typing import Any
 import psutil
 import torch
 
-from bench import catalog, envs, loadgen, report
+from bench import benchmarks_doc, catalog, envs, loadgen
+from bench.benchmarks_doc import ServerRun
 from bench.memory import PeakMemory, tree_cpu_seconds
-from bench.report import ServerRun
 from bench.servers import SERVERS, BenchModel, serve
 
-DOC = envs.REPO / "docs" / "benchmarks.md"
-DOC_PREAMBLE = """# Benchmarks
-
-Every figure here was written by the command named beside it; rerun it to check. `make bench QUICK=1`
-is a one-minute smoke run that prints and writes nothing here.
-"""
 CEILING_ARGS = {
     "digits": ["--batches", "1,32,256"],
     "resnet18": ["--batches", "1,2,4,8", "--bf16-batches", "16,32,64"],
@@ -59,7 +53,7 @@ def ceiling(model: BenchModel, seconds: float) -> dict[str, Any]:
     command = [
         str(envs.Env.project().python),
         "-m",
-        "bench.ceiling",
+        "bench.forward_ceiling",
         "--model",
         str(model.path),
         "--seconds",
@@ -115,7 +109,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="load per point")
     parser.add_argument("--ceiling-seconds", type=float, default=3.0)
     parser.add_argument(
-        "--out", type=Path, default=None, help=f"markdown to update (default {DOC} unless --quick)"
+        "--out",
+        type=Path,
+        default=None,
+        help=f"markdown to update (default {benchmarks_doc.DOC} unless --quick)",
     )
     parser.add_argument(
         "--liftoff-env",
@@ -133,7 +130,7 @@ def main() -> None:
             3.0,
             1.0,
         )
-    out = args.out if args.out is not None else (None if args.quick else DOC)
+    out = args.out if args.out is not None else (None if args.quick else benchmarks_doc.DOC)
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     wanted = [s for s in args.servers.split(",") if s]
     unknown = [s for s in wanted if s not in SERVERS]
@@ -171,7 +168,7 @@ def main() -> None:
         f"- When: {started:%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min.",
         f"- Machine: {_machine()}.",
         f"- Load: `wrk -t1 -c<c> -d{args.seconds:g}s` on 127.0.0.1 with one fixed request body per model "
-        "(bench/payloads.py), after a 3 s warm-up per server at c=4. req/s counts only successful answers. "
+        "(bench/bodies.py), after a 3 s warm-up per server at c=4. req/s counts only successful answers. "
         "Peak memory is the resident memory of the server's whole process tree (shared pages counted per "
         "process), sampled every 0.25 s. CPU ms/req is the server tree's CPU time over the point divided by "
         "its successful requests: the figure that stays comparable when other work shares the machine. "
@@ -181,7 +178,7 @@ def main() -> None:
     ]
     if args.note:
         header.append(f"- Note: {args.note}")
-    text = report.render(header, ceilings, runs, concurrencies)
+    text = benchmarks_doc.render(header, ceilings, runs, concurrencies)
     print("\n" + text)
     raw = {
         "started": started.isoformat(),
@@ -190,7 +187,7 @@ def main() -> None:
     }
     (envs.BENCH_DIR / "last-run.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
     if out is not None:
-        report.replace_section(out, "cpu", text, DOC_PREAMBLE)
+        benchmarks_doc.replace_section(out, "cpu", text, benchmarks_doc.DOC_PREAMBLE)
         print(f"wrote {out}")
 
 

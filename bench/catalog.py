@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import payloads, resnet
+from bench import bodies, resnet
 from bench.envs import BENCH_DIR, REPO
 from bench.loadgen import Payload
 from bench.servers import BenchModel
@@ -45,7 +45,7 @@ def load(names: list[str]) -> dict[str, BenchModel]:
             wait_ms=5.0,
             payloads={
                 "json": Payload(
-                    "/v2/models/digits/infer", payloads.write(folder, "digits.json", payloads.digits_json())
+                    "/v2/models/digits/infer", bodies.write(folder, "digits.json", bodies.digits_json())
                 )
             },
             servers=("liftoff", *COMPETITORS),
@@ -57,17 +57,17 @@ def load(names: list[str]) -> dict[str, BenchModel]:
             },
         )
     if resnet.NAME in names:
-        body, header_length = payloads.image_binary()
+        body, header_length = bodies.image_binary()
         found[resnet.NAME] = BenchModel(
             name=resnet.NAME,
             path=_resnet_model(),
             max_batch=8,
             wait_ms=5.0,
             payloads={
-                "json": Payload("/predict", payloads.write(folder, "image.json", payloads.image_json())),
+                "json": Payload("/predict", bodies.write(folder, "image.json", bodies.image_json())),
                 "binary": Payload(
                     f"/v2/models/{resnet.NAME}/infer",
-                    payloads.write(folder, "image.bin", body),
+                    bodies.write(folder, "image.bin", body),
                     content_type="application/octet-stream",
                     headers=(("Inference-Header-Content-Length", str(header_length)),),
                 ),

@@ -25,9 +25,8 @@ from typing import Any
 import torch
 
 from bench import catalog, envs, loadgen, resnet
-from bench.__main__ import DOC, DOC_PREAMBLE
+from bench.benchmarks_doc import DOC, DOC_PREAMBLE, replace_section
 from bench.memory import PeakMemory
-from bench.report import replace_section
 from bench.servers import Launch, ServerKind, serve
 
 BATCHES = (1, 8, 32, 64, 128, 256)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from lab.capacity.autoscaling import advise, config_keys, pulumi_commands
 from lab.capacity.search import Capacity, StepResult, find_capacity
-from lab.loadtest.__main__ import run_fast
-from lab.loadtest.payloads import ROUTES, inference_request
+from lab.loadtest.digit_requests import ROUTES, inference_request
+from lab.loadtest.runner import run_fast
 from lab.ports import free_port
 from lab.replicas import Replica, ReplicaError
 

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
 
-from lab.loadtest.payloads import ROUTES, inference_request
+from lab.loadtest.digit_requests import ROUTES, inference_request
 from lab.loadtest.profiles import PROFILES, describe, plan_for
-from lab.loadtest.runner import LoadSpec, run_load, tty_progress
-
-T = TypeVar("T")
-
-
-def run_fast(coroutine: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run on uvloop where it is installed: the generator must not be the bottleneck."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coroutine)
-    return uvloop.run(coroutine)
+from lab.loadtest.runner import LoadSpec, run_fast, run_load, tty_progress
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

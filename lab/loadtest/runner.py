@@ -11,12 +11,24 @@ import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from lab.loadtest.http import Connection, PreparedRequest, RequestFailed, Response
 from lab.loadtest.profiles import Plan
-from lab.loadtest.report import LoadReport, build_report, percentile
+from lab.loadtest.results import LoadReport, build_report, percentile
+
+T = TypeVar("T")
+
+
+def run_fast(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on uvloop where it is installed: the generator must not be the bottleneck."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 @dataclass

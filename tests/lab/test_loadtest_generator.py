@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from lab.loadtest import LoadSpec, PreparedRequest, inference_request, plan_for, run_load
-from lab.loadtest.ceiling import echo_server
+from lab.loadtest.generator_ceiling import echo_server
 from lab.ports import free_port
 
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 import json
 
 from lab.loadtest.http import PreparedRequest
-
-# An 8x8 handwritten zero from scikit-learn's digits data set (pixel values 0..16), flattened to 64 values.
-DIGIT_ZERO: tuple[float, ...] = (
-    0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0, 0, 3, 15, 2, 0, 11, 8, 0, 0, 4, 12, 0, 0, 8, 8, 0,
-    0, 5, 8, 0, 0, 9, 8, 0, 0, 4, 11, 0, 1, 12, 7, 0, 0, 2, 14, 5, 10, 12, 0, 0, 0, 0, 6, 13, 10, 0, 0, 0,
-)  # fmt: skip
+from service.model.examples import DIGIT_ZERO
 
 ROUTES = ("predict", "v2")
 

@@ -6,9 +6,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import envs
 from bench.loadgen import LoadResult
 from bench.servers import BASELINE
 
+DOC = envs.REPO / "docs" / "benchmarks.md"
+DOC_PREAMBLE = """# Benchmarks
+
+Every figure here was written by the command named beside it; rerun it to check. `make bench QUICK=1`
+is a one-minute smoke run that prints and writes nothing here.
+"""
 LIFTOFF_PREFIX = "liftoff"
 
 

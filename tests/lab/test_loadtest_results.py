@@ -3,7 +3,7 @@
 import math
 from collections import Counter
 
-from lab.loadtest.report import build_report, percentile
+from lab.loadtest.results import build_report, percentile
 
 
 def test_percentile_is_the_nearest_rank() -> None:

@@ -1,4 +1,4 @@
-"""`python -m lab.loadtest.ceiling`: how fast the load generator itself can go on this machine.
+"""`python -m lab.loadtest.generator_ceiling`: how fast the load generator itself can go on this machine.
 
 It drives an HAProxy that answers every request by itself (no server behind it), so the figures are the
 generator's own ceiling: if it is far above what the lab's replicas serve, the generator is not the bottleneck.
@@ -16,11 +16,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from lab.loadtest.__main__ import run_fast
-from lab.loadtest.payloads import inference_request
+from lab.loadtest.digit_requests import inference_request
 from lab.loadtest.profiles import steady
-from lab.loadtest.report import LoadReport
-from lab.loadtest.runner import LoadSpec, run_load
+from lab.loadtest.results import LoadReport
+from lab.loadtest.runner import LoadSpec, run_fast, run_load
 from lab.ports import free_port
 from lab.proxy import find_haproxy
 
@@ -66,7 +65,7 @@ def measure(users: int, seconds: float) -> tuple[LoadReport, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab.loadtest.ceiling", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m lab.loadtest.generator_ceiling", description=__doc__)
     parser.add_argument("--users", type=int, default=32)
     parser.add_argument("--duration", type=float, default=5.0)
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """The forward pass alone, with no server: the most samples per second a model can do on this machine.
 
-    python -m bench.ceiling --model models/digits/model.pt --batches 256 --seconds 3
-    python -m bench.ceiling --model .bench/models/resnet18/model.pt --batches 1,2,4,8 --bf16-batches 16,32,64
+    python -m bench.forward_ceiling --model models/digits/model.pt --batches 256 --seconds 3
+    python -m bench.forward_ceiling --model .bench/models/resnet18/model.pt --batches 1,2,4,8 --bf16-batches 16,32,64
 
 Prints one JSON object: samples/s per configuration and the best per precision. Runs with torch's default
 threads, in its own process, so nothing else in the harness competes with it.

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.benchmarks_doc import ServerRun, render, replace_section, targets
 from bench.loadgen import LoadResult
-from bench.report import ServerRun, render, replace_section, targets
 
 
 def point(c: int, rps: float, p99: float) -> LoadResult:
