@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from service import openmp  # noqa: F401  (before torch loads)
 from service.app import create_app
+from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
 from service.model.directory import open_model
 from service.model.metadata import MetadataError
 from service.model.served import ModelLoadError, pick_device
@@ -64,8 +65,19 @@ def graceful_timeout_s(settings: Settings) -> float:
 
 def uvicorn_config(settings: Settings) -> uvicorn.Config:
     """One server process (each forked worker builds its own, with its own app and model)."""
+    app = create_app(settings, drain_on_sigterm=True)
+    limits = ConnectionLimits(
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        max_header_bytes=settings.max_header_bytes,
+        max_connections=settings.max_connections or default_max_connections(),
+    )
+    guard = ConnectionGuard(limits, app.state.liftoff.metrics)
     return uvicorn.Config(
-        create_app(settings, drain_on_sigterm=True),
+        app,
+        # httptools under the connection guard (service/connections.py); no WebSocket routes, so none.
+        http=guard.protocol_class(),
+        ws="none",
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     """Rows waiting for a forward pass before new requests get 503 + Retry-After."""
     request_timeout_s: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    """From a connection (or a request's first byte) to the end of its headers; past it, 408."""
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    """From the end of a request's headers to the end of its body; past it, 408. 30 s carries a 64 KiB
+    body at 2 KiB/s, far slower than a phone on a poor link."""
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """Request line plus headers; larger ones get 431."""
+    max_connections: int = Field(default=0, ge=0)
+    """Open client connections per process; 0: the open-file limit less a reserve."""
     torch_threads: int = Field(default=0, ge=0, le=1024)
     """Intra-op threads for the forward pass; 0 keeps torch's own default."""
     decode_threads: int = Field(default=4, ge=1, le=256)
