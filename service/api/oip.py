@@ -12,7 +12,7 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from service.api import binary
+from service.api import binary, bodies
 from service.api.common import RETRY_AFTER_S, infer, json_response, parse_json, ready_model, server_state
 from service.api.errors import ApiError
 from service.api.schemas import (
@@ -76,6 +76,15 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     model = _check_name(state, name, model_version)
     _, batcher = ready_model(state)
     meta = model.metadata
+    media = bodies.media_type(request.headers.get("content-type"))
+    if media.startswith(("image/", "text/", "audio/", "video/")) or media == bodies.MULTIPART:
+        takes = ", ".join(bodies.accepted(meta)[1:]) or "none: it takes numeric tensors"
+        raise ApiError(
+            415,
+            f"this route takes Open Inference Protocol JSON (application/json, with binary tensors after it "
+            f"as application/octet-stream), not {media}; raw files and text go to /predict "
+            f"(model {meta.name!r} takes there: {takes})",
+        )
     with batcher.incoming():
         json_part, binary_part = binary.split_body(await request.body(), request.headers.get(binary.HEADER))
         body = parse_json(json_part, InferRequest)
