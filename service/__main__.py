@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from service import openmp  # noqa: F401  (before torch loads)
 from service.app import create_app
 from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
-from service.model.metadata import MetadataError, load_metadata
+from service.model.directory import open_model
+from service.model.metadata import MetadataError
 from service.model.served import ModelLoadError, pick_device
 from service.settings import Settings, env_name
 from service.workers import listening_socket, run_workers, threads_per_worker
@@ -30,7 +31,7 @@ def read_settings() -> Settings:
     try:
         settings = Settings()
         if settings.model_path is not None:
-            load_metadata(settings.model_path)
+            open_model(settings.model_path)
         device = pick_device(settings.device)
         if settings.workers > 1 and device.type == "cuda":
             raise SystemExit(
