@@ -128,6 +128,44 @@ class ConnectionGuard:
 CLOSE_REASONS = ("header_timeout", "body_timeout", "header_too_large", "evicted", "at_capacity")
 
 
+class SingleWriteTransport:
+    """The transport with every write of one event-loop turn sent as one: uvicorn writes a response's
+    headers and its body in two sends, and a replica killed between them leaves the proxy holding headers
+    it has already passed on, with no way to retry. One send leaves either nothing (the proxy retries on
+    another replica) or the whole response in the kernel, which delivers it after the process is gone."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, pause_reading, set_protocol...
+        return getattr(self._transport, name)
+
+
 class GuardedProtocol(HttpToolsProtocol):
     guard: ClassVar[ConnectionGuard]
 
@@ -140,6 +178,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = cast(asyncio.Transport, SingleWriteTransport(transport, self.loop))
         guard = self.guard
         self._enter(Phase.HEADERS, guard.limits.header_timeout_s)
         guard.opened(self)
