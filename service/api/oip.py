@@ -85,8 +85,9 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
             f"as application/octet-stream), not {media}; raw files and text go to /predict "
             f"(model {meta.name!r} takes there: {takes})",
         )
+    raw = await request.body()  # before incoming(): see predict.py
     with batcher.incoming():
-        json_part, binary_part = binary.split_body(await request.body(), request.headers.get(binary.HEADER))
+        json_part, binary_part = binary.split_body(raw, request.headers.get(binary.HEADER))
         body = parse_json(json_part, InferRequest)
         inputs = _decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
         wanted = _wanted_outputs(body, meta)

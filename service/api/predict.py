@@ -31,8 +31,10 @@ async def predict(request: Request) -> Response:
     meta = model.metadata
     header = request.headers.get("content-type")
     media = bodies.media_type(header)
+    # The body is read before the batch is told a request is coming: a body still arriving (a slow client)
+    # must not hold every batch for the full max batch wait (issue 20, item 4).
+    raw = await request.body()
     with batcher.incoming():
-        raw = await request.body()
         if bodies.is_json(media):
             inputs = _json_rows(
                 parse_json(raw, PredictRequest).instances, meta, state.settings.max_batch_size
