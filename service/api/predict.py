@@ -11,7 +11,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from service.api import bodies
-from service.api.common import infer, json_response, parse_json, ready_model, server_state
+from service.api.common import decode_body, infer, json_response, parse_json, ready_model, server_state
 from service.api.errors import ApiError
 from service.api.schemas import PredictRequest
 from service.api.tensors import instances_array, strings
@@ -34,11 +34,14 @@ async def predict(request: Request) -> Response:
     # The body is read before the batch is told a request is coming: a body still arriving (a slow client)
     # must not hold every batch for the full max batch wait (issue 20, item 4).
     raw = await request.body()
+    max_rows = state.settings.max_batch_size
+
+    def decode() -> list[np.ndarray]:
+        return _json_rows(parse_json(raw, PredictRequest).instances, meta, max_rows)
+
     with batcher.incoming():
         if bodies.is_json(media):
-            inputs = _json_rows(
-                parse_json(raw, PredictRequest).instances, meta, state.settings.max_batch_size
-            )
+            inputs = await decode_body(len(raw), decode)
         elif media == bodies.MULTIPART:
             inputs = await asyncio.to_thread(bodies.multipart_rows, header or "", raw, meta)
         else:
