@@ -21,6 +21,8 @@ from service.metrics import Metrics
 log = logging.getLogger(__name__)
 
 UNMATCHED_ROUTE = "unmatched"
+BODY_TIMEOUT_FLAG = "liftoff.body_timeout"
+"""Set in the scope by the connection guard when the body timeout cut the request off (it answered 408)."""
 CLIENT_CLOSED = 499
 """The status label for a client that went away before its answer (nginx's code): nothing is sent, and it is
 the client's doing, so it is neither a 500 nor an error in the log."""
@@ -65,9 +67,12 @@ class EdgeMiddleware:
                 )
             raise
         except ClientDisconnect:
-            if not status:
-                status = CLIENT_CLOSED
-            log.info("the client closed the connection during %s %s", scope["method"], scope["path"])
+            if scope.get(BODY_TIMEOUT_FLAG):
+                status = 408
+                log.info("the body timeout closed %s %s", scope["method"], scope["path"])
+            else:
+                status = status or CLIENT_CLOSED
+                log.info("the client closed the connection during %s %s", scope["method"], scope["path"])
         except Exception:
             if status:  # too late for an error response; let the server close the connection
                 raise

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from service.batching import Batcher
 from service.metrics import Metrics
-from service.model.served import ServedModel
+from service.model.handled import LoadedModel
 from service.settings import Settings
 
 
@@ -14,8 +15,10 @@ from service.settings import Settings
 class ServerState:
     settings: Settings
     metrics: Metrics = field(default_factory=Metrics)
-    model: ServedModel | None = None
+    model: LoadedModel | None = None
     batcher: Batcher | None = None
+    decode_pool: ThreadPoolExecutor | None = None
+    """Where a handler's decode and encode run (LIFTOFF_DECODE_THREADS threads); None without a handler."""
     load_error: str | None = None
     """Why the model is not ready, when loading or warming it up failed. For the log and the tests only:
     it holds file paths and torch's own text, which no response may carry."""

@@ -20,8 +20,8 @@ from service.api.schemas import (
 )
 from service.api.tensors import bad, check_finite, shaped, to_array
 from service.model.datatypes import NUMPY_DTYPES
+from service.model.handled import LoadedModel
 from service.model.metadata import ModelMetadata, TensorSpec
-from service.model.served import ServedModel
 from service.state import ServerState
 
 try:
@@ -34,7 +34,7 @@ async def server_metadata() -> Response:
     return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": [binary.EXTENSION]})
 
 
-def _check_name(state: ServerState, name: str, model_version: str | None) -> ServedModel:
+def _check_name(state: ServerState, name: str, model_version: str | None) -> LoadedModel:
     model, _ = ready_model(state)
     meta = model.metadata
     if name != meta.name:
@@ -81,7 +81,7 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
         body = parse_json(json_part, InferRequest)
         inputs = _decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
         wanted = _wanted_outputs(body, meta)
-    outputs = await infer(batcher, inputs)
+    outputs = await infer(state, batcher, inputs)
     response: dict[str, Any] = {"model_name": meta.name, "model_version": meta.version}
     if body.id is not None:
         response["id"] = body.id

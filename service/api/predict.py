@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from fastapi import Request
 from starlette.responses import Response
 
 from service.api.common import infer, json_response, parse_json, ready_model, server_state
 from service.api.errors import ApiError
 from service.api.schemas import PredictRequest
-from service.api.tensors import instances_array
+from service.api.tensors import instances_array, strings
 from service.model.metadata import TensorSpec
 
 
@@ -32,12 +31,13 @@ async def predict(request: Request) -> Response:
     with batcher.incoming():
         body = parse_json(await request.body(), PredictRequest)
         rows = instances_array(body.instances, model.metadata.inputs[0], state.settings.max_batch_size)
-    outputs = await infer(batcher, [rows])
+    outputs = await infer(state, batcher, [rows])
     return json_response({"predictions": _per_row(model.metadata.outputs, outputs)})
 
 
-def _per_row(specs: Sequence[TensorSpec], outputs: list[np.ndarray]) -> list[Any]:
-    """Rows stay numpy (orjson writes them directly, float32 as float32)."""
+def _per_row(specs: Sequence[TensorSpec], outputs: list[Any]) -> list[Any]:
+    """Rows stay numpy (orjson writes them directly, float32 as float32); BYTES become strings."""
+    outputs = [strings(array) if array.dtype.kind == "O" else array for array in outputs]
     if len(outputs) == 1:
         return list(outputs[0])
     names = [spec.name for spec in specs]
