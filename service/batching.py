@@ -80,8 +80,9 @@ class Batcher:
 
     @contextlib.contextmanager
     def incoming(self) -> Iterator[None]:
-        """Wrap the reading and parsing of a request that will call `infer`: while any request is on its
-        way in, a batch that is not full waits (up to max_batch_wait) for it."""
+        """Wrap the decoding of a request that will call `infer`, once its body has arrived: while any
+        request is being decoded, a batch that is not full waits (up to max_batch_wait) for it. Not the
+        reading of the body: a slow client would hold every batch for the full wait."""
         self._incoming += 1
         try:
             yield

@@ -76,8 +76,9 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     model = _check_name(state, name, model_version)
     _, batcher = ready_model(state)
     meta = model.metadata
+    raw = await request.body()  # before incoming(): see predict.py
     with batcher.incoming():
-        json_part, binary_part = binary.split_body(await request.body(), request.headers.get(binary.HEADER))
+        json_part, binary_part = binary.split_body(raw, request.headers.get(binary.HEADER))
         body = parse_json(json_part, InferRequest)
         inputs = _decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
         wanted = _wanted_outputs(body, meta)

@@ -28,8 +28,11 @@ async def predict(request: Request) -> Response:
             400,
             f"model {model.metadata.name!r} takes several inputs; use /v2/models/{model.metadata.name}/infer",
         )
+    # The body is read before the batch is told a request is coming: a body still arriving (a slow client)
+    # must not hold every batch for the full max batch wait (issue 20, item 4).
+    raw = await request.body()
     with batcher.incoming():
-        body = parse_json(await request.body(), PredictRequest)
+        body = parse_json(raw, PredictRequest)
         rows = instances_array(body.instances, model.metadata.inputs[0], state.settings.max_batch_size)
     outputs = await infer(state, batcher, [rows])
     return json_response({"predictions": _per_row(model.metadata.outputs, outputs)})
