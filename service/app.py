@@ -87,7 +87,7 @@ def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
     return [
         Middleware(EdgeMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
         Middleware(AuthMiddleware, keys=api_keys(settings)),
-        Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+        Middleware(BodyLimitMiddleware, max_body_bytes=lambda: state.max_body_bytes),
     ]
 
 

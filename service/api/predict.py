@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from fastapi import Request
 from starlette.responses import Response
 
-from service.api.common import infer, json_response, parse_json, ready_model, server_state
+from service.api.common import decode_body, infer, json_response, parse_json, ready_model, server_state
 from service.api.errors import ApiError
 from service.api.schemas import PredictRequest
 from service.api.tensors import instances_array, strings
@@ -31,9 +32,13 @@ async def predict(request: Request) -> Response:
     # The body is read before the batch is told a request is coming: a body still arriving (a slow client)
     # must not hold every batch for the full max batch wait (issue 20, item 4).
     raw = await request.body()
+    spec, max_rows = model.metadata.inputs[0], state.settings.max_batch_size
+
+    def decode() -> np.ndarray:
+        return instances_array(parse_json(raw, PredictRequest).instances, spec, max_rows)
+
     with batcher.incoming():
-        body = parse_json(raw, PredictRequest)
-        rows = instances_array(body.instances, model.metadata.inputs[0], state.settings.max_batch_size)
+        rows = await decode_body(len(raw), decode)
     outputs = await infer(state, batcher, [rows])
     return json_response({"predictions": _per_row(model.metadata.outputs, outputs)})
 
