@@ -102,9 +102,25 @@ class ServedModel:
                     )
 
 
+def log_cpu_fallback(requested: str, target: torch.device) -> None:
+    """Say when `auto` found no GPU: on a GPU node that means a missing driver or device plugin, and a CUDA
+    image serving on the CPU is otherwise only visible as slow answers."""
+    if requested != "auto" or target.type != "cpu":
+        return
+    if torch.version.cuda:
+        log.warning(
+            "LIFTOFF_DEVICE=auto: torch %s (CUDA %s) sees no CUDA device, serving on the CPU",
+            torch.__version__,
+            torch.version.cuda,
+        )
+    else:
+        log.info("LIFTOFF_DEVICE=auto: torch %s is a CPU build, serving on the CPU", torch.__version__)
+
+
 def load_model(model_path: Path, device: str, dtype: str) -> ServedModel:
     metadata = load_metadata(model_path)
     target = pick_device(device)
+    log_cpu_fallback(device, target)
     exported = model_path.suffix == ".pt2"
     try:
         with warnings.catch_warnings():
