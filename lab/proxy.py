@@ -99,7 +99,9 @@ backend {BACKEND}
     # Retry a failed request on another replica (redispatch on every retry). Retrying a POST is safe here
     # because inference has no side effect: answering the same rows twice changes nothing but the CPU bill.
     # Retries other than conn-failure need the request buffered, which HAProxy does when it fits in one
-    # buffer (inference bodies here do). A 503 is not retried: it means the replicas are full, and retrying
+    # buffer (inference bodies here do). A replica killed mid-request has sent nothing (empty-response,
+    # retried) or its whole answer: the server writes each response in one send (service/connections.py),
+    # so the proxy never holds forwarded headers whose body will not come. A 503 is not retried: it means the replicas are full, and retrying
     # would multiply a flood they are shedding; the client gets it with Retry-After. A draining replica is
     # out of rotation before it refuses anything: the lab drains it here first, and /readyz fails at once.
     retry-on conn-failure empty-response junk-response

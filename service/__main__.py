@@ -15,7 +15,9 @@ from pydantic import ValidationError
 
 from service import openmp  # noqa: F401  (before torch loads)
 from service.app import create_app
-from service.model.metadata import MetadataError, load_metadata
+from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
+from service.model.directory import open_model
+from service.model.metadata import MetadataError
 from service.model.served import ModelLoadError, pick_device
 from service.settings import Settings, env_name
 from service.workers import listening_socket, run_workers, threads_per_worker
@@ -29,7 +31,7 @@ def read_settings() -> Settings:
     try:
         settings = Settings()
         if settings.model_path is not None:
-            load_metadata(settings.model_path)
+            open_model(settings.model_path)
         device = pick_device(settings.device)
         if settings.workers > 1 and device.type == "cuda":
             raise SystemExit(
@@ -63,8 +65,19 @@ def graceful_timeout_s(settings: Settings) -> float:
 
 def uvicorn_config(settings: Settings) -> uvicorn.Config:
     """One server process (each forked worker builds its own, with its own app and model)."""
+    app = create_app(settings, drain_on_sigterm=True)
+    limits = ConnectionLimits(
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        max_header_bytes=settings.max_header_bytes,
+        max_connections=settings.max_connections or default_max_connections(),
+    )
+    guard = ConnectionGuard(limits, app.state.liftoff.metrics)
     return uvicorn.Config(
-        create_app(settings, drain_on_sigterm=True),
+        app,
+        # httptools under the connection guard (service/connections.py); no WebSocket routes, so none.
+        http=guard.protocol_class(),
+        ws="none",
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

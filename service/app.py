@@ -13,6 +13,7 @@ import logging
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
@@ -29,14 +30,14 @@ from service.auth import AuthMiddleware, KeyStore, parse_keys
 from service.batching import Batcher, BatchLimits
 from service.fastpath import LiftoffApp
 from service.middleware import BodyLimitMiddleware, EdgeMiddleware
-from service.model.served import ServedModel
+from service.model.handled import HandledModel, LoadedModel
 from service.model.startup import prepare_model
 from service.settings import Settings
 from service.state import ServerState
 
 log = logging.getLogger(__name__)
 
-ModelLoader = Callable[[Settings], ServedModel]
+ModelLoader = Callable[[Settings], LoadedModel]
 
 
 def create_app(
@@ -61,6 +62,8 @@ def create_app(
                 await loading
             if state.batcher is not None:
                 await state.batcher.stop()
+            if state.decode_pool is not None:
+                state.decode_pool.shutdown(wait=False, cancel_futures=True)
 
     app = LiftoffApp(
         ROUTES,
@@ -84,7 +87,7 @@ def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
     return [
         Middleware(EdgeMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
         Middleware(AuthMiddleware, keys=api_keys(settings)),
-        Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+        Middleware(BodyLimitMiddleware, max_body_bytes=lambda: state.max_body_bytes),
     ]
 
 
@@ -125,6 +128,8 @@ async def _load_and_start(state: ServerState, load: ModelLoader) -> None:
     )
     batcher = Batcher(model.forward, limits, state.metrics)
     batcher.start()
+    if isinstance(model, HandledModel):
+        state.decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="liftoff-decode")
     state.model, state.batcher = model, batcher
     # Everything alive now (torch, the app, the model) lives as long as the process: moved out of the
     # collector's sight, a full collection no longer walks it. Measured: p99 at c=64 fell from ~200 ms to

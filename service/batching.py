@@ -6,7 +6,9 @@ queue up and form the next batch on their own. The extra wait for a batch to fil
 only spent while another request is on its way in: a request arriving at an idle server runs at once.
 
 The queue is bounded in rows: past `queue_limit` a request is refused at once (the caller answers 503 with
-Retry-After) instead of adding latency for everyone. Each request carries a deadline; one that expires
+Retry-After) instead of adding latency for everyone. A model with a variable dimension (text of any length)
+gets batches of requests of one shape each: the oldest queued request picks the shape, and requests of other
+shapes keep their place for the batches after. Each request carries a deadline; one that expires
 while queued is dropped before it costs a forward pass.
 """
 
@@ -27,7 +29,9 @@ from service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-Forward = Callable[[list[np.ndarray]], list[np.ndarray]]
+Outputs = list[np.ndarray] | dict[str, np.ndarray]
+"""A forward pass's outputs, rows first: in model.json's order, or by name (a handler's predict)."""
+Forward = Callable[[list[np.ndarray]], Outputs]
 
 
 class Rejected(Exception):
@@ -43,7 +47,9 @@ class _Pending:
     inputs: list[np.ndarray]
     rows: int
     deadline: float
-    future: asyncio.Future[list[np.ndarray]] = field(repr=False)
+    future: asyncio.Future[Outputs] = field(repr=False)
+    shapes: tuple[tuple[int, ...], ...]
+    """Each input's shape after the rows: only requests alike in it share a forward pass."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +80,9 @@ class Batcher:
 
     @contextlib.contextmanager
     def incoming(self) -> Iterator[None]:
-        """Wrap the reading and parsing of a request that will call `infer`: while any request is on its
-        way in, a batch that is not full waits (up to max_batch_wait) for it."""
+        """Wrap the decoding of a request that will call `infer`, once its body has arrived: while any
+        request is being decoded, a batch that is not full waits (up to max_batch_wait) for it. Not the
+        reading of the body: a slow client would hold every batch for the full wait."""
         self._incoming += 1
         try:
             yield
@@ -102,7 +109,7 @@ class Batcher:
         self._set_depth()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def infer(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    async def infer(self, inputs: Sequence[np.ndarray]) -> Outputs:
         """Queue one request's rows and wait for its own slice of the batch's outputs."""
         rows = int(inputs[0].shape[0])
         if self._stopped:
@@ -115,7 +122,11 @@ class Batcher:
             )
         loop = asyncio.get_running_loop()
         pending = _Pending(
-            list(inputs), rows, loop.time() + self._limits.request_timeout_s, loop.create_future()
+            list(inputs),
+            rows,
+            loop.time() + self._limits.request_timeout_s,
+            loop.create_future(),
+            tuple(array.shape[1:] for array in inputs),
         )
         self._queue.append(pending)
         self._queued_rows += rows
@@ -160,16 +171,25 @@ class Batcher:
     def _take(self, batch: list[_Pending], rows: int) -> tuple[list[_Pending], int]:
         """Move queued requests into the batch while they fit; drop those already given up on."""
         now = asyncio.get_running_loop().time()
-        while self._queue and rows + self._queue[0].rows <= self._limits.max_batch_size:
-            pending = self._queue.popleft()
-            self._queued_rows -= pending.rows
+        shapes = batch[0].shapes if batch else None
+        other_shapes: list[_Pending] = []
+        queue = self._queue
+        while queue and rows + queue[0].rows <= self._limits.max_batch_size:
+            pending = queue.popleft()
             if pending.future.done():  # its caller timed out or went away
+                self._queued_rows -= pending.rows
                 continue
+            if shapes is not None and pending.shapes != shapes:
+                other_shapes.append(pending)  # stays queued, in order, for a later batch
+                continue
+            self._queued_rows -= pending.rows
             if pending.deadline <= now:
                 self._fail(pending, self._rejection("deadline", "the request timed out while queued"))
                 continue
             batch.append(pending)
             rows += pending.rows
+            shapes = pending.shapes
+        queue.extendleft(reversed(other_shapes))
         return batch, rows
 
     async def _run_batch(self, batch: list[_Pending]) -> None:
@@ -185,7 +205,7 @@ class Batcher:
             elif not pending.future.done():
                 pending.future.set_result(result)
 
-    def _forward_isolating_failures(self, batch: list[_Pending]) -> list[list[np.ndarray] | Exception]:
+    def _forward_isolating_failures(self, batch: list[_Pending]) -> list[Outputs | Exception]:
         """In the inference thread. When a shared forward pass fails, run its requests one by one, so
         only the request the model cannot take fails, not everyone who shared its batch."""
         try:
@@ -197,7 +217,7 @@ class Batcher:
             log.warning(
                 "a forward pass of %d requests failed (%s); retrying them one by one", len(batch), exc
             )
-        results: list[list[np.ndarray] | Exception] = []
+        results: list[Outputs | Exception] = []
         for pending in batch:
             try:
                 results.extend(self._forward_batch([pending]))
@@ -206,7 +226,7 @@ class Batcher:
                 results.append(exc)
         return results
 
-    def _forward_batch(self, batch: list[_Pending]) -> list[list[np.ndarray]]:
+    def _forward_batch(self, batch: list[_Pending]) -> list[Outputs]:
         """Stack the rows, one forward pass, split the outputs per request."""
         if len(batch) == 1:
             stacked = batch[0].inputs
@@ -217,11 +237,16 @@ class Batcher:
         outputs = self._forward(stacked)
         self._metrics.inference_seconds.observe(time.perf_counter() - started)
         self._metrics.batch_size.observe(rows)
-        results = []
+        if len(batch) == 1:
+            return [outputs]
+        results: list[Outputs] = []
         offset = 0
         for pending in batch:
             end = offset + pending.rows
-            results.append([out[offset:end] for out in outputs])
+            if isinstance(outputs, dict):
+                results.append({name: out[offset:end] for name, out in outputs.items()})
+            else:
+                results.append([out[offset:end] for out in outputs])
             offset = end
         return results
 

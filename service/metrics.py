@@ -45,3 +45,11 @@ class Metrics:
         )
         for reason in ("queue_full", "draining", "deadline"):
             self.rejected.labels(reason=reason)
+        # Set by the connection guard (service/connections.py) under `python -m service`.
+        self.connections_open = Gauge("liftoff_connections_open", "open client connections", registry=r)
+        self.connections_closed = Counter(
+            "liftoff_connections_closed_total",
+            "client connections the server closed on a limit, by reason",
+            ["reason"],
+            registry=r,
+        )

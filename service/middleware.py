@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -21,6 +22,8 @@ from service.metrics import Metrics
 log = logging.getLogger(__name__)
 
 UNMATCHED_ROUTE = "unmatched"
+BODY_TIMEOUT_FLAG = "liftoff.body_timeout"
+"""Set in the scope by the connection guard when the body timeout cut the request off (it answered 408)."""
 CLIENT_CLOSED = 499
 """The status label for a client that went away before its answer (nginx's code): nothing is sent, and it is
 the client's doing, so it is neither a 500 nor an error in the log."""
@@ -65,9 +68,12 @@ class EdgeMiddleware:
                 )
             raise
         except ClientDisconnect:
-            if not status:
-                status = CLIENT_CLOSED
-            log.info("the client closed the connection during %s %s", scope["method"], scope["path"])
+            if scope.get(BODY_TIMEOUT_FLAG):
+                status = 408
+                log.info("the body timeout closed %s %s", scope["method"], scope["path"])
+            else:
+                status = status or CLIENT_CLOSED
+                log.info("the client closed the connection during %s %s", scope["method"], scope["path"])
         except Exception:
             if status:  # too late for an error response; let the server close the connection
                 raise
@@ -98,23 +104,23 @@ def _route_label(scope: Scope) -> str:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    """`max_body_bytes()`: the limit now (it follows the model once loaded; see service/body_limit.py)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: Callable[[], int]) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-
-    def _too_large(self) -> str:
-        return f"the request body is larger than {self.max_body_bytes} bytes (LIFTOFF_MAX_BODY_BYTES)"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_body_bytes
+        limit = self.max_body_bytes()
+        too_large = f"the request body is larger than {limit} bytes (LIFTOFF_MAX_BODY_BYTES)"
         for name, value in scope["headers"]:
             if name == b"content-length":
                 # (bytes.isdigit is ASCII-only; a length too long to be real is over any limit.)
                 if value.isdigit() and (len(value) > 18 or int(value) > limit):
-                    await _send_json(send, 413, self._too_large(), [(b"connection", b"close")])
+                    await _send_json(send, 413, too_large, [(b"connection", b"close")])
                     return
                 break
         received = 0
@@ -125,7 +131,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise ApiError(413, self._too_large())
+                    raise ApiError(413, too_large)
             return message
 
         await self.app(scope, limited_receive, send)

@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     model_path: Path | None = None
-    """TorchScript file; None means the bundled digits model (trained on the spot when missing)."""
+    """A model directory (service/model/directory.py) or a model file with its .json beside it; None means the
+    bundled digits model (trained on the spot when missing)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     max_batch_size: int = Field(default=32, ge=1, le=65536)
@@ -36,9 +37,21 @@ class Settings(BaseSettings):
     queue_limit: int = Field(default=256, ge=1)
     """Rows waiting for a forward pass before new requests get 503 + Retry-After."""
     request_timeout_s: float = Field(default=30.0, gt=0)
-    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_body_bytes: int | None = Field(default=None, ge=1024)
+    """None: the model's largest request, max_batch_size rows as JSON plus room (service/body_limit.py)."""
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    """From a connection (or a request's first byte) to the end of its headers; past it, 408."""
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    """From the end of a request's headers to the end of its body; past it, 408. 30 s carries a 64 KiB
+    body at 2 KiB/s, far slower than a phone on a poor link."""
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """Request line plus headers; larger ones get 431."""
+    max_connections: int = Field(default=0, ge=0)
+    """Open client connections per process; 0: the open-file limit less a reserve."""
     torch_threads: int = Field(default=0, ge=0, le=1024)
     """Intra-op threads for the forward pass; 0 keeps torch's own default."""
+    decode_threads: int = Field(default=4, ge=1, le=256)
+    """Threads that run a handler's decode and encode, off the event loop (service/model/handled.py)."""
     workers: int = Field(default=1, ge=1, le=64)
     drain_timeout_s: float = Field(default=20.0, gt=0)
     replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
@@ -56,8 +69,8 @@ class Settings(BaseSettings):
     @field_validator("model_path")
     @classmethod
     def _model_file_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"no model file at {value}")
+        if value is not None and not value.exists():
+            raise ValueError(f"no model file or directory at {value}")
         return value
 
     @field_validator("api_keys_file")

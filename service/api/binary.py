@@ -75,6 +75,8 @@ def slice_binary(binary: bytes, sizes: list[int | None]) -> list[bytes | None]:
 
 
 def from_bytes(chunk: bytes, dtype: np.dtype, where: str) -> np.ndarray:
+    if dtype.kind == "O":
+        return bytes_elements(chunk, where)
     little = dtype.newbyteorder("<")
     if len(chunk) % little.itemsize:
         raise ApiError(
@@ -82,6 +84,34 @@ def from_bytes(chunk: bytes, dtype: np.dtype, where: str) -> np.ndarray:
         )
     # A copy: frombuffer's view is read-only, and torch wants tensors it may write to.
     return np.frombuffer(chunk, dtype=little).astype(dtype)
+
+
+def bytes_elements(chunk: bytes, where: str) -> np.ndarray:
+    """A BYTES tensor's binary form: each element a 4-byte little-endian length, then that many bytes."""
+    elements = []
+    offset = 0
+    while offset < len(chunk):
+        if offset + 4 > len(chunk):
+            raise ApiError(400, f"{where} ends inside an element's 4-byte length")
+        size = int.from_bytes(chunk[offset : offset + 4], "little")
+        offset += 4
+        if offset + size > len(chunk):
+            raise ApiError(400, f"{where} declares a {size}-byte element past the end of its data")
+        elements.append(chunk[offset : offset + size])
+        offset += size
+    array = np.empty(len(elements), dtype=object)
+    array[:] = elements
+    return array
+
+
+def bytes_wire(array: np.ndarray) -> bytes:
+    """The inverse of `bytes_elements`, for BYTES outputs sent as binary."""
+    return b"".join(len(item).to_bytes(4, "little") + item for item in array.reshape(-1))
+
+
+def as_strings(array: np.ndarray) -> list[str]:
+    """BYTES elements as JSON strings (UTF-8; undecodable bytes become U+FFFD rather than failing)."""
+    return [item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item) for item in array]
 
 
 def wants_binary(body: InferRequest) -> dict[str, bool]:
@@ -102,7 +132,12 @@ def encode_outputs(
     for output in outputs:
         if binary.get(output["name"], binary["*"]):
             array: np.ndarray = output.pop("data")
-            raw = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+            if array.dtype.kind == "O":
+                raw = bytes_wire(array)
+            else:
+                raw = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
             output["parameters"] = {"binary_data_size": len(raw)}
             tail.append(raw)
+        elif output["data"].dtype.kind == "O":
+            output["data"] = as_strings(output["data"])
     return outputs, b"".join(tail)

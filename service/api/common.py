@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -12,10 +16,18 @@ from starlette.responses import Response
 
 from service.api.errors import JSON, ApiError, describe_validation_errors
 from service.batching import Batcher, Rejected
-from service.model.served import ServedModel
+from service.handler import RequestError
+from service.model.handled import HandledModel, LoadedModel
 from service.state import ServerState
 
 Body = TypeVar("Body", bound=BaseModel)
+Decoded = TypeVar("Decoded")
+
+INLINE_DECODE_BYTES = 16 * 1024
+"""Bodies up to this size are decoded on the event loop (a tenth of a millisecond; a thread hand-off would
+cost about as much); larger ones on a thread, so no client can hold the loop (issue 20, item 3)."""
+
+log = logging.getLogger(__name__)
 
 # Seconds a refused client should wait before retrying. Batches take milliseconds, so one second is plenty.
 RETRY_AFTER_S = "1"
@@ -26,10 +38,18 @@ def server_state(request: Request) -> ServerState:
     return state
 
 
-def ready_model(state: ServerState) -> tuple[ServedModel, Batcher]:
+def ready_model(state: ServerState) -> tuple[LoadedModel, Batcher]:
     if state.model is None or state.batcher is None:
         raise ApiError(503, state.not_ready_reason(), {"Retry-After": RETRY_AFTER_S})
     return state.model, state.batcher
+
+
+async def decode_body(size: int, decode: Callable[[], Decoded]) -> Decoded:
+    """Run `decode` (JSON parsing, arrays, checks) off the event loop when the body is large. The thread
+    still takes turns at the GIL with the loop, at most `sys.getswitchinterval()` (5 ms) each."""
+    if size <= INLINE_DECODE_BYTES:
+        return decode()
+    return await asyncio.to_thread(decode)
 
 
 def parse_json(raw: bytes, model: type[Body]) -> Body:
@@ -49,14 +69,51 @@ def parse_json(raw: bytes, model: type[Body]) -> Body:
         raise ApiError(400, describe_validation_errors(exc.errors())) from None
 
 
-async def infer(batcher: Batcher, inputs: list[np.ndarray]) -> list[np.ndarray]:
+async def infer(state: ServerState, batcher: Batcher, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """One request's inputs (model.json's order, rows first) through the handler, if any, and the batcher;
+    its outputs in model.json's order."""
+    model = state.model
+    rows = int(inputs[0].shape[0])
     try:
-        return await batcher.infer(inputs)
+        if isinstance(model, HandledModel):
+            return await _through_handler(state, model, batcher, inputs, rows)
+        outputs = await batcher.infer(inputs)
+        assert isinstance(outputs, list)
+        return outputs
     except Rejected as exc:
         raise ApiError(503, str(exc), {"Retry-After": RETRY_AFTER_S}) from None
-    except Exception:  # the model itself failed; the batcher has logged the traceback
-        # Not the exception's text: torch's messages name source files and internals.
-        raise ApiError(500, "the forward pass failed; the server log has the details") from None
+    except RequestError as exc:  # the handler refused the request, in words meant for the client
+        raise ApiError(exc.status, exc.message) from None
+    except Exception as exc:
+        raise internal_error(exc) from None
+
+
+async def _through_handler(
+    state: ServerState, model: HandledModel, batcher: Batcher, inputs: list[np.ndarray], rows: int
+) -> list[np.ndarray]:
+    loop = asyncio.get_running_loop()
+    by_name = {spec.name: array for spec, array in zip(model.metadata.inputs, inputs, strict=True)}
+    with batcher.incoming():  # a batch waits for requests still being decoded
+        if model.decodes:
+            tensors = await loop.run_in_executor(state.decode_pool, model.decode, by_name, rows)
+        else:
+            tensors = model.decode(by_name, rows)
+    outputs = await batcher.infer(tensors)
+    assert isinstance(outputs, dict)
+    if model.encodes:
+        return await loop.run_in_executor(state.decode_pool, model.encode, outputs, rows)
+    return model.encode(outputs, rows)
+
+
+def internal_error(exc: BaseException) -> ApiError:
+    """A 500 that tells the client only a request id; the traceback, under the same id, goes to the log."""
+    request_id = uuid.uuid4().hex[:16]
+    log.error("request %s failed", request_id, exc_info=exc)
+    return ApiError(
+        500,
+        f"internal error (request id {request_id}); the server log has the details",
+        {"X-Request-Id": request_id},
+    )
 
 
 def json_response(content: Any, status: int = 200) -> Response:

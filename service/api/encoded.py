@@ -26,6 +26,11 @@ def is_encoded(instances: list[Any]) -> bool:
 
 def decode_instances(instances: list[Any], spec: TensorSpec) -> np.ndarray:
     """The rows as one array `[n, *row_shape]`, or a 400 naming the instance that is wrong."""
+    if spec.variable or spec.datatype == "BYTES":
+        raise ApiError(
+            400,
+            f'{{"b64": ...}} rows need an input of fixed shape and numeric datatype; {spec.name!r} is not',
+        )
     dtype = NUMPY_DTYPES[spec.datatype]
     row_bytes = math.prod(spec.row_shape) * dtype.itemsize
     rows = []

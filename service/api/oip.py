@@ -13,15 +13,23 @@ from fastapi import Request
 from starlette.responses import Response
 
 from service.api import binary
-from service.api.common import RETRY_AFTER_S, infer, json_response, parse_json, ready_model, server_state
+from service.api.common import (
+    RETRY_AFTER_S,
+    decode_body,
+    infer,
+    json_response,
+    parse_json,
+    ready_model,
+    server_state,
+)
 from service.api.errors import ApiError
 from service.api.schemas import (
     InferRequest,
 )
 from service.api.tensors import bad, check_finite, shaped, to_array
 from service.model.datatypes import NUMPY_DTYPES
+from service.model.handled import LoadedModel
 from service.model.metadata import ModelMetadata, TensorSpec
-from service.model.served import ServedModel
 from service.state import ServerState
 
 try:
@@ -34,7 +42,7 @@ async def server_metadata() -> Response:
     return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": [binary.EXTENSION]})
 
 
-def _check_name(state: ServerState, name: str, model_version: str | None) -> ServedModel:
+def _check_name(state: ServerState, name: str, model_version: str | None) -> LoadedModel:
     model, _ = ready_model(state)
     meta = model.metadata
     if name != meta.name:
@@ -76,12 +84,18 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     model = _check_name(state, name, model_version)
     _, batcher = ready_model(state)
     meta = model.metadata
-    with batcher.incoming():
-        json_part, binary_part = binary.split_body(await request.body(), request.headers.get(binary.HEADER))
+    raw = await request.body()  # before incoming(): see predict.py
+    header_length = request.headers.get(binary.HEADER)
+
+    def decode() -> tuple[InferRequest, list[Any], set[str]]:
+        json_part, binary_part = binary.split_body(raw, header_length)
         body = parse_json(json_part, InferRequest)
         inputs = _decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
-        wanted = _wanted_outputs(body, meta)
-    outputs = await infer(batcher, inputs)
+        return body, inputs, _wanted_outputs(body, meta)
+
+    with batcher.incoming():
+        body, inputs, wanted = await decode_body(len(raw), decode)
+    outputs = await infer(state, batcher, inputs)
     response: dict[str, Any] = {"model_name": meta.name, "model_version": meta.version}
     if body.id is not None:
         response["id"] = body.id

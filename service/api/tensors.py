@@ -28,8 +28,32 @@ def bad(message: str) -> ApiError:
     return ApiError(400, message)
 
 
+def fits(row_shape: Sequence[int], spec: TensorSpec) -> bool:
+    """One row's shape matches the declared one, where -1 takes any length."""
+    return len(row_shape) == len(spec.row_shape) and all(
+        want in (-1, got) for got, want in zip(row_shape, spec.row_shape, strict=True)
+    )
+
+
+def to_bytes_array(data: Any, where: str) -> np.ndarray:
+    """JSON strings (flat or nested) to an object array of `bytes`, UTF-8 encoded, as BYTES tensors hold."""
+    try:
+        raw = np.asarray(data, dtype=object)
+    except (ValueError, TypeError):
+        raise bad(f"{where} is not a rectangular array of strings (rows of different lengths?)") from None
+    flat = raw.reshape(-1)
+    for index, item in enumerate(flat):
+        if isinstance(item, str):
+            flat[index] = item.encode("utf-8")
+        elif not isinstance(item, bytes):
+            raise bad(f"{where} holds a {type(item).__name__}, but a BYTES tensor holds strings")
+    return raw
+
+
 def to_array(data: Any, spec: TensorSpec, where: str) -> np.ndarray:
     """JSON numbers (flat or nested) to an array of the tensor's datatype, refusing lossy conversions."""
+    if spec.datatype == "BYTES":
+        return to_bytes_array(data, where)
     try:
         raw = np.asarray(data)
     except (ValueError, TypeError, OverflowError):
@@ -67,9 +91,7 @@ def shaped(
     array: np.ndarray, shape: Sequence[int], spec: TensorSpec, where: str, max_batch_size: int
 ) -> np.ndarray:
     """Give flat or nested data the declared request shape, after checking it fits the model's input."""
-    if len(shape) != len(spec.shape) or any(
-        got != want for got, want in zip(shape[1:], spec.row_shape, strict=False)
-    ):
+    if len(shape) != len(spec.shape) or not fits(shape[1:], spec) or any(dim < 0 for dim in shape):
         raise bad(
             f"{where}.shape is {list(shape)}, but {spec.name!r} takes {list(spec.shape)} "
             "(-1: any number of rows)"
@@ -80,7 +102,7 @@ def shaped(
         raise bad(f"{where}.data has {array.size} values, but shape {list(shape)} needs {expected}")
     if array.shape != tuple(shape):
         array = array.reshape(shape)
-    return np.ascontiguousarray(array)
+    return array if array.dtype.kind == "O" else np.ascontiguousarray(array)
 
 
 def instances_array(instances: list[Any], spec: TensorSpec, max_batch_size: int) -> np.ndarray:
@@ -89,9 +111,17 @@ def instances_array(instances: list[Any], spec: TensorSpec, max_batch_size: int)
     if encoded.is_encoded(instances):
         return check_finite(encoded.decode_instances(instances, spec), spec, "instances")
     array = to_array(instances, spec, "instances")
-    if array.shape[1:] != spec.row_shape:
+    if not fits(array.shape[1:], spec):
         raise bad(
             f"each instance must have shape {list(spec.row_shape)} (the {spec.name!r} input), "
             f"got instances of shape {list(array.shape[1:])}"
         )
-    return np.ascontiguousarray(array)
+    return array if array.dtype.kind == "O" else np.ascontiguousarray(array)
+
+
+def strings(array: np.ndarray) -> Any:
+    """A BYTES array as nested lists of JSON strings (UTF-8; undecodable bytes become U+FFFD)."""
+    as_text = np.vectorize(
+        lambda item: item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item)
+    )
+    return as_text(array).tolist() if array.size else array.tolist()

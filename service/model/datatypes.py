@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-Datatype = Literal["BOOL", "UINT8", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64"]
+Datatype = Literal["BOOL", "UINT8", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"]
 
 NUMPY_DTYPES: dict[str, np.dtype] = {
     "BOOL": np.dtype(np.bool_),
@@ -18,6 +18,8 @@ NUMPY_DTYPES: dict[str, np.dtype] = {
     "FP16": np.dtype(np.float16),
     "FP32": np.dtype(np.float32),
     "FP64": np.dtype(np.float64),
+    # Strings and raw bytes, one Python `bytes` per element: only a handler turns them into tensors.
+    "BYTES": np.dtype(object),
 }
 
 # Which kinds of JSON value (as numpy infers them) a datatype accepts without silently losing information:
@@ -32,6 +34,7 @@ ACCEPTED_KINDS: dict[str, str] = {
     "FP16": "iuf",
     "FP32": "iuf",
     "FP64": "iuf",
+    "BYTES": "USO",
 }
 
 

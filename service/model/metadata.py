@@ -7,8 +7,10 @@ Example (the default model's `model.json`):
      "outputs": [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 10]},
                  {"name": "label", "datatype": "INT64", "shape": [-1]}]}
 
-The first dimension of every tensor is the batch (-1); the others are fixed, so rows from different
-requests can be stacked into one forward pass. `forward` takes the inputs in the listed order and returns
+The first dimension of every tensor is the batch (-1). A later -1 is a variable dimension (a text's length):
+requests are batched only with requests of the same shape, so a model never sees ragged rows; a handler
+that pads can make more of them alike. `BYTES` tensors (strings, image files) need a handler to decode them.
+A model directory holds this file as `model.json` (service/model/directory.py). `forward` takes the inputs in the listed order and returns
 one tensor, or a tuple of tensors in the order of `outputs`. The model file is TorchScript (`.pt`,
 `torch.jit.save`) or an exported program (`.pt2`, `torch.export.save` with a dynamic batch dimension).
 """
@@ -34,9 +36,23 @@ class TensorSpec(BaseModel):
     def _batch_first_then_fixed(cls, shape: tuple[int, ...]) -> tuple[int, ...]:
         if shape[0] != -1:
             raise ValueError("the first dimension is the batch and must be -1")
-        if any(dim < 1 for dim in shape[1:]):
-            raise ValueError("dimensions after the batch must be fixed positive sizes")
+        if any(dim < 1 and dim != -1 for dim in shape[1:]):
+            raise ValueError("dimensions after the batch must be positive sizes, or -1 for a variable one")
         return shape
+
+    content_types: tuple[str, ...] = ()
+    """For a `BYTES` input: the media types `/predict` takes as a raw body for it (`image/png`, `text/plain`)."""
+
+    @model_validator(mode="after")
+    def _content_types_need_bytes(self) -> TensorSpec:
+        if self.content_types and self.datatype != "BYTES":
+            raise ValueError(f"content_types needs datatype BYTES, not {self.datatype}")
+        return self
+
+    @property
+    def variable(self) -> bool:
+        """Some dimension after the batch is -1."""
+        return -1 in self.shape[1:]
 
     @property
     def row_shape(self) -> tuple[int, ...]:
@@ -70,8 +86,12 @@ class MetadataError(ValueError):
     """The metadata file is missing or says something the server cannot serve."""
 
 
+METADATA_FILE = "model.json"
+
+
 def metadata_path_for(model_path: Path) -> Path:
-    return model_path.with_suffix(".json")
+    """`model.json` in a model directory; beside a model file, the same stem with `.json`."""
+    return model_path / METADATA_FILE if model_path.is_dir() else model_path.with_suffix(".json")
 
 
 def load_metadata(model_path: Path) -> ModelMetadata:
@@ -80,8 +100,8 @@ def load_metadata(model_path: Path) -> ModelMetadata:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise MetadataError(
-            f"{path} is missing: every model needs a JSON file beside it (same name, .json) "
-            "declaring its name, version, inputs and outputs"
+            f"{path.name} is missing from {path.parent}: every model needs it, declaring its name, "
+            "version, inputs and outputs (python -m service init-model writes a starter directory)"
         ) from None
     try:
         return ModelMetadata.model_validate_json(text)

@@ -6,10 +6,43 @@ import logging
 import tempfile
 from pathlib import Path
 
-from service.model.served import ServedModel, load_model
+import torch
+
+from service.handler import HandlerContext
+from service.model.directory import ModelDirectory, open_model
+from service.model.handled import HandledModel, LoadedModel
+from service.model.handler_import import import_handler
+from service.model.served import (
+    TORCH_DTYPES,
+    ModelLoadError,
+    load_model,
+    load_module,
+    log_cpu_fallback,
+    pick_device,
+)
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def load_handled(directory: ModelDirectory, settings: Settings) -> HandledModel:
+    assert directory.handler_file is not None
+    handler_class = import_handler(
+        directory.handler_file, needs_setup_and_predict=directory.model_file is None
+    )
+    device = pick_device(settings.device)
+    module = None
+    if directory.model_file is not None:
+        module = load_module(directory.model_file, device)
+        if isinstance(module, torch.jit.ScriptModule):
+            module.eval()
+    context = HandlerContext(directory.root, directory.metadata, device, TORCH_DTYPES[settings.dtype], module)
+    handler = handler_class()
+    try:
+        handler.setup(context)
+    except Exception as exc:
+        raise ModelLoadError(f"{type(handler).__name__}.setup failed: {type(exc).__name__}: {exc}") from exc
+    return HandledModel(handler, context)
 
 
 def ensure_default_model(path: Path) -> Path:
@@ -30,12 +63,19 @@ def ensure_default_model(path: Path) -> Path:
     return out_dir / path.name
 
 
-def prepare_model(settings: Settings) -> ServedModel:
+def prepare_model(settings: Settings) -> LoadedModel:
     """Blocking: run it in a thread. Raises with a message a person can act on when the model cannot serve."""
     path = settings.resolved_model_path
     if settings.uses_default_model:
         path = ensure_default_model(path)
-    model = load_model(path, settings.device, settings.dtype)
+    directory = open_model(path)
+    log_cpu_fallback(settings.device, pick_device(settings.device))
+    model: LoadedModel
+    if directory.handler_file is None:
+        assert directory.model_file is not None  # open_model refuses a directory with neither
+        model = load_model(directory.model_file, settings.device, settings.dtype, directory.metadata)
+    else:
+        model = load_handled(directory, settings)
     model.warm_up(settings.max_batch_size)
     log.info("model %r is warmed up and ready", model.metadata.name)
     return model

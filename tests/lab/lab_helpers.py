@@ -24,11 +24,12 @@ def load(url: str, users: int, seconds: float, honor_retry_after: bool = False) 
 class BackgroundLoad:
     """Steady load on a thread from `with` until the block ends; `report` holds what happened."""
 
-    def __init__(self, url: str, users: int, limit_s: float = 120.0) -> None:
-        # One resend of a cut-off answer: what a client of a safe-to-repeat inference API does when a replica
-        # dies mid-response (see LoadSpec.retry_cut_off); the tests print how often it happened.
+    def __init__(self, url: str, users: int, limit_s: float = 120.0, retry_cut_off: int = 1) -> None:
+        # By default one resend of a cut-off answer, what a client of a safe-to-repeat inference API does
+        # when a replica dies mid-response (see LoadSpec.retry_cut_off); the tests print how often it
+        # happened. 0: a client that never resends, whose every failure the server side must prevent.
         plan = plan_for("steady", users, limit_s)
-        self._spec = LoadSpec(url, inference_request(url), plan, retry_cut_off=1)
+        self._spec = LoadSpec(url, inference_request(url), plan, retry_cut_off=retry_cut_off)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="background-load")
         self._result: LoadReport | None = None

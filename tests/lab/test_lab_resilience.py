@@ -71,6 +71,26 @@ def test_a_replica_killed_mid_run_fails_no_request_and_gets_traffic_again_once_r
     assert _share(after.replicas, "replica-1") >= 0.25, after.replicas
 
 
+def test_kill_9_of_a_replica_fails_none_of_5000_requests_from_a_client_that_never_resends(
+    lab_of_three: Lab,
+) -> None:
+    """Issue 20, item 6: each response leaves the server in one write, so a killed replica has sent either
+    nothing (HAProxy retries the request on another replica) or the whole answer."""
+    victim = lab_of_three.replicas[2]
+    old_pid, generation = victim.pid, victim.generation
+    assert old_pid is not None
+    with BackgroundLoad(lab_of_three.url, users=12, retry_cut_off=0) as during:
+        time.sleep(2.0)
+        os.kill(old_pid, signal.SIGKILL)
+        lab_of_three.wait_in_rotation(2, timeout_s=60.0, after_generation=generation)
+        time.sleep(3.0)
+    report = during.report
+    print(f"\nkill -9 replica-2 under load, no client resends: {report.format()}")
+    assert report.sent >= 5000
+    assert report.failed == 0, report.errors
+    assert report.retried == 0
+
+
 def test_replacing_every_replica_one_by_one_under_load_fails_no_request(lab_of_three: Lab) -> None:
     old_pids = [replica.pid for replica in lab_of_three.replicas]
     started = time.monotonic()

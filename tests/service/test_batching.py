@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -270,3 +271,35 @@ async def test_a_request_the_model_fails_on_does_not_fail_its_batch_mates(
     finally:
         await batcher.stop()
     assert gate.batches == [1, 2, 1, 1]  # the shared pass failed, then each request ran alone
+
+
+async def test_requests_of_different_shapes_never_share_a_forward_pass(until) -> None:
+    """A variable dimension: the queue is A B A B A; the passes are [A A A] then [B B], and each caller
+    still gets its own rows back."""
+
+    release = threading.Event()
+    shapes: list[tuple[int, ...]] = []
+
+    def forward(inputs: list[np.ndarray]) -> list[np.ndarray]:
+        shapes.append(inputs[0].shape)
+        if len(shapes) == 1:
+            assert release.wait(10)
+        return [inputs[0].sum(axis=1)]
+
+    batcher = Batcher(forward, limits(), Metrics())
+    batcher.start()
+    try:
+        first = asyncio.create_task(batcher.infer([np.ones((1, 9), np.float32)]))
+        await until(lambda: len(shapes) == 1)
+        lengths = [2, 5, 2, 5, 2]
+        queued = [
+            asyncio.create_task(batcher.infer([np.full((1, n), i, np.float32)]))
+            for i, n in enumerate(lengths)
+        ]
+        await until(lambda: batcher.queued_rows == len(lengths))
+        release.set()
+        results = await asyncio.gather(first, *queued)
+    finally:
+        await batcher.stop()
+    assert shapes == [(1, 9), (3, 2), (2, 5)]
+    assert [out[0].tolist() for out in results[1:]] == [[i * n] for i, n in enumerate(lengths)]

@@ -6,7 +6,7 @@ themselves). The shared add-ons (ingress controller, device plugin, metrics-serv
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from infra.clouds.aws import iam
 from infra.clouds.aws.node_pools import SYSTEM_LABELS
+from infra.clouds.children import Children
 
 CHART = "cluster-autoscaler"
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
@@ -46,29 +47,28 @@ def autoscaler_values(cluster_name: str, region: str, image_tag: str) -> dict[st
 
 
 def create_cluster_autoscaler(
+    *,
     cluster: aws.eks.Cluster,
     cluster_name: str,
     region: str,
     account_id: pulumi.Output[str],
     image_tag: str,
     k8s_provider: k8s.Provider,
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
+    children: Children,
     depends_on: Sequence[pulumi.Resource],
 ) -> k8s.helm.v3.Release:
     role = iam.role(
         "cluster-autoscaler",
-        iam.POD_IDENTITY_PRINCIPAL,
-        (),
-        tags,
-        parent,
+        service=iam.POD_IDENTITY_PRINCIPAL,
+        managed_policies=(),
         description=f"cluster-autoscaler of {cluster_name}: scales this cluster's node groups",
+        children=children,
     )
     policy = aws.iam.RolePolicy(
         "cluster-autoscaler",
         role=role.name,
         policy=account_id.apply(lambda account: iam.cluster_autoscaler_policy(cluster_name, region, account)),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=children.parent),
     )
     association = aws.eks.PodIdentityAssociation(
         "cluster-autoscaler",
@@ -76,8 +76,8 @@ def create_cluster_autoscaler(
         namespace=NAMESPACE,
         service_account=SERVICE_ACCOUNT,
         role_arn=role.arn,
-        tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+        tags=dict(children.tags),
+        opts=pulumi.ResourceOptions(parent=children.parent, depends_on=list(depends_on)),
     )
     return k8s.helm.v3.Release(
         "cluster-autoscaler",
@@ -88,6 +88,6 @@ def create_cluster_autoscaler(
         namespace=NAMESPACE,
         values=autoscaler_values(cluster_name, region, image_tag),
         opts=pulumi.ResourceOptions(
-            parent=parent, provider=k8s_provider, depends_on=[policy, association, *depends_on]
+            parent=children.parent, provider=k8s_provider, depends_on=[policy, association, *depends_on]
         ),
     )

@@ -14,6 +14,7 @@ from infra.clouds.aws import iam
 from infra.clouds.aws.kubeconfig import field
 from infra.clouds.aws.network import Network
 from infra.clouds.aws.settings import AwsSettings
+from infra.clouds.children import Children
 
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CONTROL_PLANE_LOG_RETENTION_DAYS = 30
@@ -43,19 +44,19 @@ class ControlPlane:
 
 def create_control_plane(
     settings: AwsSettings,
+    *,
     cluster_name: str,
     network: Network,
     admin_principal_arn: pulumi.Input[str],
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
+    children: Children,
 ) -> ControlPlane:
-    opts = pulumi.ResourceOptions(parent=parent)
+    opts = children.opts()
     secrets_key = aws.kms.Key(
         "eks-secrets",
         description=f"Envelope encryption of Kubernetes secrets in EKS cluster {cluster_name}",
         enable_key_rotation=True,
         deletion_window_in_days=7,
-        tags=dict(tags),
+        tags=dict(children.tags),
         opts=opts,
     )
     aws.kms.Alias(
@@ -63,11 +64,10 @@ def create_control_plane(
     )
     cluster_role = iam.role(
         "eks-cluster",
-        "eks.amazonaws.com",
-        iam.CLUSTER_POLICIES,
-        tags,
-        parent,
+        service="eks.amazonaws.com",
+        managed_policies=iam.CLUSTER_POLICIES,
         description=f"EKS control plane of {cluster_name}",
+        children=children,
     )
     kms_grant = aws.iam.RolePolicy(
         "eks-cluster-kms",
@@ -81,7 +81,7 @@ def create_control_plane(
         "eks-control-plane",
         name=f"/aws/eks/{cluster_name}/cluster",
         retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
-        tags=dict(tags),
+        tags=dict(children.tags),
         opts=opts,
     )
     public = settings.endpoint_access != "private"
@@ -111,9 +111,9 @@ def create_control_plane(
             provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn),
             resources=["secrets"],
         ),
-        tags=dict(tags),
+        tags=dict(children.tags),
         opts=pulumi.ResourceOptions(
-            parent=parent, depends_on=[kms_grant, control_plane_logs, *network.private_routes]
+            parent=children.parent, depends_on=[kms_grant, control_plane_logs, *network.private_routes]
         ),
     )
 
@@ -122,7 +122,7 @@ def create_control_plane(
         cluster_name=cluster.name,
         principal_arn=admin_principal_arn,
         type="STANDARD",
-        tags=dict(tags),
+        tags=dict(children.tags),
         opts=opts,
     )
     admin_access = aws.eks.AccessPolicyAssociation(
@@ -139,19 +139,21 @@ def create_control_plane(
         url=cluster.identities.apply(_oidc_issuer),
         client_id_lists=["sts.amazonaws.com"],
         thumbprint_lists=[EKS_OIDC_ROOT_CA_THUMBPRINT],
-        tags=dict(tags),
+        tags=dict(children.tags),
         opts=opts,
     )
-    node_addons = create_addons(NODE_ADDONS, settings, cluster, tags, parent, depends_on=[admin_access])
+    node_addons = create_addons(
+        NODE_ADDONS, settings, cluster=cluster, children=children, depends_on=[admin_access]
+    )
     return ControlPlane(cluster, secrets_key, oidc_provider, admin_access, node_addons)
 
 
 def create_addons(
     names: Sequence[str],
     settings: AwsSettings,
+    *,
     cluster: aws.eks.Cluster,
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
+    children: Children,
     depends_on: Sequence[pulumi.Resource] = (),
     pod_identities: Mapping[str, tuple[str, aws.iam.Role]] | None = None,
 ) -> list[aws.eks.Addon]:
@@ -182,8 +184,8 @@ def create_addons(
                 ]
                 if identity is not None
                 else None,
-                tags=dict(tags),
-                opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+                tags=dict(children.tags),
+                opts=pulumi.ResourceOptions(parent=children.parent, depends_on=list(depends_on)),
             )
         )
     return addons

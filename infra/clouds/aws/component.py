@@ -33,6 +33,7 @@ from infra.clouds.aws.node_pools import GPU_LABELS, GPU_TAINT, create_node_pools
 from infra.clouds.aws.registry import create_registry
 from infra.clouds.aws.settings import AwsSettings
 from infra.clouds.aws.tags import cost_tags
+from infra.clouds.children import Children
 from infra.clouds.platform import GpuScheduling, Platform, Registry
 from infra.settings import Settings
 
@@ -78,50 +79,54 @@ class AwsPlatform(pulumi.ComponentResource):
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers={"aws": provider})),
         )
         settings = args.aws
-        tags = cost_tags(args.stack)
         self.cluster_name = settings.cluster_name or f"liftoff-{args.stack}"
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=provider)
 
-        network = create_network(settings, self.cluster_name, tags, self, provider)
+        children = Children(parent=self, tags=cost_tags(args.stack))
+        network = create_network(
+            settings, cluster_name=self.cluster_name, provider=provider, children=children
+        )
         control = create_control_plane(
-            settings, self.cluster_name, network, _deployer_arn(settings, invoke), tags, self
+            settings,
+            cluster_name=self.cluster_name,
+            network=network,
+            admin_principal_arn=_deployer_arn(settings, invoke),
+            children=children,
         )
         node_role = iam.role(
             "eks-node",
-            "ec2.amazonaws.com",
-            iam.NODE_POLICIES,
-            tags,
-            self,
+            service="ec2.amazonaws.com",
+            managed_policies=iam.NODE_POLICIES,
             description=f"Nodes of EKS cluster {self.cluster_name}",
+            children=children,
         )
         pools = create_node_pools(
             settings,
-            control.cluster,
-            self.cluster_name,
-            network,
-            node_role,
-            tags,
-            self,
+            cluster=control.cluster,
+            cluster_name=self.cluster_name,
+            network=network,
+            node_role=node_role,
+            children=children,
             depends_on=[*control.node_addons, *network.private_routes],
         )
         ebs_csi_role = iam.role(
             "ebs-csi",
-            iam.POD_IDENTITY_PRINCIPAL,
-            iam.EBS_CSI_POLICIES,
-            tags,
-            self,
+            service=iam.POD_IDENTITY_PRINCIPAL,
+            managed_policies=iam.EBS_CSI_POLICIES,
             description=f"EBS CSI controller of {self.cluster_name}: creates and attaches volumes",
+            children=children,
         )
         workload_addons = create_addons(
             WORKLOAD_ADDONS,
             settings,
-            control.cluster,
-            tags,
-            self,
+            cluster=control.cluster,
+            children=children,
             depends_on=[pools.system],
             pod_identities={"aws-ebs-csi-driver": (EBS_CSI_SERVICE_ACCOUNT, ebs_csi_role)},
         )
-        repository, self.registry = create_registry(settings, f"liftoff-{args.stack}", tags, self, provider)
+        repository, self.registry = create_registry(
+            settings, repository_name=f"liftoff-{args.stack}", provider=provider, children=children
+        )
 
         self.kubeconfig = cluster_kubeconfig(control.cluster, settings.region)
         self.k8s_provider = k8s.Provider(
@@ -129,14 +134,13 @@ class AwsPlatform(pulumi.ComponentResource):
         )
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
         autoscaler = create_cluster_autoscaler(
-            control.cluster,
-            self.cluster_name,
-            settings.region,
-            account_id,
-            settings.autoscaler_image_tag,
-            self.k8s_provider,
-            tags,
-            self,
+            cluster=control.cluster,
+            cluster_name=self.cluster_name,
+            region=settings.region,
+            account_id=account_id,
+            image_tag=settings.autoscaler_image_tag,
+            k8s_provider=self.k8s_provider,
+            children=children,
             depends_on=[*pools.all, *workload_addons, control.admin_access],
         )
         self.node_groups = pools.all

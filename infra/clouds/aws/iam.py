@@ -7,10 +7,12 @@ bound to one service account by a PodIdentityAssociation), so nodes hold no cont
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
+
+from infra.clouds.children import Children
 
 MANAGED = "arn:aws:iam::aws:policy"
 CLUSTER_POLICIES = (f"{MANAGED}/AmazonEKSClusterPolicy",)
@@ -34,11 +36,11 @@ def assume_role_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole",
 
 def role(
     name: str,
+    *,
     service: str,
     managed_policies: Sequence[str],
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
     description: str,
+    children: Children,
 ) -> aws.iam.Role:
     """A role a service assumes, with AWS-managed policies attached (each attachment is its own resource so
     the offline plan lists exactly what was granted)."""
@@ -50,15 +52,15 @@ def role(
         name,
         assume_role_policy=assume_role_policy(service, actions),
         description=description,
-        tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        tags=dict(children.tags),
+        opts=pulumi.ResourceOptions(parent=children.parent),
     )
     for policy_arn in managed_policies:
         aws.iam.RolePolicyAttachment(
             f"{name}-{policy_arn.rsplit('/', 1)[-1]}",
             role=created.name,
             policy_arn=policy_arn,
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=children.parent),
         )
     return created
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -16,6 +15,7 @@ import pulumi_aws as aws
 
 from infra.clouds.aws.settings import AwsSettings
 from infra.clouds.aws.tags import cluster_tag_key
+from infra.clouds.children import Children
 
 PUBLIC_ELB_ROLE = "kubernetes.io/role/elb"
 INTERNAL_ELB_ROLE = "kubernetes.io/role/internal-elb"
@@ -39,32 +39,28 @@ def subnet_cidrs(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
 
 
 def create_network(
-    settings: AwsSettings,
-    cluster_name: str,
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
-    provider: aws.Provider,
+    settings: AwsSettings, *, cluster_name: str, provider: aws.Provider, children: Children
 ) -> Network:
-    opts = pulumi.ResourceOptions(parent=parent)
-    zone_names = _zone_names(settings.availability_zones, provider, parent)
-    shared = {**tags, cluster_tag_key(cluster_name): "shared"}
+    opts = children.opts()
+    zone_names = _zone_names(settings.availability_zones, provider, children.parent)
+    shared = {**children.tags, cluster_tag_key(cluster_name): "shared"}
 
     vpc = aws.ec2.Vpc(
         "vpc",
         cidr_block=settings.vpc_cidr,
         enable_dns_support=True,
         enable_dns_hostnames=True,  # EKS nodes register by their private DNS names
-        tags={**tags, "Name": f"{cluster_name}-vpc"},
+        tags={**children.tags, "Name": f"{cluster_name}-vpc"},
         opts=opts,
     )
     gateway = aws.ec2.InternetGateway(
-        "igw", vpc_id=vpc.id, tags={**tags, "Name": f"{cluster_name}-igw"}, opts=opts
+        "igw", vpc_id=vpc.id, tags={**children.tags, "Name": f"{cluster_name}-igw"}, opts=opts
     )
     public_table = aws.ec2.RouteTable(
         "public-rt",
         vpc_id=vpc.id,
         routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
-        tags={**tags, "Name": f"{cluster_name}-public"},
+        tags={**children.tags, "Name": f"{cluster_name}-public"},
         opts=opts,
     )
 
@@ -106,15 +102,18 @@ def create_network(
     nat_count = settings.availability_zones if settings.nat_per_az else 1
     for index in range(nat_count):
         address = aws.ec2.Eip(
-            f"nat-{index}", domain="vpc", tags={**tags, "Name": f"{cluster_name}-nat-{index}"}, opts=opts
+            f"nat-{index}",
+            domain="vpc",
+            tags={**children.tags, "Name": f"{cluster_name}-nat-{index}"},
+            opts=opts,
         )
         nat_gateways.append(
             aws.ec2.NatGateway(
                 f"nat-{index}",
                 allocation_id=address.id,
                 subnet_id=public_subnets[index].id,
-                tags={**tags, "Name": f"{cluster_name}-nat-{index}"},
-                opts=pulumi.ResourceOptions(parent=parent, depends_on=[gateway]),
+                tags={**children.tags, "Name": f"{cluster_name}-nat-{index}"},
+                opts=children.opts(depends_on=[gateway]),
             )
         )
     for index, subnet in enumerate(private_subnets):
@@ -123,7 +122,7 @@ def create_network(
             f"private-rt-{index}",
             vpc_id=vpc.id,
             routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
-            tags={**tags, "Name": f"{cluster_name}-private-{index}"},
+            tags={**children.tags, "Name": f"{cluster_name}-private-{index}"},
             opts=opts,
         )
         private_routes.append(

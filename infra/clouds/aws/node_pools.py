@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from infra.clouds.aws.kubeconfig import field
 from infra.clouds.aws.network import Network
 from infra.clouds.aws.settings import AwsSettings, GpuPool
+from infra.clouds.children import Children
 from infra.clouds.platform import Toleration
 
 POOL_LABEL = "liftoff.dev/pool"
@@ -63,12 +64,12 @@ def autoscaler_tags(
 
 def create_node_pools(
     settings: AwsSettings,
+    *,
     cluster: aws.eks.Cluster,
     cluster_name: str,
     network: Network,
     node_role: aws.iam.Role,
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
+    children: Children,
     depends_on: Sequence[pulumi.Resource],
 ) -> NodePools:
     private_subnet_ids = [subnet.id for subnet in network.private_subnets]
@@ -84,27 +85,32 @@ def create_node_pools(
         disk_gib=50,
         labels=SYSTEM_LABELS,
         taints=(),
-        group_tags={**tags, **autoscaler_tags(cluster_name, SYSTEM_LABELS)},
-        tags=tags,
-        parent=parent,
+        group_tags=children.tagged(**autoscaler_tags(cluster_name, SYSTEM_LABELS)),
+        children=children,
         depends_on=depends_on,
     )
     gpu = None
     if settings.gpu_pool is not None:
         gpu = _gpu_node_group(
-            settings.gpu_pool, cluster, cluster_name, node_role, private_subnet_ids, tags, parent, depends_on
+            settings.gpu_pool,
+            cluster=cluster,
+            cluster_name=cluster_name,
+            node_role=node_role,
+            subnet_ids=private_subnet_ids,
+            children=children,
+            depends_on=depends_on,
         )
     return NodePools(node_role, system, gpu)
 
 
 def _gpu_node_group(
     pool: GpuPool,
+    *,
     cluster: aws.eks.Cluster,
     cluster_name: str,
     node_role: aws.iam.Role,
     subnet_ids: list[pulumi.Output[str]],
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
+    children: Children,
     depends_on: Sequence[pulumi.Resource],
 ) -> aws.eks.NodeGroup:
     template_tags = autoscaler_tags(
@@ -126,9 +132,8 @@ def _gpu_node_group(
         disk_gib=pool.disk_gib,
         labels=GPU_LABELS,
         taints=[GPU_TAINT],
-        group_tags={**tags, **template_tags},
-        tags=tags,
-        parent=parent,
+        group_tags=children.tagged(**template_tags),
+        children=children,
         depends_on=depends_on,
     )
     # EKS does not copy node group tags to the Auto Scaling group behind it, and cluster-autoscaler reads the
@@ -141,7 +146,7 @@ def _gpu_node_group(
             f"gpu-asg-{key.rsplit('/node-template/', 1)[1].replace('/', '-').replace('.', '-')}",
             autoscaling_group_name=group_name,
             tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=children.parent),
         )
     return group
 
@@ -168,8 +173,7 @@ def _node_group(
     labels: Mapping[str, str],
     taints: Sequence[Toleration],
     group_tags: Mapping[str, str],
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
+    children: Children,
     depends_on: Sequence[pulumi.Resource],
 ) -> aws.eks.NodeGroup:
     min_size, max_size, desired_size = sizes
@@ -191,12 +195,12 @@ def _node_group(
             http_put_response_hop_limit=2,
         ),
         tag_specifications=[
-            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=dict(tags))
+            aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=dict(children.tags))
             for kind in ("instance", "volume", "network-interface")
         ],
         update_default_version=True,
-        tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        tags=dict(children.tags),
+        opts=pulumi.ResourceOptions(parent=children.parent),
     )
     return aws.eks.NodeGroup(
         name,
@@ -220,6 +224,6 @@ def _node_group(
         ],
         tags=dict(group_tags),
         opts=pulumi.ResourceOptions(
-            parent=parent, depends_on=list(depends_on), ignore_changes=AUTOSCALER_OWNS_SIZE
+            parent=children.parent, depends_on=list(depends_on), ignore_changes=AUTOSCALER_OWNS_SIZE
         ),
     )

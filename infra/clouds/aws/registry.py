@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.clouds.aws.settings import AwsSettings
+from infra.clouds.children import Children
 from infra.clouds.platform import Registry
 
 
@@ -33,13 +33,9 @@ def lifecycle_policy(keep_last: int) -> str:
 
 
 def create_registry(
-    settings: AwsSettings,
-    repository_name: str,
-    tags: Mapping[str, str],
-    parent: pulumi.Resource,
-    provider: aws.Provider,
+    settings: AwsSettings, *, repository_name: str, provider: aws.Provider, children: Children
 ) -> tuple[aws.ecr.Repository, Registry]:
-    opts = pulumi.ResourceOptions(parent=parent)
+    opts = children.opts()
     repository = aws.ecr.Repository(
         "images",
         name=repository_name,
@@ -50,7 +46,7 @@ def create_registry(
         encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")],
         # `pulumi destroy` must not stop at a repository that still holds the images it pushed.
         force_delete=settings.ecr_force_delete,
-        tags=dict(tags),
+        tags=dict(children.tags),
         opts=opts,
     )
     aws.ecr.LifecyclePolicy(
@@ -58,7 +54,7 @@ def create_registry(
     )
     # A token valid for 12 hours, fetched on every `pulumi up`; it never sits in the stack's config.
     token = aws.ecr.get_authorization_token_output(
-        registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=parent, provider=provider)
+        registry_id=repository.registry_id, opts=children.invoke(provider)
     )
     registry = Registry(
         url=repository.repository_url,

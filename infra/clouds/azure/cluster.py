@@ -12,6 +12,7 @@ from pulumi_azure_native import authorization, containerservice
 from infra.clouds.azure import network as net
 from infra.clouds.azure.node_pools import system_pool_profile
 from infra.clouds.azure.settings import AzureSettings
+from infra.clouds.children import Children
 
 # Built-in role "Azure Kubernetes Service RBAC Cluster Admin": every Kubernetes action in the cluster.
 AKS_RBAC_CLUSTER_ADMIN_ROLE = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
@@ -42,10 +43,9 @@ def create_cluster(
     cluster_name: str,
     network: net.Network,
     client: pulumi.Output[authorization.GetClientConfigResult],
-    tags: dict[str, str],
-    parent: pulumi.Resource,
+    children: Children,
 ) -> Cluster:
-    opts = pulumi.ResourceOptions(parent=parent)
+    opts = children.opts()
     network_profile: containerservice.ContainerServiceNetworkProfileArgsDict = {
         "network_plugin": "azure",
         "network_plugin_mode": "overlay",
@@ -85,10 +85,10 @@ def create_cluster(
         auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
         network_profile=network_profile,
         api_server_access_profile={"authorized_ip_ranges": list(settings.api_authorized_ip_ranges)},
-        agent_pool_profiles=[system_pool_profile(settings, network.node_subnet.id, tags)],
-        tags=tags,
+        agent_pool_profiles=[system_pool_profile(settings, network.node_subnet.id, dict(children.tags))],
+        tags=dict(children.tags),
         # The autoscaler owns the system pool's node count; a refresh must not turn it into a diff.
-        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["agentPoolProfiles[0].count"]),
+        opts=pulumi.ResourceOptions(parent=children.parent, ignore_changes=["agentPoolProfiles[0].count"]),
     )
     subscription_id = client.apply(lambda c: c.subscription_id)
     # `az aks create` grants this itself for a bring-your-own subnet; through the API it is ours to grant.

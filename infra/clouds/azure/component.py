@@ -20,6 +20,7 @@ from infra.clouds.azure.node_pools import create_gpu_pool, gpu_scheduling
 from infra.clouds.azure.registry import ImageRegistry, create_registry
 from infra.clouds.azure.settings import AzureSettings
 from infra.clouds.azure.tags import cost_tags
+from infra.clouds.children import Children
 from infra.clouds.platform import Platform
 from infra.settings import Settings
 
@@ -57,7 +58,7 @@ class AzurePlatform(pulumi.ComponentResource):
     ) -> None:
         super().__init__("liftoff:azure:Platform", name, None, opts)
         settings = args.azure
-        tags = cost_tags()
+        children = Children(parent=self, tags=cost_tags())
         stack = pulumi.get_stack()
         self.cluster_name = f"{settings.name_prefix}-{stack}"
         client = authorization.get_client_config_output()
@@ -66,8 +67,7 @@ class AzurePlatform(pulumi.ComponentResource):
             name,
             resource_group_name=f"{settings.name_prefix}-{stack}",
             location=settings.location,
-            tags=tags,
-            parent=self,
+            children=children,
         )
         built = create_cluster(
             f"{name}-aks",
@@ -75,8 +75,7 @@ class AzurePlatform(pulumi.ComponentResource):
             cluster_name=self.cluster_name,
             network=network,
             client=client,
-            tags=tags,
-            parent=self,
+            children=children,
         )
         self.cluster = built.cluster
         self.gpu_pool = None
@@ -87,8 +86,7 @@ class AzurePlatform(pulumi.ComponentResource):
                 resource_group_name=network.resource_group.name,
                 cluster_name=self.cluster.name,
                 subnet_id=network.node_subnet.id,
-                tags=tags,
-                parent=self,
+                children=children,
                 depends_on=[self.cluster],
             )
         self.registry = create_registry(
@@ -97,8 +95,7 @@ class AzurePlatform(pulumi.ComponentResource):
             resource_group_name=network.resource_group.name,
             kubelet_object_id=self.cluster.identity_profile.apply(_kubelet_object_id),
             client=client,
-            tags=tags,
-            parent=self,
+            children=children,
         )
         self.kubeconfig = user_kubeconfig(self.cluster, network.resource_group.name)
         self.ready = [

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pulumi
 from pulumi_azure_native import network, resources
+
+from infra.clouds.children import Children
 
 VNET_CIDR = "10.42.0.0/16"
 NODE_SUBNET_CIDR = "10.42.0.0/22"
@@ -31,19 +32,22 @@ def create_network(
     *,
     resource_group_name: str,
     location: str,
-    tags: dict[str, str],
-    parent: pulumi.Resource,
+    children: Children,
 ) -> Network:
-    opts = pulumi.ResourceOptions(parent=parent)
+    opts = children.opts()
     group = resources.ResourceGroup(
-        f"{name}-rg", resource_group_name=resource_group_name, location=location, tags=tags, opts=opts
+        f"{name}-rg",
+        resource_group_name=resource_group_name,
+        location=location,
+        tags=dict(children.tags),
+        opts=opts,
     )
     vnet = network.VirtualNetwork(
         f"{name}-vnet",
         resource_group_name=group.name,
         location=location,
         address_space={"address_prefixes": [VNET_CIDR]},
-        tags=tags,
+        tags=dict(children.tags),
         opts=opts,
     )
     # A separate Subnet (not inline in the VNet) so the cluster can reference its id before the VNet

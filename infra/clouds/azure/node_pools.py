@@ -12,6 +12,7 @@ import pulumi
 from pulumi_azure_native import containerservice
 
 from infra.clouds.azure.settings import AzureSettings
+from infra.clouds.children import Children
 from infra.clouds.platform import GpuScheduling, Toleration
 
 SYSTEM_POOL_NAME = "system"
@@ -62,8 +63,7 @@ def create_gpu_pool(
     resource_group_name: pulumi.Input[str],
     cluster_name: pulumi.Input[str],
     subnet_id: pulumi.Input[str],
-    tags: dict[str, str],
-    parent: pulumi.Resource,
+    children: Children,
     depends_on: list[pulumi.Resource],
 ) -> containerservice.AgentPool:
     """A user pool of N-series VMs that the cluster autoscaler grows from `gpu_min_count` (0 by default)."""
@@ -98,10 +98,10 @@ def create_gpu_pool(
         # GPU Operator, which brings its own driver. `gpu_instance_profile` (MIG) stays unset: the T4
         # has no MIG, and a whole GPU per pod is what `liftoff:gpu` asks for.
         gpu_profile={"driver": "Install"},
-        tags=tags,
+        tags=dict(children.tags),
         **spot,
         opts=pulumi.ResourceOptions(
-            parent=parent,
+            parent=children.parent,
             depends_on=depends_on,
             # The autoscaler owns the node count; a later `pulumi up` must not reset it to the minimum.
             ignore_changes=["count"],

@@ -14,6 +14,7 @@ from pulumi_azure_native import authorization, containerregistry
 from infra.clouds.azure.acr_token import ACR_TOKEN_USERNAME, AcrPushToken
 from infra.clouds.azure.cluster import role_definition_id
 from infra.clouds.azure.settings import AzureSettings
+from infra.clouds.children import Children
 from infra.clouds.platform import Registry
 
 ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
@@ -43,10 +44,9 @@ def create_registry(
     resource_group_name: pulumi.Input[str],
     kubelet_object_id: pulumi.Input[str],
     client: pulumi.Output[authorization.GetClientConfigResult],
-    tags: dict[str, str],
-    parent: pulumi.Resource,
+    children: Children,
 ) -> ImageRegistry:
-    opts = pulumi.ResourceOptions(parent=parent)
+    opts = children.opts()
     subscription_id = client.apply(lambda c: c.subscription_id)
     registry = containerregistry.Registry(
         name,
@@ -58,7 +58,7 @@ def create_registry(
         sku={"name": settings.acr_sku},
         admin_user_enabled=False,
         anonymous_pull_enabled=False,
-        tags=tags,
+        tags=dict(children.tags),
         opts=opts,
     )
     kubelet_pull = authorization.RoleAssignment(
@@ -88,7 +88,7 @@ def create_registry(
         login_server=registry.login_server,
         tenant_id=client.apply(lambda c: c.tenant_id),
         aad_token=authorization.get_client_token_output().apply(lambda t: t.token),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=push_depends),
+        opts=pulumi.ResourceOptions(parent=children.parent, depends_on=push_depends),
     )
     credentials = Registry(
         url=pulumi.Output.concat(registry.login_server, "/", REPOSITORY),

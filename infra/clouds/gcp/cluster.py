@@ -9,6 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
+from infra.clouds.children import Children
 from infra.clouds.gcp.network import PODS_RANGE, SERVICES_RANGE, Network
 from infra.clouds.gcp.settings import GcpSettings
 
@@ -18,9 +19,9 @@ C = gcp.container
 def create_cluster(
     name: str,
     settings: GcpSettings,
+    *,
     network: Network,
-    labels: dict[str, str],
-    parent: pulumi.Resource,
+    children: Children,
     depends_on: list[pulumi.Resource],
 ) -> C.Cluster:
     return C.Cluster(
@@ -76,8 +77,8 @@ def create_cluster(
             enable_components=["SYSTEM_COMPONENTS", "DCGM"],
             managed_prometheus=C.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
         ),
-        resource_labels=labels,
+        resource_labels=dict(children.tags),
         # The provider's default is true, which makes `pulumi destroy` fail; the stack turns it on by choice.
         deletion_protection=settings.deletion_protection,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+        opts=children.opts(depends_on=depends_on),
     )

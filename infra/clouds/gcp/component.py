@@ -11,6 +11,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from infra.clouds.children import Children
 from infra.clouds.gcp.cluster import create_cluster
 from infra.clouds.gcp.identity import create_node_identity
 from infra.clouds.gcp.kubeconfig import cluster_kubeconfig
@@ -45,14 +46,20 @@ class GcpPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: GcpPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("liftoff:gcp:Platform", name, None, opts)
         settings = args.gcp
-        labels = cost_tags()
-        services: list[pulumi.Resource] = list(enable_services(name, settings.project, self))
-        network = create_network(name, settings, self, services)
-        self.registry = create_registry(name, settings, labels, self, services)
-        identity = create_node_identity(name, settings, self.registry.repository, self, services)
+        children = Children(parent=self, tags=cost_tags())
+        services: list[pulumi.Resource] = list(enable_services(name, settings.project, children=children))
+        network = create_network(name, settings, children=children, depends_on=services)
+        self.registry = create_registry(name, settings, children=children, depends_on=services)
+        identity = create_node_identity(
+            name, settings, repository=self.registry.repository, children=children, depends_on=services
+        )
         # Cloud NAT before the cluster: private nodes need it to register and pull the first images.
-        self.cluster = create_cluster(name, settings, network, labels, self, [*services, network.nat])
-        self.node_pools = create_node_pools(name, settings, self.cluster, identity, labels, self)
+        self.cluster = create_cluster(
+            name, settings, network=network, children=children, depends_on=[*services, network.nat]
+        )
+        self.node_pools = create_node_pools(
+            name, settings, cluster=self.cluster, identity=identity, children=children
+        )
         self.kubeconfig = cluster_kubeconfig(self.cluster)
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s",

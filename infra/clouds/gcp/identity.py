@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from infra.clouds.children import Children
 from infra.clouds.gcp.settings import GcpSettings
 
 NODE_PROJECT_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
@@ -36,11 +37,12 @@ def node_account_id(stack: str) -> str:
 def create_node_identity(
     name: str,
     settings: GcpSettings,
+    *,
     repository: gcp.artifactregistry.Repository,
-    parent: pulumi.Resource,
+    children: Children,
     depends_on: list[pulumi.Resource],
 ) -> NodeIdentity:
-    opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
+    opts = children.opts(depends_on=depends_on)
     account = gcp.serviceaccount.Account(
         f"{name}-nodes",
         project=settings.project,

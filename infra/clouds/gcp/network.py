@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from infra.clouds.children import Children
 from infra.clouds.gcp.settings import GcpSettings
 
 PODS_RANGE = "pods"
@@ -27,9 +28,9 @@ class Network:
 
 
 def create_network(
-    name: str, settings: GcpSettings, parent: pulumi.Resource, depends_on: list[pulumi.Resource]
+    name: str, settings: GcpSettings, *, children: Children, depends_on: list[pulumi.Resource]
 ) -> Network:
-    opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
+    opts = children.opts(depends_on=depends_on)
     network = gcp.compute.Network(
         f"{name}-vpc",
         project=settings.project,

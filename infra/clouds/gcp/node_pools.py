@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pulumi
 import pulumi_gcp as gcp
 
+from infra.clouds.children import Children
 from infra.clouds.gcp.identity import NodeIdentity
 from infra.clouds.gcp.settings import GcpSettings
 
@@ -40,12 +40,12 @@ class NodePools:
 def create_node_pools(
     name: str,
     settings: GcpSettings,
+    *,
     cluster: C.Cluster,
     identity: NodeIdentity,
-    labels: dict[str, str],
-    parent: pulumi.Resource,
+    children: Children,
 ) -> NodePools:
-    opts = pulumi.ResourceOptions(parent=parent, depends_on=identity.grants)
+    opts = children.opts(depends_on=identity.grants)
     system = C.NodePool(
         f"{name}-system",
         project=settings.project,
@@ -65,7 +65,7 @@ def create_node_pools(
             machine_type=settings.system_machine_type,
             disk_size_gb=50,
             node_labels={"liftoff/pool": "system"},
-            resource_labels={**labels, "pool": "system"},
+            resource_labels=children.tagged(pool="system"),
         ),
         opts=opts,
     )
@@ -91,7 +91,7 @@ def create_node_pools(
             # The CUDA image and its layers need room; 100 GB also raises pd-balanced throughput.
             disk_size_gb=100,
             node_labels={"liftoff/pool": "gpu"},
-            resource_labels={**labels, "pool": "gpu"},
+            resource_labels=children.tagged(pool="gpu"),
             spot=settings.gpu_spot,
             guest_accelerators=[
                 C.NodePoolNodeConfigGuestAcceleratorArgs(
@@ -109,7 +109,7 @@ def create_node_pools(
             ],
         ),
         # Created after the system pool, so the cluster's add-ons settle there and never wait for a GPU.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*identity.grants, system]),
+        opts=children.opts(depends_on=[*identity.grants, system]),
     )
     return NodePools(system=system, gpu=gpu)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from infra.clouds.children import Children
 from infra.clouds.gcp.settings import GcpSettings
 
 IMAGE_NAME = "liftoff"
@@ -36,8 +37,8 @@ def repository_id(stack: str) -> str:
 def create_registry(
     name: str,
     settings: GcpSettings,
-    labels: dict[str, str],
-    parent: pulumi.Resource,
+    *,
+    children: Children,
     depends_on: list[pulumi.Resource],
 ) -> ImageRegistry:
     repository = gcp.artifactregistry.Repository(
@@ -47,7 +48,7 @@ def create_registry(
         repository_id=repository_id(pulumi.get_stack()),
         format="DOCKER",
         description="Liftoff inference images",
-        labels=labels,
+        labels=dict(children.tags),
         cleanup_policy_dry_run=False,
         cleanup_policies=[
             # DELETE matches every version older than a day; KEEP wins over DELETE for the newest ones,
@@ -67,7 +68,7 @@ def create_registry(
                 ),
             ),
         ],
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+        opts=children.opts(depends_on=depends_on),
     )
     url = pulumi.Output.concat(
         repository.location,
@@ -77,9 +78,7 @@ def create_registry(
         repository.repository_id,
         f"/{IMAGE_NAME}",
     )
-    token = gcp.organizations.get_client_config_output(
-        opts=pulumi.InvokeOutputOptions(parent=parent)
-    ).access_token
+    token = gcp.organizations.get_client_config_output(opts=children.invoke()).access_token
     return ImageRegistry(
         repository=repository, url=url, username=TOKEN_USERNAME, password=pulumi.Output.secret(token)
     )

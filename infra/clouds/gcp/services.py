@@ -6,8 +6,9 @@ minutes to come back), so `disable_on_destroy=False`: `pulumi destroy` forgets t
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_gcp as gcp
+
+from infra.clouds.children import Children
 
 REQUIRED_APIS = (
     "compute.googleapis.com",
@@ -17,7 +18,7 @@ REQUIRED_APIS = (
 )
 
 
-def enable_services(name: str, project: str, parent: pulumi.Resource) -> list[gcp.projects.Service]:
+def enable_services(name: str, project: str, *, children: Children) -> list[gcp.projects.Service]:
     return [
         gcp.projects.Service(
             f"{name}-{api.split('.')[0]}",
@@ -25,7 +26,7 @@ def enable_services(name: str, project: str, parent: pulumi.Resource) -> list[gc
             service=api,
             disable_on_destroy=False,
             disable_dependent_services=False,
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=children.opts(),
         )
         for api in REQUIRED_APIS
     ]

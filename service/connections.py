@@ -1,0 +1,289 @@
+"""The connection guard: uvicorn's httptools protocol with the limits a server facing the network needs.
+
+uvicorn alone waits for ever for a request's headers and body, takes headers of any size, and accepts
+connections until the process runs out of file descriptors; then every request fails, readiness probes too
+(issue 20: 1,100 silent connections did it at an open-file limit of 1,024). Here each connection is in one
+phase, and the phases that wait on the client have a deadline:
+
+    headers   from the connection (or the request's first byte) to the end of its headers: header timeout
+    body      from the end of the headers to the end of the body: body timeout
+    busy      the request is complete and the app is answering: the request timeout covers it
+    idle      between keep-alive requests: uvicorn's keep-alive timeout covers it
+
+A deadline missed answers 408 (or closes quietly when the client has sent nothing), headers past
+`max_header_bytes` answer 431, and all of it is counted in `liftoff_connections_closed_total`. At the
+connection cap a new connection takes the place of the connection that has waited longest on its client
+(silent, trickling or idle), so probes and well-behaved clients keep being served while an attacker holds
+the rest; only when every connection is busy does the newcomer get 503 + Retry-After.
+
+Deadlines are checked by one sweep per process every `SWEEP_S`, not by a timer per request: a timer costs
+each request two allocations, and a deadline a fraction of a second late changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import resource
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from service.api.errors import error_body
+from service.metrics import Metrics
+from service.middleware import BODY_TIMEOUT_FLAG
+
+SWEEP_S = 0.25
+FD_RESERVE = 128
+"""File descriptors kept free below the open-file limit for what is not a client connection: the model's
+files, the listening sockets, the thread pools' pipes, an over-the-cap client being told 503."""
+AT_CAPACITY_HEADER_TIMEOUT_S = 1.0
+
+
+class Phase(enum.Enum):
+    HEADERS = "headers"
+    BODY = "body"
+    BUSY = "busy"
+    IDLE = "idle"
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout_s: float
+    body_timeout_s: float
+    max_header_bytes: int
+    max_connections: int
+
+
+def default_max_connections() -> int:
+    """The open-file limit less a reserve: past it accept() fails and nothing can be answered at all."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 65536
+    return max(16, soft - FD_RESERVE)
+
+
+def raw_response(status: int, reason: str, message: str, extra: bytes = b"") -> bytes:
+    """A whole JSON error response, for answers given outside the app (no request to hand it)."""
+    body = error_body(message)
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n"
+    ).encode()
+    return head + extra + b"\r\n" + body
+
+
+HEADER_TIMEOUT = raw_response(408, "Request Timeout", "the request's headers did not arrive in time")
+BODY_TIMEOUT = raw_response(408, "Request Timeout", "the request body did not arrive in time")
+RETRY = b"retry-after: 1\r\n"
+EVICTED = raw_response(503, "Service Unavailable", "the server is at its connection limit; retry", RETRY)
+
+
+class ConnectionGuard:
+    """What one server process's connections share: the limits, the metrics and the deadline sweep."""
+
+    def __init__(self, limits: ConnectionLimits, metrics: Metrics) -> None:
+        self.limits = limits
+        self.metrics = metrics
+        self.connections: set[GuardedProtocol] = set()
+        self._sweep: asyncio.TimerHandle | None = None
+        self._closed = {reason: metrics.connections_closed.labels(reason=reason) for reason in CLOSE_REASONS}
+
+    def protocol_class(self) -> type[GuardedProtocol]:
+        """The protocol class to hand uvicorn (`Config(http=...)`), bound to this guard."""
+        return type("GuardedProtocol", (GuardedProtocol,), {"guard": self})
+
+    def closed(self, reason: str) -> None:
+        self._closed[reason].inc()
+
+    def opened(self, connection: GuardedProtocol) -> None:
+        self.connections.add(connection)
+        self.metrics.connections_open.set(len(self.connections))
+        if self._sweep is None:
+            self._sweep = connection.loop.call_later(SWEEP_S, self._check_deadlines, connection.loop)
+
+    def lost(self, connection: GuardedProtocol) -> None:
+        self.connections.discard(connection)
+        self.metrics.connections_open.set(len(self.connections))
+
+    def make_room(self, newcomer: GuardedProtocol) -> bool:
+        """At the cap, close the connection that has waited longest on its client; False if none can go."""
+        if len(self.connections) <= self.limits.max_connections:
+            return True
+        waiting = [c for c in self.connections if c is not newcomer and c.evictable()]
+        if not waiting:
+            return False
+        min(waiting, key=lambda c: c.since).evict()
+        return True
+
+    def _check_deadlines(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for connection in list(self.connections):
+            if connection.deadline is not None and connection.deadline <= now:
+                connection.deadline_passed()
+        self._sweep = loop.call_later(SWEEP_S, self._check_deadlines, loop)
+
+
+CLOSE_REASONS = ("header_timeout", "body_timeout", "header_too_large", "evicted", "at_capacity")
+
+
+class SingleWriteTransport:
+    """The transport with every write of one event-loop turn sent as one: uvicorn writes a response's
+    headers and its body in two sends, and a replica killed between them leaves the proxy holding headers
+    it has already passed on, with no way to retry. One send leaves either nothing (the proxy retries on
+    another replica) or the whole response in the kernel, which delivers it after the process is gone."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending.clear()
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, pause_reading, set_protocol...
+        return getattr(self._transport, name)
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    guard: ClassVar[ConnectionGuard]
+
+    phase: Phase = Phase.HEADERS
+    since: float = 0.0
+    """When the current phase began: the longest-waiting connection is the first to give way at the cap."""
+    deadline: float | None = None
+    _header_bytes = 0
+    _received_any = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.transport = cast(asyncio.Transport, SingleWriteTransport(transport, self.loop))
+        guard = self.guard
+        self._enter(Phase.HEADERS, guard.limits.header_timeout_s)
+        guard.opened(self)
+        if not guard.make_room(self):
+            # Every connection is busy with a request: this one is told so once its request is read
+            # (answering before reading it would have the kernel reset the connection under the answer).
+            self.app = _at_capacity
+            self.deadline = self.since + AT_CAPACITY_HEADER_TIMEOUT_S
+            guard.closed("at_capacity")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.guard.lost(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._received_any = True
+        super().data_received(data)
+        if self.phase is Phase.HEADERS and not self.transport.is_closing():
+            # Counted per chunk read (at most one chunk over): the parser gives no offsets, and checking
+            # between chunks is what stops a 100 MB header from being parsed at all.
+            self._header_bytes += len(data)
+            if self._header_bytes > self.guard.limits.max_header_bytes:
+                self._refuse(
+                    raw_response(
+                        431,
+                        "Request Header Fields Too Large",
+                        f"the request's headers are larger than {self.guard.limits.max_header_bytes} bytes",
+                    ),
+                    "header_too_large",
+                )
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self.phase is not Phase.HEADERS:
+            self._enter(Phase.HEADERS, self.guard.limits.header_timeout_s)
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._header_bytes = 0
+        self._enter(Phase.BODY, self.guard.limits.body_timeout_s)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._enter(Phase.BUSY, None)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.phase is Phase.BUSY and not self.pipeline:
+            self._enter(Phase.IDLE, None)
+
+    def evictable(self) -> bool:
+        """Waiting on the client, with nothing of the server's own under way."""
+        if self.transport.is_closing() or self.app is _at_capacity:
+            return False
+        cycle = self.cycle
+        if self.phase in (Phase.HEADERS, Phase.IDLE):
+            return cycle is None or cycle.response_complete
+        return self.phase is Phase.BODY and not cycle.response_started and not self.pipeline
+
+    def evict(self) -> None:
+        if self.phase is Phase.IDLE or not self._received_any:
+            self._refuse(b"", "evicted")  # no request to answer: a quiet close, as a keep-alive timeout
+        else:
+            self._refuse(EVICTED, "evicted")
+
+    def deadline_passed(self) -> None:
+        if self.phase is Phase.HEADERS:
+            self._refuse(HEADER_TIMEOUT if self._received_any else b"", "header_timeout")
+        elif self.phase is Phase.BODY:
+            self._refuse(BODY_TIMEOUT, "body_timeout")
+
+    def _enter(self, phase: Phase, timeout_s: float | None) -> None:
+        self.phase = phase
+        self.since = self.loop.time()
+        self.deadline = None if timeout_s is None else self.since + timeout_s
+
+    def _refuse(self, response: bytes, reason: str) -> None:
+        """Answer `response` (unless an answer is already under way) and close the connection."""
+        self.deadline = None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            if cycle.response_started:
+                response = b""
+            cast(dict[str, Any], self.scope)[BODY_TIMEOUT_FLAG] = reason == "body_timeout"
+            cycle.disconnected = True  # the app's receive() now says http.disconnect; its sends are dropped
+            cycle.message_event.set()
+        if response:
+            self.transport.write(response)
+        self.transport.close()
+        self.guard.closed(reason)
+
+
+async def _at_capacity(scope: Any, receive: Any, send: Any) -> None:
+    """The app an over-the-cap connection gets instead of the server's."""
+    body = error_body("the server is at its connection limit; retry")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"1"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

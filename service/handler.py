@@ -1,0 +1,84 @@
+"""What a model directory's `handler.py` subclasses: your Python around your model, Liftoff's batcher between.
+
+    from service.handler import Handler, RequestError
+
+    class Classifier(Handler):
+        def setup(self, context):              # once, in the lifespan, before readiness
+            super().setup(context)
+            self.labels = (context.directory / "labels.txt").read_text().split()
+        def decode(self, inputs):               # per request, in a thread of the decode pool
+            return [to_pixels(inputs["image"][0])]          # arrays or tensors, rows first
+        def predict(self, pixels):             # per batch, in the inference thread; requests of the
+            return self.context.module(pixels)  # same shapes share one pass
+        def encode(self, outputs):              # per request, its own rows of predict's outputs
+            return {"label": [self.labels[int(i)] for i in outputs["output0"].argmax(1)]}
+
+Every method has a default, so a directory with only a model file works as a tensor-in, tensor-out model:
+`decode` passes the request's inputs through in model.json's order, `predict` calls the model file's module,
+`encode` returns predict's outputs under model.json's output names. A handler of a directory without a model
+file (one that loads weights itself) must define `setup` and `predict`.
+
+Raise `RequestError` to refuse a request: the client gets its status (400 unless said) and message. Any
+other exception is a 500 with a request id and a generic message; the traceback goes to the server log only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from service.model.metadata import ModelMetadata
+
+
+class RequestError(Exception):
+    """A request the handler refuses; `message` goes to the client as is, so say what to send instead."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        if not 400 <= status < 500:
+            raise ValueError(f"RequestError status must be a 4xx, got {status}")
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    directory: Path
+    """The model directory: read labels, vocabularies and weights from here."""
+    metadata: ModelMetadata
+    device: torch.device
+    """Where the forward pass runs (LIFTOFF_DEVICE); move what `setup` loads here."""
+    dtype: torch.dtype
+    """LIFTOFF_DTYPE, for floating-point weights and inputs."""
+    module: torch.nn.Module | None
+    """The directory's model file (.pt TorchScript or .pt2 torch.export), loaded on `device`; None without one."""
+
+
+class Handler:
+    context: HandlerContext
+
+    def setup(self, context: HandlerContext) -> None:
+        """Load what the model needs. Readiness waits for it; an exception here keeps readiness down and
+        is reported by /readyz."""
+        self.context = context
+
+    def decode(self, inputs: Mapping[str, np.ndarray]) -> Sequence[np.ndarray | torch.Tensor]:
+        """One request's inputs (by model.json name, rows first; BYTES as arrays of `bytes`) to the tensors
+        `predict` takes, each with the request's rows first."""
+        return [inputs[spec.name] for spec in self.context.metadata.inputs]
+
+    def predict(self, *batch: torch.Tensor) -> Any:
+        """One forward pass over several requests' rows: a tensor, a tuple of them, or a dict of them."""
+        if self.context.module is None:
+            raise NotImplementedError("a handler without a model file must define predict")
+        return self.context.module(*batch)
+
+    def encode(self, outputs: Mapping[str, np.ndarray]) -> Mapping[str, Any]:
+        """One request's rows of predict's outputs (keyed by the dict's keys, or by model.json's output names
+        for a tensor or tuple) to its answer: model.json's outputs by name, rows first."""
+        return outputs

@@ -1,0 +1,101 @@
+"""A real `python -m service` on 127.0.0.1 for tests that need sockets, signals or the process's limits."""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def connect(self, timeout_s: float = 10.0) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout_s)
+
+    def metric(self, line_start: str) -> float:
+        """The value of the first /metrics sample line that starts with `line_start` (0 when absent)."""
+        for line in httpx.get(self.base + "/metrics", timeout=10).text.splitlines():
+            if line.startswith(line_start):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+
+
+def start_server(folder: Path, open_files: int | None = None, **env: str) -> LiveServer:
+    """Start a server (the bundled digits model unless LIFTOFF_MODEL_PATH is given) and wait until ready.
+    `open_files`: the server's open-file limit, to run out of descriptors with a few hundred sockets."""
+    port = free_port()
+    log = folder / f"server-{port}.log"
+
+    def limit_files() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service"],
+            cwd=REPO,
+            env={
+                **os.environ,
+                "LIFTOFF_HOST": "127.0.0.1",
+                "LIFTOFF_PORT": str(port),
+                "LIFTOFF_TORCH_THREADS": "1",
+                **env,
+            },
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=limit_files,
+        )
+    server = LiveServer(process, port, log)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited: {log.read_text()}")
+        try:
+            if httpx.get(server.base + "/readyz", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise AssertionError(f"the server never became ready: {log.read_text()}")
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (or the socket's timeout ends it)."""
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except TimeoutError:
+        chunks.append(b"<no close before the timeout>")
+    except ConnectionResetError:
+        chunks.append(b"<reset>")
+    return b"".join(chunks)
