@@ -12,7 +12,7 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from service.api import binary
+from service.api import binary, bodies
 from service.api.common import (
     RETRY_AFTER_S,
     decode_body,
@@ -84,6 +84,15 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     model = _check_name(state, name, model_version)
     _, batcher = ready_model(state)
     meta = model.metadata
+    media = bodies.media_type(request.headers.get("content-type"))
+    if media.startswith(("image/", "text/", "audio/", "video/")) or media == bodies.MULTIPART:
+        takes = ", ".join(bodies.accepted(meta)[1:]) or "none: it takes numeric tensors"
+        raise ApiError(
+            415,
+            f"this route takes Open Inference Protocol JSON (application/json, with binary tensors after it "
+            f"as application/octet-stream), not {media}; raw files and text go to /predict "
+            f"(model {meta.name!r} takes there: {takes})",
+        )
     raw = await request.body()  # before incoming(): see predict.py
     header_length = request.headers.get(binary.HEADER)
 
