@@ -376,3 +376,11 @@ def pod_gpus(context: Any) -> int:
 def load_cloud(model: type[_Model], source: ConfigSource) -> _Model:
     """One cloud's settings, with `liftoff:gpu` (validated first) in their validation context."""
     return model.load(source, context={"pod_gpus": PodGpus.load(source).gpu})
+
+
+class GpuFloor(typing.NamedTuple):
+    """The GPU nodes a cloud's pool keeps with no pod asking, and the key that sets them: a stack that
+    scales to zero (liftoff:minReplicas 0) must let this reach 0, or a GPU node runs while idle."""
+
+    key: str
+    nodes: int

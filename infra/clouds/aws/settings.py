@@ -18,6 +18,7 @@ from infra.config_keys import (
     Cidr,
     Cidrs,
     ConfigSource,
+    GpuFloor,
     SettingsError,
     StackModel,
     Strings,
@@ -240,6 +241,13 @@ class AwsSettings(StackModel):
     @property
     def autoscaler_image_tag(self) -> str:
         return AUTOSCALER_IMAGE_TAGS[self.kubernetes_version]
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """GPU nodes the pool keeps while no pod asks (None: no GPU pool)."""
+        if not self.gpu_pool_enabled:
+            return None
+        return GpuFloor("liftoff:awsGpuMinNodes", self.gpu_min_nodes)
 
 
 MODEL = AwsSettings

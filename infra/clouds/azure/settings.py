@@ -11,7 +11,16 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from infra.config_keys import Cidrs, ConfigSource, SettingsError, StackModel, Strings, load_cloud, pod_gpus
+from infra.config_keys import (
+    Cidrs,
+    ConfigSource,
+    GpuFloor,
+    SettingsError,
+    StackModel,
+    Strings,
+    load_cloud,
+    pod_gpus,
+)
 
 # AKS standard support is about a year per minor version; below this the stack would start on a
 # version in platform support only, and the schema tests pin no older API.
@@ -133,6 +142,13 @@ class AzureSettings(StackModel):
             )
         _check_gpu_vm_size(self.gpu_vm_size, pod_gpus(info.context))
         return self
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """GPU nodes the pool keeps while no pod asks (None: no GPU pool)."""
+        if not self.gpu_pool:
+            return None
+        return GpuFloor("liftoff:azureGpuMinCount", self.gpu_min_count)
 
 
 MODEL = AzureSettings

@@ -21,6 +21,7 @@ from infra.config_keys import (
     Cidr,
     Cidrs,
     ConfigSource,
+    GpuFloor,
     SettingsError,
     StackModel,
     Strings,
@@ -207,6 +208,11 @@ class GcpSettings(StackModel):
         """GPUs per GPU node: as set, else the machine type's own count (A and G series) or 1 (N1)."""
         accelerator = accelerator_for(self.gpu_machine_type, self.requested_accelerator_type)
         return self.requested_accelerator_count or accelerator.allowed_counts[0]
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """GPU nodes the pool keeps while no pod asks (None: no GPU pool)."""
+        return GpuFloor("liftoff:gcpGpuNodesMin", self.gpu_nodes_min)
 
 
 MODEL = GcpSettings

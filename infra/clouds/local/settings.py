@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from infra.config_keys import ConfigSource, StackModel, StringMap, load_cloud
+from infra.config_keys import ConfigSource, GpuFloor, StackModel, StringMap, load_cloud
 
 Repository = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$")]
 
@@ -33,6 +33,11 @@ class LocalSettings(StackModel):
     """kind and Docker Desktop lack metrics-server (the CPU autoscaler needs it); k3d ships one: set false."""
     image_platform: Literal["linux/amd64", "linux/arm64"] = Field("linux/amd64", alias="localImagePlatform")
     """The nodes' OS/architecture: `linux/arm64` for kind on Apple silicon."""
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """None: Liftoff does not manage the cluster's nodes here (scaling to zero stops pods only)."""
+        return None
 
 
 MODEL = LocalSettings
