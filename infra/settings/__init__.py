@@ -15,6 +15,7 @@ Pattern
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal, Self, TypeVar
 
 import pulumi
@@ -27,11 +28,11 @@ from infra.clouds.azure.settings import AzureSettings
 from infra.clouds.gcp.settings import GcpSettings
 from infra.clouds.local.settings import LocalSettings
 from infra.config_keys import (
+    CloudContext,
     ConfigSource,
     Cpu,
     DnsLabel,
     Memory,
-    PodGpus,
     SettingsError,
     StackModel,
     cpu_millis,
@@ -128,8 +129,9 @@ def _cloud_of(value: Any) -> str | None:
     return tags.get(type(value))
 
 
-class Settings(PodGpus):
-    """Everything the program needs from the stack configuration (`gpu` comes from `PodGpus`)."""
+class Settings(CloudContext):
+    """Everything the program needs from the stack configuration (`gpu` and `allow_extended_support` come
+    from `CloudContext`)."""
 
     nested = ("resources", "server", "autoscaling", "scale_to_zero")
 
@@ -184,8 +186,9 @@ class Settings(PodGpus):
 
     @classmethod
     def load(cls, source: ConfigSource, *, context: Any = None) -> Self:
-        pod_gpus = PodGpus.load(source).gpu
-        settings = super().load(source, context={"pod_gpus": pod_gpus})
+        """`context` may fix `today` (tests); the cloud's rules get the core keys they read through it."""
+        day = (context or {}).get("today")
+        settings = super().load(source, context=CloudContext.load(source).context(day))
         # Unset, the stack generates one (a random secret, never the chart's public default).
         password = source.secret("grafanaAdminPassword") if settings.monitoring else None
         return settings.model_copy(update={"grafana_admin_password": password})
@@ -255,6 +258,7 @@ def _cloud_settings_class(cloud: str) -> type[StackModel]:
     return model
 
 
-def load_settings(source: ConfigSource | None = None) -> Settings:
-    """Read and validate the stack's configuration; `source` defaults to the running Pulumi stack's."""
-    return Settings.load(source or ConfigSource.from_pulumi())
+def load_settings(source: ConfigSource | None = None, *, today: date | None = None) -> Settings:
+    """Read and validate the stack's configuration; `source` defaults to the running Pulumi stack's, and
+    `today` (the day version support is judged on) to the real one."""
+    return Settings.load(source or ConfigSource.from_pulumi(), context={"today": today})

@@ -6,6 +6,7 @@ The model for every `infra/clouds/<cloud>/settings.py`: a `StackModel` whose ali
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
@@ -34,6 +35,10 @@ class LocalSettings(StackModel):
     image_platform: Literal["linux/amd64", "linux/arm64"] = Field("linux/amd64", alias="localImagePlatform")
     """The nodes' OS/architecture: `linux/arm64` for kind on Apple silicon."""
 
+    def version_warnings(self, day: date) -> list[str]:
+        """None: the cluster's version is whatever the kubeconfig's cluster runs."""
+        return []
+
     @property
     def idle_gpu_nodes(self) -> GpuFloor | None:
         """None: Liftoff does not manage the cluster's nodes here (scaling to zero stops pods only)."""
@@ -43,5 +48,5 @@ class LocalSettings(StackModel):
 MODEL = LocalSettings
 
 
-def load(source: ConfigSource) -> LocalSettings:
-    return load_cloud(LocalSettings, source)
+def load(source: ConfigSource, today: date | None = None) -> LocalSettings:
+    return load_cloud(LocalSettings, source, today)
