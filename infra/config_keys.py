@@ -17,6 +17,7 @@ import json
 import re
 import typing
 from collections.abc import Mapping
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, Self, TypeVar
 
 import annotated_types
@@ -360,12 +361,21 @@ Cidrs = Annotated[tuple[str, ...], BeforeValidator(_strings), AfterValidator(_ci
 StringMap = Annotated[dict[str, str], BeforeValidator(_mapping)]
 
 
-class PodGpus(StackModel):
-    """`liftoff:gpu`, declared once: the core settings extend this, and a cloud's rules read it (a GPU pool
-    must exist, and fit a pod) from the validation context `load_cloud` gives them."""
+class CloudContext(StackModel):
+    """Core keys a cloud's rules read, declared once: the core settings extend this, and `load_cloud` hands
+    the validated values to the cloud's validators as their validation context."""
 
     gpu: int = Field(0, ge=0, le=16, alias="gpu")
     """GPUs per inference pod; 0 runs on CPU nodes."""
+    allow_extended_support: bool = Field(False, alias="allowExtendedSupport")
+    """Accept a cluster minor past its end of standard support (EKS bills extended support per hour)."""
+
+    def context(self, today: date | None = None) -> dict[str, object]:
+        return {
+            "pod_gpus": self.gpu,
+            "allow_extended_support": self.allow_extended_support,
+            "today": today or date.today(),
+        }
 
 
 def pod_gpus(context: Any) -> int:
@@ -373,6 +383,24 @@ def pod_gpus(context: Any) -> int:
     return int((context or {}).get("pod_gpus", 0))
 
 
-def load_cloud(model: type[_Model], source: ConfigSource) -> _Model:
-    """One cloud's settings, with `liftoff:gpu` (validated first) in their validation context."""
-    return model.load(source, context={"pod_gpus": PodGpus.load(source).gpu})
+def allow_extended_support(context: Any) -> bool:
+    return bool((context or {}).get("allow_extended_support", False))
+
+
+def today(context: Any) -> date:
+    """The day the settings are judged on (tests fix it; the program uses the real one)."""
+    value = (context or {}).get("today")
+    return value if isinstance(value, date) else date.today()
+
+
+def load_cloud(model: type[_Model], source: ConfigSource, today: date | None = None) -> _Model:
+    """One cloud's settings, with the core keys they depend on (validated first) as validation context."""
+    return model.load(source, context=CloudContext.load(source).context(today))
+
+
+class GpuFloor(typing.NamedTuple):
+    """The GPU nodes a cloud's pool keeps with no pod asking, and the key that sets them: a stack that
+    scales to zero (liftoff:minReplicas 0) must let this reach 0, or a GPU node runs while idle."""
+
+    key: str
+    nodes: int

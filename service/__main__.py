@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from service import openmp  # noqa: F401  (before torch loads)
 from service.app import create_app
 from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
+from service.drain import DrainingServer
 from service.model.directory import open_model
 from service.model.metadata import MetadataError
 from service.model.served import ModelLoadError, pick_device
@@ -139,7 +140,7 @@ def init_model(args: list[str]) -> int:
 
 
 def serve(settings: Settings, sock: socket.socket | None = None) -> int:
-    server = uvicorn.Server(uvicorn_config(settings))
+    server = DrainingServer(uvicorn_config(settings))
     server.run(sockets=[sock] if sock is not None else None)
     return 0 if server.started else 1
 

@@ -15,6 +15,7 @@ Pattern
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal, Self, TypeVar
 
 import pulumi
@@ -27,16 +28,17 @@ from infra.clouds.azure.settings import AzureSettings
 from infra.clouds.gcp.settings import GcpSettings
 from infra.clouds.local.settings import LocalSettings
 from infra.config_keys import (
+    CloudContext,
     ConfigSource,
     Cpu,
     DnsLabel,
     Memory,
-    PodGpus,
     SettingsError,
     StackModel,
     cpu_millis,
     memory_bytes,
 )
+from infra.settings.scale_to_zero import ScaleToZero
 
 __all__ = [
     "CLOUDS",
@@ -127,10 +129,11 @@ def _cloud_of(value: Any) -> str | None:
     return tags.get(type(value))
 
 
-class Settings(PodGpus):
-    """Everything the program needs from the stack configuration (`gpu` comes from `PodGpus`)."""
+class Settings(CloudContext):
+    """Everything the program needs from the stack configuration (`gpu` and `allow_extended_support` come
+    from `CloudContext`)."""
 
-    nested = ("resources", "server", "autoscaling")
+    nested = ("resources", "server", "autoscaling", "scale_to_zero")
 
     cloud: CloudName = Field("local", alias="cloud")
     """Which `infra/clouds/<cloud>/` builds the platform."""
@@ -151,11 +154,13 @@ class Settings(PodGpus):
     """`liftoff:imageVariant` as set; see `image_variant`."""
     base_image: ImageReference | None = Field(None, alias="baseImage")
     """The Dockerfile's BASE_IMAGE build argument; None: the Dockerfile's own default."""
-    min_replicas: int = Field(1, ge=1, le=1000, alias="minReplicas")
+    min_replicas: int = Field(1, ge=0, le=1000, alias="minReplicas")
+    """0: scale to zero when idle, the KEDA HTTP add-on holding the first request (`scale_to_zero`)."""
     max_replicas: int = Field(3, ge=1, le=1000, alias="maxReplicas")
     resources: Resources
     server: ServerSettings
     autoscaling: Autoscaling
+    scale_to_zero: ScaleToZero
     monitoring: bool = Field(True, alias="monitoring")
     """kube-prometheus-stack, DCGM exporter, KEDA, ServiceMonitor and dashboard."""
     grafana_admin_password: pulumi.Output[str] | None = None
@@ -181,8 +186,9 @@ class Settings(PodGpus):
 
     @classmethod
     def load(cls, source: ConfigSource, *, context: Any = None) -> Self:
-        pod_gpus = PodGpus.load(source).gpu
-        settings = super().load(source, context={"pod_gpus": pod_gpus})
+        """`context` may fix `today` (tests); the cloud's rules get the core keys they read through it."""
+        day = (context or {}).get("today")
+        settings = super().load(source, context=CloudContext.load(source).context(day))
         # Unset, the stack generates one (a random secret, never the chart's public default).
         password = source.secret("grafanaAdminPassword") if settings.monitoring else None
         return settings.model_copy(update={"grafana_admin_password": password})
@@ -203,6 +209,7 @@ class Settings(PodGpus):
                 f"{self.min_replicas} is above liftoff:maxReplicas ({self.max_replicas}); "
                 "allowed: at most liftoff:maxReplicas",
             )
+        self._check_scale_to_zero()
         if self.image and self.image_source:
             raise SettingsError(
                 "liftoff:imageSource",
@@ -210,6 +217,22 @@ class Settings(PodGpus):
                 "(image: deploy as is; imageSource: copy into the stack's registry, then deploy)",
             )
         return self
+
+    def _check_scale_to_zero(self) -> None:
+        """minReplicas 0 is for a stack where idle means no GPU node: a pool floor above 0 keeps one."""
+        if self.min_replicas != 0 or self.gpu == 0:
+            return
+        floor = self.cloud_settings.idle_gpu_nodes
+        if floor is not None and floor.nodes > 0:
+            raise SettingsError(
+                "liftoff:minReplicas",
+                f"0 stops every pod, but {floor.key} is {floor.nodes}, so a GPU node would still run while "
+                f"idle; allowed: 0 with {floor.key} 0, or 1 to liftoff:maxReplicas",
+            )
+
+    @property
+    def scales_to_zero(self) -> bool:
+        return self.min_replicas == 0
 
     def cloud_settings_as(self, kind: type[_Cloud]) -> _Cloud:
         """`cloud_settings` as the one cloud's type its component expects (a TypeError on any other)."""
@@ -235,6 +258,7 @@ def _cloud_settings_class(cloud: str) -> type[StackModel]:
     return model
 
 
-def load_settings(source: ConfigSource | None = None) -> Settings:
-    """Read and validate the stack's configuration; `source` defaults to the running Pulumi stack's."""
-    return Settings.load(source or ConfigSource.from_pulumi())
+def load_settings(source: ConfigSource | None = None, *, today: date | None = None) -> Settings:
+    """Read and validate the stack's configuration; `source` defaults to the running Pulumi stack's, and
+    `today` (the day version support is judged on) to the real one."""
+    return Settings.load(source or ConfigSource.from_pulumi(), context={"today": today})

@@ -10,38 +10,29 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Annotated, Literal, Self
+from datetime import date
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
+from infra import versions
 from infra.config_keys import (
     Cidr,
     Cidrs,
     ConfigSource,
+    GpuFloor,
     SettingsError,
     StackModel,
     Strings,
+    allow_extended_support,
     load_cloud,
     pod_gpus,
+    today,
 )
+from infra.versions import DEFAULT_MINOR
 
-# The EKS managed add-on versions pinned for each Kubernetes version this module supports, read from the
-# "latest version" tables of the EKS user guide (managing-vpc-cni, managing-coredns, managing-kube-proxy)
-# and the add-ons' release notes. Moving the cluster to a new minor means adding a row here first.
-ADDON_VERSIONS: dict[str, dict[str, str]] = {
-    "1.34": {
-        "vpc-cni": "v1.20.4-eksbuild.1",
-        "kube-proxy": "v1.34.1-eksbuild.2",
-        "coredns": "v1.12.4-eksbuild.1",
-        "eks-pod-identity-agent": "v1.3.8-eksbuild.2",
-        "aws-ebs-csi-driver": "v1.51.0-eksbuild.1",
-    },
-}
-KUBERNETES_VERSIONS = tuple(ADDON_VERSIONS)
-
-# cluster-autoscaler must match the cluster's minor version (its README: "use the version meant for it").
-AUTOSCALER_IMAGE_TAGS: dict[str, str] = {"1.34": "v1.34.2"}
-
+# The EKS managed add-ons take the default version EKS gives for the cluster's minor, asked at plan time
+# (infra/clouds/aws/cluster.py); cluster minors and the cluster-autoscaler tags are in infra/versions.py.
 EndpointAccess = Literal["public", "restricted", "private"]
 """public: API reachable from anywhere (still authenticated by IAM); restricted: public endpoint limited to
 `awsEndpointPublicCidrs`; private: only from inside the VPC (run `pulumi up` from there)."""
@@ -124,7 +115,10 @@ class AwsSettings(StackModel):
     region: Region = Field("us-east-1", alias="awsRegion")
     cluster_name: ClusterName | None = Field(None, alias="awsClusterName")
     """EKS cluster name; None: `liftoff-<stack>`."""
-    kubernetes_version: str = Field("1.34", alias="awsKubernetesVersion")
+    kubernetes_version: str = Field(DEFAULT_MINOR, alias="awsKubernetesVersion")
+    """EKS minor; refused once past its end of standard support unless liftoff:allowExtendedSupport."""
+    allow_extended_support: bool = False
+    """Derived from liftoff:allowExtendedSupport: EKS's upgrade policy is EXTENDED only then."""
     vpc_cidr: Cidr = Field("10.0.0.0/16", alias="awsVpcCidr")
     availability_zones: int = Field(2, ge=2, le=4, alias="awsAvailabilityZones")
     """How many of the region's zones the VPC spans (at least two, as EKS requires)."""
@@ -152,13 +146,22 @@ class AwsSettings(StackModel):
     ecr_force_delete: bool = Field(True, alias="awsEcrForceDelete")
     """`pulumi destroy` deletes the repository even with images in it."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _extended_support_from_the_core(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict):
+            return {**data, "allow_extended_support": allow_extended_support(info.context)}
+        return data
+
     @field_validator("kubernetes_version")
     @classmethod
-    def _pinned_version(cls, version: str) -> str:
-        if version not in KUBERNETES_VERSIONS:
+    def _supported_version(cls, version: str, info: ValidationInfo) -> str:
+        problem = versions.refusal(
+            "aws", version, today(info.context), extended=allow_extended_support(info.context)
+        )
+        if problem is not None or version not in versions.AUTOSCALER_IMAGE_TAGS:
             raise SettingsError(
-                "liftoff:awsKubernetesVersion",
-                f"{version!r} is not allowed; allowed: {', '.join(KUBERNETES_VERSIONS)}",
+                "liftoff:awsKubernetesVersion", problem or f"{version!r} has no autoscaler tag"
             )
         return version
 
@@ -234,19 +237,25 @@ class AwsSettings(StackModel):
         )
 
     @property
-    def addon_versions(self) -> dict[str, str]:
-        return ADDON_VERSIONS[self.kubernetes_version]
+    def autoscaler_image_tag(self) -> str:
+        return versions.AUTOSCALER_IMAGE_TAGS[self.kubernetes_version].tag
+
+    def version_warnings(self, day: date) -> list[str]:
+        return versions.expiry_warnings("aws", self.kubernetes_version, day)
 
     @property
-    def autoscaler_image_tag(self) -> str:
-        return AUTOSCALER_IMAGE_TAGS[self.kubernetes_version]
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """GPU nodes the pool keeps while no pod asks (None: no GPU pool)."""
+        if not self.gpu_pool_enabled:
+            return None
+        return GpuFloor("liftoff:awsGpuMinNodes", self.gpu_min_nodes)
 
 
 MODEL = AwsSettings
 
 
-def load(source: ConfigSource) -> AwsSettings:
-    return load_cloud(AwsSettings, source)
+def load(source: ConfigSource, today: date | None = None) -> AwsSettings:
+    return load_cloud(AwsSettings, source, today)
 
 
 def _gpus_per_node(instance_types: tuple[str, ...]) -> int:

@@ -7,15 +7,26 @@ subscription and tenant come from the deployer's login (`az login`), never from 
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from infra.config_keys import Cidrs, ConfigSource, SettingsError, StackModel, Strings, load_cloud, pod_gpus
+from infra import versions
+from infra.config_keys import (
+    Cidrs,
+    ConfigSource,
+    GpuFloor,
+    SettingsError,
+    StackModel,
+    Strings,
+    allow_extended_support,
+    load_cloud,
+    pod_gpus,
+    today,
+)
+from infra.versions import DEFAULT_MINOR
 
-# AKS standard support is about a year per minor version; below this the stack would start on a
-# version in platform support only, and the schema tests pin no older API.
-MIN_KUBERNETES_MINOR = 33
 # NVIDIA GPU sizes are the N-series: NC (compute), ND (training), NV (visualisation). The NVv4 sizes
 # (`Standard_NV..as_v4`) and the NG sizes carry AMD GPUs, which the NVIDIA device plugin cannot serve.
 _NVIDIA_GPU_SIZE = re.compile(r"Standard_N[CDV]\w+")
@@ -61,8 +72,9 @@ class AzureSettings(StackModel):
     """Azure region of every resource; it must offer the GPU size (check `az vm list-skus`)."""
     name_prefix: Prefix = Field("liftoff", alias="azureNamePrefix")
     """Seeds the resource group (`<prefix>-<stack>`), cluster and registry names."""
-    kubernetes_version: KubernetesVersion = Field("1.34", alias="azureKubernetesVersion")
-    """AKS version, a minor (`1.34`, newest patch) or a full version; the patch channel keeps it current."""
+    kubernetes_version: KubernetesVersion = Field(DEFAULT_MINOR, alias="azureKubernetesVersion")
+    """AKS version, a minor (`1.35`, newest patch) or a full version; the patch channel keeps it current.
+    Refused once past its end of standard support (AKS creates no new cluster on it then)."""
     network_policy: Literal["cilium", "azure"] = Field("cilium", alias="azureNetworkPolicy")
     """"cilium" (Azure CNI powered by Cilium, its dataplane too) or "azure" (Azure Network Policy Manager)."""
     system_vm_size: VmSize = Field("Standard_D4s_v5", alias="azureSystemVmSize")
@@ -101,12 +113,13 @@ class AzureSettings(StackModel):
 
     @field_validator("kubernetes_version")
     @classmethod
-    def _supported_minor(cls, version: str) -> str:
-        if int(version.split(".")[1]) < MIN_KUBERNETES_MINOR:
+    def _supported_minor(cls, version: str, info: ValidationInfo) -> str:
+        problem = versions.refusal(
+            "azure", version, today(info.context), extended=allow_extended_support(info.context)
+        )
+        if problem is not None:
             raise SettingsError(
-                "liftoff:azureKubernetesVersion",
-                f"{version} is older than AKS supports for new clusters here; allowed: 1.{MIN_KUBERNETES_MINOR} "
-                "or newer (`az aks get-versions --location <region>` lists them)",
+                "liftoff:azureKubernetesVersion", problem + " (`az aks get-versions` lists them)"
             )
         return version
 
@@ -134,12 +147,22 @@ class AzureSettings(StackModel):
         _check_gpu_vm_size(self.gpu_vm_size, pod_gpus(info.context))
         return self
 
+    def version_warnings(self, day: date) -> list[str]:
+        return versions.expiry_warnings("azure", self.kubernetes_version, day)
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """GPU nodes the pool keeps while no pod asks (None: no GPU pool)."""
+        if not self.gpu_pool:
+            return None
+        return GpuFloor("liftoff:azureGpuMinCount", self.gpu_min_count)
+
 
 MODEL = AzureSettings
 
 
-def load(source: ConfigSource) -> AzureSettings:
-    return load_cloud(AzureSettings, source)
+def load(source: ConfigSource, today: date | None = None) -> AzureSettings:
+    return load_cloud(AzureSettings, source, today)
 
 
 def _check_gpu_vm_size(size: str, gpus_per_pod: int) -> None:

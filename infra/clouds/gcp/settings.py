@@ -13,23 +13,26 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
+from infra import versions
 from infra.config_keys import (
     Cidr,
     Cidrs,
     ConfigSource,
+    GpuFloor,
     SettingsError,
     StackModel,
     Strings,
+    allow_extended_support,
     load_cloud,
     pod_gpus,
+    today,
 )
-
-# Oldest minor GKE version this program is written and schema-checked against.
-MIN_KUBERNETES_MINOR = 33
+from infra.versions import DEFAULT_MINOR
 
 _PROJECT_ID = r"[a-z][a-z0-9-]{4,28}[a-z0-9]"
 _REGION = r"[a-z]+-[a-z]+[0-9]+"
@@ -86,8 +89,8 @@ class GcpSettings(StackModel):
     gpu_zones: Strings = Field((), alias="gcpGpuZones")
     """GPU pool zones in a regional cluster (not every zone offers every GPU); empty: the cluster's."""
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field("REGULAR", alias="gcpReleaseChannel")
-    kubernetes_version: MinorVersion = Field("1.34", alias="gcpKubernetesVersion")
-    """Minimum control-plane version (`1.34`); the release channel upgrades from there."""
+    kubernetes_version: MinorVersion = Field(DEFAULT_MINOR, alias="gcpKubernetesVersion")
+    """Minimum control-plane minor (`1.35`), which the channel must offer; it upgrades from there."""
     master_authorized_networks: Cidrs = Field((), alias="gcpMasterAuthorizedNetworks")
     """CIDRs allowed to reach the control plane's public endpoint (where `pulumi up` runs from)."""
     deletion_protection: bool = Field(False, alias="gcpDeletionProtection")
@@ -111,12 +114,12 @@ class GcpSettings(StackModel):
 
     @field_validator("kubernetes_version")
     @classmethod
-    def _supported_minor(cls, version: str) -> str:
-        if int(version.split(".")[1]) < MIN_KUBERNETES_MINOR:
-            raise SettingsError(
-                "liftoff:gcpKubernetesVersion",
-                f"{version} is older than this program supports; allowed: 1.{MIN_KUBERNETES_MINOR} or newer",
-            )
+    def _supported_minor(cls, version: str, info: ValidationInfo) -> str:
+        problem = versions.refusal(
+            "gcp", version, today(info.context), extended=allow_extended_support(info.context)
+        )
+        if problem is not None:
+            raise SettingsError("liftoff:gcpKubernetesVersion", problem)
         return version
 
     @field_validator("master_authorized_networks")
@@ -208,12 +211,20 @@ class GcpSettings(StackModel):
         accelerator = accelerator_for(self.gpu_machine_type, self.requested_accelerator_type)
         return self.requested_accelerator_count or accelerator.allowed_counts[0]
 
+    def version_warnings(self, day: date) -> list[str]:
+        return versions.expiry_warnings("gcp", self.kubernetes_version, day)
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """GPU nodes the pool keeps while no pod asks (None: no GPU pool)."""
+        return GpuFloor("liftoff:gcpGpuNodesMin", self.gpu_nodes_min)
+
 
 MODEL = GcpSettings
 
 
-def load(source: ConfigSource) -> GcpSettings:
-    return load_cloud(GcpSettings, source)
+def load(source: ConfigSource, today: date | None = None) -> GcpSettings:
+    return load_cloud(GcpSettings, source, today)
 
 
 def accelerator_for(machine_type: str, requested: str | None) -> Accelerator:

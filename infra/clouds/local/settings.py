@@ -6,11 +6,12 @@ The model for every `infra/clouds/<cloud>/settings.py`: a `StackModel` whose ali
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from infra.config_keys import ConfigSource, StackModel, StringMap, load_cloud
+from infra.config_keys import ConfigSource, GpuFloor, StackModel, StringMap, load_cloud
 
 Repository = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$")]
 
@@ -34,9 +35,18 @@ class LocalSettings(StackModel):
     image_platform: Literal["linux/amd64", "linux/arm64"] = Field("linux/amd64", alias="localImagePlatform")
     """The nodes' OS/architecture: `linux/arm64` for kind on Apple silicon."""
 
+    def version_warnings(self, day: date) -> list[str]:
+        """None: the cluster's version is whatever the kubeconfig's cluster runs."""
+        return []
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """None: Liftoff does not manage the cluster's nodes here (scaling to zero stops pods only)."""
+        return None
+
 
 MODEL = LocalSettings
 
 
-def load(source: ConfigSource) -> LocalSettings:
-    return load_cloud(LocalSettings, source)
+def load(source: ConfigSource, today: date | None = None) -> LocalSettings:
+    return load_cloud(LocalSettings, source, today)

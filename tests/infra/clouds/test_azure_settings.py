@@ -71,7 +71,9 @@ def test_the_deployer_may_skip_its_roles_when_admin_groups_administer_the_cluste
         ({"azureGpuMaxCount": 0}, "liftoff:azureGpuMaxCount", "1 to 1000"),
         ({"azureSystemMinCount": 0}, "liftoff:azureSystemMinCount", "1 to 1000"),
         ({"azureSystemMinCount": 4, "azureSystemMaxCount": 3}, "liftoff:azureSystemMinCount", "at most"),
-        ({"azureKubernetesVersion": "1.29"}, "liftoff:azureKubernetesVersion", "1.33 or newer"),
+        ({"azureKubernetesVersion": "1.29"}, "liftoff:azureKubernetesVersion", "allowed: 1.35"),
+        # AKS 1.34 reached its end of life in November 2026: no new cluster on it.
+        ({"azureKubernetesVersion": "1.34"}, "liftoff:azureKubernetesVersion", "allowExtendedSupport"),
         ({"azureKubernetesVersion": "latest"}, "liftoff:azureKubernetesVersion", "pattern"),
         ({"azureNetworkPolicy": "calico"}, "liftoff:azureNetworkPolicy", "cilium, azure"),
         ({"azureAcrSku": "Free"}, "liftoff:azureAcrSku", "Basic, Standard, Premium"),
