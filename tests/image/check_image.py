@@ -180,7 +180,7 @@ def check_contents(image: str) -> None:
     found = json.loads(docker(*run))
     check(found["tools"] == [], f"no compilers, make or pip on PATH ({found['tools']})")
     check(found["modules"] == [], f"neither pip nor scikit-learn importable ({found['modules']})")
-    check(found["app"] == ["models", "service"], f"/app holds only models/ and service/ ({found['app']})")
+    check(found["app"] == ["model", "service"], f"/app holds only model/ and service/ ({found['app']})")
 
 
 def check_torch_build(image: str, variant: str) -> None:
