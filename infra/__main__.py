@@ -19,7 +19,14 @@ platform = create_platform(settings)
 image = inference_image(settings, platform)
 addons = Addons(
     "addons",
-    AddonsArgs(platform, settings.monitoring, settings.metrics_server, settings.grafana_admin_password),
+    AddonsArgs(
+        platform,
+        settings.monitoring,
+        settings.metrics_server,
+        settings.grafana_admin_password,
+        https_redirect=settings.edge.tls,
+        cert_manager=settings.edge.tls_email is not None,
+    ),
 )
 service = InferenceService(
     "inference",
@@ -37,6 +44,8 @@ service = InferenceService(
 )
 
 pulumi.export("url", service.url)
+if service.api_key is not None:
+    pulumi.export("apiKey", service.api_key)
 pulumi.export("registry", platform.registry.url if platform.registry else "")
 pulumi.export("imageDigest", image.digest)
 pulumi.export("image", image.ref)

@@ -23,6 +23,7 @@ INGRESS_NAMESPACE = "traefik"
 INGRESS_CLASS = "traefik"
 MONITORING_NAMESPACE = "monitoring"
 KEDA_NAMESPACE = "keda"
+CERT_MANAGER_NAMESPACE = "cert-manager"
 PROMETHEUS_NAME = "kps"
 """fullnameOverride of kube-prometheus-stack: Prometheus answers at kps-prometheus.monitoring:9090."""
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 (the Secret's name)
@@ -39,6 +40,10 @@ class AddonsArgs:
     """Install metrics-server even if the platform does not ask for it."""
     grafana_admin_password: pulumi.Input[str] | None
     """Secret; used when monitoring."""
+    https_redirect: bool = False
+    """A host has TLS: Traefik's web entry point redirects every plain HTTP request to HTTPS."""
+    cert_manager: bool = False
+    """Install cert-manager (liftoff:tlsEmail: Let's Encrypt certificates by HTTP-01)."""
 
 
 class Addons(pulumi.ComponentResource):
@@ -57,7 +62,17 @@ class Addons(pulumi.ComponentResource):
         super().__init__("liftoff:workload:Addons", name, None, opts)
         self._platform = args.platform
         gpu = args.platform.gpu
-        traefik = self._release(INGRESS_NAMESPACE, charts.TRAEFIK, traefik_values(args.platform))
+        traefik = self._release(
+            INGRESS_NAMESPACE,
+            charts.TRAEFIK,
+            traefik_values(args.platform, https_redirect=args.https_redirect),
+        )
+        # Traefik's chart installs the Middleware CRD the service's Ingress uses.
+        self.custom_resource_owners = [traefik]
+        if args.cert_manager:
+            self.custom_resource_owners.append(
+                self._release(CERT_MANAGER_NAMESPACE, charts.CERT_MANAGER, cert_manager_values())
+            )
         if gpu is not None and args.platform.install_device_plugin:
             self._release(
                 "nvidia-device-plugin", charts.NVIDIA_DEVICE_PLUGIN, device_plugin_values(gpu), "kube-system"
@@ -66,7 +81,6 @@ class Addons(pulumi.ComponentResource):
             self._release(
                 "metrics-server", charts.METRICS_SERVER, metrics_server_values(args.platform), "kube-system"
             )
-        self.custom_resource_owners = []
         self.monitoring_namespace = None
         self.prometheus_url = None
         self.grafana_admin_password: pulumi.Output[str] | None = None
@@ -88,7 +102,7 @@ class Addons(pulumi.ComponentResource):
                     MONITORING_NAMESPACE,
                     depends_on=[prometheus],
                 )
-            self.custom_resource_owners = [prometheus, keda]
+            self.custom_resource_owners += [prometheus, keda]
             self.monitoring_namespace = MONITORING_NAMESPACE
             self.prometheus_url = PROMETHEUS_URL
         # The chart's Service, read back for its load balancer address.
@@ -158,18 +172,40 @@ class Addons(pulumi.ComponentResource):
         )
 
 
-def traefik_values(platform: Platform) -> dict[str, Any]:
-    return {
+def traefik_values(platform: Platform, *, https_redirect: bool = False) -> dict[str, Any]:
+    """Every key is checked against the chart's values.yaml at the pinned version (tests/infra/upstream/)."""
+    values: dict[str, Any] = {
         "deployment": {"replicas": 2},
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": INGRESS_CLASS},
         "providers": {
             "kubernetesIngress": {"enabled": True, "publishedService": {"enabled": True}},
-            "kubernetesCRD": {"enabled": False},
+            # For the Middlewares (rate and body limits, HSTS) the service's Ingress names; only their own
+            # namespace's, so one namespace cannot borrow or break another's.
+            "kubernetesCRD": {"enabled": True, "allowCrossNamespace": False},
         },
-        "service": {"type": "LoadBalancer", "annotations": dict(platform.ingress_annotations)},
+        "service": {
+            "type": "LoadBalancer",
+            "annotations": dict(platform.ingress_annotations),
+            # Keep the client's address (no SNAT to a node's) so the rate limit counts per client.
+            "spec": {"externalTrafficPolicy": "Local"},
+        },
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
         "logs": {"access": {"enabled": True}},
+    }
+    if https_redirect:
+        values["ports"] = {
+            "web": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}}
+        }
+    return values
+
+
+def cert_manager_values() -> dict[str, Any]:
+    """Checked against the chart's values.schema.json at the pinned version (tests/infra/upstream/)."""
+    return {
+        "crds": {"enabled": True, "keep": True},
+        "replicaCount": 1,
+        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
     }
 
 

@@ -26,12 +26,14 @@ from infra.clouds.azure.settings import AzureSettings
 from infra.clouds.gcp.settings import GcpSettings
 from infra.clouds.local.settings import LocalSettings
 from infra.config_keys import ConfigSource, SettingsError, cpu_millis, memory_bytes
+from infra.settings.edge import EdgeSettings, load_edge
 
 __all__ = [
     "CLOUDS",
     "Autoscaling",
     "CloudSettings",
     "ConfigSource",
+    "EdgeSettings",
     "Resources",
     "ServerSettings",
     "Settings",
@@ -123,6 +125,8 @@ class Settings:
     """Install metrics-server even where the platform does not ask for it."""
     ingress_host: str | None
     """Host name the Ingress answers to; None: any host, reached by the load balancer's address."""
+    edge: EdgeSettings
+    """API keys, the routes the Ingress publishes, TLS, Traefik's limits, egress (infra/settings/edge.py)."""
     pre_stop_s: int
     """Seconds a terminating pod keeps serving while endpoints and the proxy drop it."""
     startup_timeout_s: int
@@ -168,6 +172,7 @@ def load_settings(source: ConfigSource | None = None) -> Settings:
             "cannot be set together with liftoff:image; allowed: one of them "
             "(image: deploy as is; imageSource: copy into the stack's registry, then deploy)",
         )
+    ingress_host = source.string("ingressHost", pattern=r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
     return Settings(
         cloud=cloud,
         cloud_settings=cloud_module(cloud, "settings").load(source),
@@ -189,7 +194,8 @@ def load_settings(source: ConfigSource | None = None) -> Settings:
         monitoring=monitoring,
         grafana_admin_password=grafana_admin_password,
         metrics_server=source.boolean("metricsServer", False),
-        ingress_host=source.string("ingressHost", pattern=r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?"),
+        ingress_host=ingress_host,
+        edge=load_edge(source, ingress_host),
         pre_stop_s=source.integer("preStopSeconds", 5, minimum=0, maximum=120),
         startup_timeout_s=source.integer("startupTimeoutSeconds", 600, minimum=30, maximum=3600),
         deploy_timeout_s=source.integer("deployTimeoutSeconds", 1800, minimum=60, maximum=7200),
