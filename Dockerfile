@@ -40,6 +40,9 @@ ARG TORCH_INDEX_CPU=https://download.pytorch.org/whl/cpu
 # >= 525.60.13 (CUDA minor-version compatibility), which the drivers the clouds install all meet: the EKS
 # AL2023 NVIDIA AMI (570 and newer), GKE's DEFAULT driver (R535 or newer, by GKE version) and AKS's (535 or
 # newer). cu130 would need a 580 driver. cu126 also keeps the T4's Turing kernels (sm_75).
+# Empty: no torch index, so torch comes from PyPI, whose Linux torch 2.13.0 is a CUDA 13.0 build with its
+# NVIDIA libraries as wheels (driver >= 580). make image-test-cuda builds that way, where PyTorch's index
+# cannot be reached; production keeps cu126.
 ARG TORCH_INDEX_CUDA=https://download.pytorch.org/whl/cu126
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # As ENV, not only ARG, so that the trainer stage (FROM builder) sees the same choices.

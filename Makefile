@@ -113,6 +113,17 @@ image-test: $(STAMP) wheelhouse/.cpu.stamp ## start Docker if needed, build lift
 	  scripts/image-build.sh cpu liftoff:cpu
 	$(PY) tests/image/check_image.py --image liftoff:cpu
 
+# The CUDA variant with the same Dockerfile and stages, but torch from PyPI (a CUDA 13.0 build with its NVIDIA
+# libraries as wheels), because PyTorch's CUDA index cannot be reached here; it needs the network to PyPI.
+# With no GPU here the server must fall back to the CPU (LIFTOFF_DEVICE=auto) and say so in its log.
+.PHONY: image-test-cuda
+image-test-cuda: $(STAMP) ## build liftoff:cuda-pypi (torch from PyPI's CUDA build), run it on the CPU, prove it, print its layers
+	scripts/docker-engine.sh
+	scripts/offline-base-image.sh $(OFFLINE_BASE_IMAGE)
+	BASE_IMAGE=$(OFFLINE_BASE_IMAGE) PIP_FROM=index TORCH_INDEX_CUDA= CA_CERT='$(IMAGE_TEST_CA)' \
+	  scripts/image-build.sh cuda liftoff:cuda-pypi
+	$(PY) tests/image/check_image.py --image liftoff:cuda-pypi --variant cuda
+
 .PHONY: test-prereqs
 test-prereqs: ## the programs the tests need (HAProxy, Node.js): installed as root with apt, else listed
 	scripts/test-prereqs.sh

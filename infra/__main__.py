@@ -1,6 +1,7 @@
 """The Liftoff program, the same for every stack: settings -> platform -> image -> add-ons -> service."""
 
 import sys
+from datetime import date
 from pathlib import Path
 
 # `main: infra/` runs this file as a script from infra/; the package lives one level up.
@@ -15,6 +16,9 @@ from infra.settings import load_settings
 from infra.workload.inference_service import InferenceService, InferenceServiceArgs
 
 settings = load_settings()
+# Versions go out of support on a calendar: say so at every preview and `make plan`, before it bites.
+for warning in settings.cloud_settings.version_warnings(date.today()):
+    pulumi.log.warn(warning)
 platform = create_platform(settings)
 image = inference_image(settings, platform)
 addons = Addons(

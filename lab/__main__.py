@@ -1,7 +1,8 @@
 """`python -m lab`: N replicas behind HAProxy on 127.0.0.1 until SIGTERM or Ctrl-C.
 
 SIGHUP to the lab replaces the replicas one by one (a rolling update); `kill -9` on a replica shows
-self-healing.
+self-healing. `--min-replicas 0 --max-replicas 3 --idle-seconds 30` scales to zero: no replica runs until
+a request comes, which HAProxy holds while the lab starts one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,24 @@ def _env_pair(text: str) -> tuple[str, str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     parser.add_argument("--replicas", type=int, default=3, help="server processes (default 3)")
+    parser.add_argument(
+        "--max-replicas",
+        type=int,
+        default=None,
+        help="with --min-replicas: the most that run (default --replicas)",
+    )
+    parser.add_argument(
+        "--min-replicas", type=int, default=None, help="scale on demand down to this many (0: scale to zero)"
+    )
+    parser.add_argument(
+        "--idle-seconds", type=float, default=60.0, help="with scaling: idle time before scaling down (60)"
+    )
+    parser.add_argument(
+        "--cold-start-timeout",
+        type=float,
+        default=30.0,
+        help="with scaling: how long a request waits for a replica before 503 + Retry-After (30)",
+    )
     parser.add_argument("--port", type=int, default=8000, help="the proxy's port on 127.0.0.1 (default 8000)")
     parser.add_argument(
         "--drain-timeout", type=float, default=20.0, help="LIFTOFF_DRAIN_TIMEOUT_S of each replica"
@@ -46,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         config = LabConfig(
-            replicas=args.replicas,
+            replicas=args.max_replicas if args.max_replicas is not None else args.replicas,
+            min_replicas=args.min_replicas,
+            idle_s=args.idle_seconds,
+            cold_start_timeout_s=args.cold_start_timeout,
             port=args.port,
             drain_timeout_s=args.drain_timeout,
             replica_env=dict(args.env),
@@ -66,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             haproxy_pid = lab.proxy.process.pid if lab.proxy.process else "?"
             print(f"\nLiftoff lab: {lab.url}  (HAProxy pid {haproxy_pid})")
             for replica in lab.replicas:
-                print(f"  {replica.replica_id}: 127.0.0.1:{replica.port} pid {replica.pid}")
+                state = f"pid {replica.pid}" if replica.alive() else "stopped until requests need it"
+                print(f"  {replica.replica_id}: 127.0.0.1:{replica.port} {state}")
             print(
                 f"  files: {lab.workdir}\n"
                 f"Try: python -m lab.loadtest --url {lab.url} --profile joe-and-friends\n"

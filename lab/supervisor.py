@@ -1,4 +1,5 @@
-"""The lab: N replicas behind HAProxy, kept alive (self-healing), replaceable one by one (rolling update)."""
+"""The lab: N replicas behind HAProxy, kept alive (self-healing), replaceable one by one (rolling update),
+and, with `min_replicas` below `replicas`, scaled on demand down to zero (lab/autoscaler.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from lab.autoscaler import Autoscaler, ScalingPolicy, Traffic, haproxy_traffic
 from lab.ports import free_port, free_ports
 from lab.proxy import DEFAULT_MAX_IN_FLIGHT, HAProxy, Upstream
 from lab.replicas import SERVER_COMMAND, Replica, ReplicaError
@@ -23,6 +25,13 @@ log = logging.getLogger("lab")
 @dataclass(frozen=True)
 class LabConfig:
     replicas: int = 3
+    """Replica slots: the fixed count, or the most the autoscaler may run when `min_replicas` is lower."""
+    min_replicas: int | None = None
+    """None: `replicas` always run. Lower: the autoscaler runs between this and `replicas` (0 allowed)."""
+    idle_s: float = 60.0
+    """With scaling: no request for this long scales down to `min_replicas`."""
+    cold_start_timeout_s: float = 30.0
+    """With scaling: how long HAProxy holds a request while no replica is in rotation; then 503."""
     port: int = 0
     """The proxy's port on 127.0.0.1; 0 picks a free one."""
     replica_command: Sequence[str] = SERVER_COMMAND
@@ -40,6 +49,25 @@ class LabConfig:
             raise ValueError(f"replicas: {self.replicas} is out of range; allowed: 1..64")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port: {self.port} is out of range; allowed: 0..65535")
+        if self.min_replicas is not None and not 0 <= self.min_replicas <= self.replicas:
+            raise ValueError(
+                f"min_replicas: {self.min_replicas} is out of range; allowed: 0..{self.replicas} (max replicas)"
+            )
+        if not 1.0 <= self.idle_s <= 86400.0:
+            raise ValueError(f"idle_s: {self.idle_s:g} is out of range; allowed: 1..86400 seconds")
+        # Below HAProxy's client timeout (60 s), so a held request is answered, never cut.
+        if not 1.0 <= self.cold_start_timeout_s <= 55.0:
+            raise ValueError(
+                f"cold_start_timeout_s: {self.cold_start_timeout_s:g} is out of range; allowed: 1..55 seconds"
+            )
+
+    @property
+    def scales(self) -> bool:
+        return self.min_replicas is not None and self.min_replicas < self.replicas
+
+    @property
+    def initial_replicas(self) -> int:
+        return self.min_replicas if self.min_replicas is not None else self.replicas
 
 
 @dataclass
@@ -49,6 +77,8 @@ class _Slot:
     """True while a rolling replacement owns this slot: its exit is planned, not a crash."""
     restarts: int = 0
     next_restart_at: float = 0.0
+    wanted: bool = True
+    """False while the autoscaler keeps this slot stopped: its process is meant not to run."""
 
 
 class Lab:
@@ -71,11 +101,19 @@ class Lab:
             )
             for i, port in enumerate(ports)
         ]
-        upstreams = [Upstream(s.replica.replica_id, s.replica.port) for s in self._slots]
-        self.proxy = HAProxy(self.port, upstreams, self.workdir, config.max_in_flight)
+        for slot in self._slots[config.initial_replicas :]:
+            slot.wanted = False
+        upstreams = [Upstream(s.replica.replica_id, s.replica.port, idle=not s.wanted) for s in self._slots]
+        hold_s = config.cold_start_timeout_s if config.scales else None
+        self.proxy = HAProxy(self.port, upstreams, self.workdir, config.max_in_flight, hold_s)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._autoscaler = (
+            Autoscaler(self, ScalingPolicy(config.initial_replicas, config.replicas, config.idle_s))
+            if config.scales
+            else None
+        )
 
     @property
     def url(self) -> str:
@@ -99,28 +137,31 @@ class Lab:
         self.stop()
 
     def start(self) -> None:
-        """Start every replica, wait until all are ready, then the proxy, then the watcher."""
+        """Start the initial replicas, wait until all are ready, then the proxy, the watcher, the autoscaler."""
+        initial = [slot for slot in self._slots if slot.wanted]
         try:
-            for slot in self._slots:
+            for slot in initial:
                 slot.replica.start()
-            with ThreadPoolExecutor(max_workers=len(self._slots)) as pool:
-                for done in [
-                    pool.submit(s.replica.wait_ready, self.config.ready_timeout_s) for s in self._slots
-                ]:
+            with ThreadPoolExecutor(max_workers=max(1, len(initial))) as pool:
+                for done in [pool.submit(s.replica.wait_ready, self.config.ready_timeout_s) for s in initial]:
                     done.result()
             self.proxy.start()
-            for slot in self._slots:
+            for slot in initial:
                 self.proxy.wait_status(slot.replica.replica_id, "UP", timeout_s=10.0)
         except BaseException:
             self.stop()
             raise
         self._watcher = threading.Thread(target=self._watch, name="lab-watcher", daemon=True)
         self._watcher.start()
-        log.info("lab ready at %s with %d replicas (files in %s)", self.url, len(self._slots), self.workdir)
+        if self._autoscaler is not None:
+            self._autoscaler.start()
+        log.info("lab ready at %s with %d replicas (files in %s)", self.url, len(initial), self.workdir)
 
     def stop(self) -> None:
         """Stop the watcher, the proxy and every replica (SIGTERM, then SIGKILL after the drain timeout)."""
         self._stopping.set()
+        if self._autoscaler is not None:
+            self._autoscaler.stop()
         if self._watcher is not None:
             self._watcher.join(timeout=5.0)
         self.proxy.stop()
@@ -134,7 +175,7 @@ class Lab:
         while not self._stopping.wait(0.1):
             for index, slot in enumerate(self._slots):
                 with self._lock:
-                    if slot.replacing or slot.replica.alive() or self._stopping.is_set():
+                    if slot.replacing or not slot.wanted or slot.replica.alive() or self._stopping.is_set():
                         continue
                     now = time.monotonic()
                     if now < slot.next_restart_at:
@@ -199,5 +240,60 @@ class Lab:
 
     def rolling_replace(self) -> None:
         """Replace every replica, one at a time, as a Deployment's rolling update with maxSurge 0 would."""
-        for index in range(len(self._slots)):
-            self.replace(index)
+        for index, slot in enumerate(self._slots):
+            # A slot the autoscaler keeps stopped has nothing to replace; its next start runs the new code.
+            if slot.wanted:
+                self.replace(index)
+
+    # ---- scaling (lab/autoscaler.py calls these) -------------------------------------------------------
+
+    def active_replicas(self) -> int:
+        """Replicas meant to run now (started, or restarting after a crash)."""
+        with self._lock:
+            return sum(slot.wanted for slot in self._slots)
+
+    def traffic(self) -> Traffic:
+        return haproxy_traffic(self.proxy.stats())
+
+    def scale_up(self) -> None:
+        """Start one stopped slot and put it in rotation once ready; held requests then flow to it."""
+        with self._lock:
+            slot = next((s for s in self._slots if not s.wanted), None)
+            if slot is None:
+                return
+            slot.wanted = True
+            slot.replacing = True  # the watcher leaves it alone while it starts
+        name = slot.replica.replica_id
+        try:
+            started = time.monotonic()
+            slot.replica.start()
+            slot.replica.wait_ready(self.config.ready_timeout_s)
+            log.info("%s started: process start to ready %.2f s", name, time.monotonic() - started)
+            self.proxy.set_state(name, "ready")
+            self.proxy.wait_status(name, "UP", timeout_s=10.0)
+        except BaseException:
+            with self._lock:
+                slot.wanted = False
+            slot.replica.stop(self.config.drain_timeout_s)
+            raise
+        finally:
+            with self._lock:
+                slot.replacing = False
+
+    def scale_down(self, to: int) -> None:
+        """Stop running slots, last first, until `to` run: out of rotation, drained, SIGTERMed."""
+        while True:
+            with self._lock:
+                running = [s for s in self._slots if s.wanted]
+                if len(running) <= to:
+                    return
+                slot = running[-1]
+                slot.wanted = False
+            name = slot.replica.replica_id
+            self.proxy.set_state(name, "drain")
+            deadline = time.monotonic() + self.config.drain_timeout_s
+            while int(self.proxy.server_stats()[name]["scur"] or 0) > 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            slot.replica.stop(self.config.drain_timeout_s + 5.0)
+            # Maintenance, not DOWN: nbsrv() must count it out at once, so a new request is held, not sent.
+            self.proxy.set_state(name, "maint")

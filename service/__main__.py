@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from pathlib import Path
 from typing import cast
 
 import uvicorn
@@ -16,9 +17,11 @@ from pydantic import ValidationError
 from service import openmp  # noqa: F401  (before torch loads)
 from service.app import create_app
 from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
+from service.drain import DrainingServer
 from service.model.directory import open_model
 from service.model.metadata import MetadataError
 from service.model.served import ModelLoadError, pick_device
+from service.model.starter import write_starter
 from service.settings import Settings, env_name
 from service.workers import listening_socket, run_workers, threads_per_worker
 
@@ -91,6 +94,8 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["init-model"]:
+        return init_model(sys.argv[2:])
     try:
         settings = read_settings()
     except SystemExit as exc:
@@ -118,8 +123,24 @@ def main() -> int:
     return run_workers(settings.workers, bind, lambda sock, _: serve(one, sock))
 
 
+def init_model(args: list[str]) -> int:
+    """`python -m service init-model DIR`: a starter model directory (service/model/starter.py)."""
+    if len(args) != 1:
+        print("usage: python -m service init-model DIRECTORY", file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        written = write_starter(Path(args[0]))
+    except (FileExistsError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return USAGE_ERROR
+    print(
+        "wrote " + ", ".join(str(path) for path in written) + "; serve it with LIFTOFF_MODEL_PATH=" + args[0]
+    )
+    return 0
+
+
 def serve(settings: Settings, sock: socket.socket | None = None) -> int:
-    server = uvicorn.Server(uvicorn_config(settings))
+    server = DrainingServer(uvicorn_config(settings))
     server.run(sockets=[sock] if sock is not None else None)
     return 0 if server.started else 1
 

@@ -71,6 +71,9 @@ def create_app(
         title="Liftoff inference server",
         version=oip.SERVER_VERSION,
         lifespan=lifespan,
+        # FastAPI's Swagger UI and ReDoc come from a public CDN; /docs is service/api/docs.py instead.
+        docs_url=None,
+        redoc_url=None,
         description="Open Inference Protocol v2 and a plain JSON /predict for one TorchScript model.",
         # Prometheus covers what FastAPI's OpenTelemetry hooks would; looking for a configured tracer on
         # every request cost 15% of a digits request's CPU (docs/benchmarks.md).
@@ -87,7 +90,7 @@ def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
     return [
         Middleware(EdgeMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
         Middleware(AuthMiddleware, keys=api_keys(settings)),
-        Middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+        Middleware(BodyLimitMiddleware, max_body_bytes=lambda: state.max_body_bytes),
     ]
 
 

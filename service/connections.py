@@ -39,6 +39,8 @@ FD_RESERVE = 128
 """File descriptors kept free below the open-file limit for what is not a client connection: the model's
 files, the listening sockets, the thread pools' pipes, an over-the-cap client being told 503."""
 AT_CAPACITY_HEADER_TIMEOUT_S = 1.0
+DRAIN_HEADER_TIMEOUT_S = 2.0
+"""After SIGTERM, how long a connection accepted but not yet sent its request has to send it."""
 
 
 class Phase(enum.Enum):
@@ -217,6 +219,8 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
+        if self.draining and self.cycle is not None:
+            self.cycle.keep_alive = False  # answered with `Connection: close`
         self._header_bytes = 0
         self._enter(Phase.BODY, self.guard.limits.body_timeout_s)
 
@@ -228,6 +232,21 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_response_complete()
         if self.phase is Phase.BUSY and not self.pipeline:
             self._enter(Phase.IDLE, None)
+
+    draining = False
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown, except that a connection whose request has not fully arrived is not
+        idle: uvicorn closes it unanswered (a fresh connection from the accept queue, typically). It is
+        answered, with `Connection: close`, once its request is in; only keep-alive idle ones close now."""
+        if self.phase is Phase.IDLE:
+            super().shutdown()
+            return
+        self.draining = True
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False
+        if self.phase is Phase.HEADERS and self.deadline is not None:
+            self.deadline = min(self.deadline, self.loop.time() + DRAIN_HEADER_TIMEOUT_S)
 
     def evictable(self) -> bool:
         """Waiting on the client, with nothing of the server's own under way."""

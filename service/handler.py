@@ -79,6 +79,7 @@ class Handler:
         return self.context.module(*batch)
 
     def encode(self, outputs: Mapping[str, np.ndarray]) -> Mapping[str, Any]:
-        """One request's rows of predict's outputs (keyed by the dict's keys, or by model.json's output names
-        for a tensor or tuple) to its answer: model.json's outputs by name, rows first."""
+        """One request's rows of predict's outputs to its answer: model.json's outputs by name, rows first.
+        predict's dict keeps its keys; a tensor or tuple takes model.json's output names when the counts
+        match, else the names output0, output1, ..."""
         return outputs

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -103,23 +104,23 @@ def _route_label(scope: Scope) -> str:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    """`max_body_bytes()`: the limit now (it follows the model once loaded; see service/body_limit.py)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: Callable[[], int]) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-
-    def _too_large(self) -> str:
-        return f"the request body is larger than {self.max_body_bytes} bytes (LIFTOFF_MAX_BODY_BYTES)"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_body_bytes
+        limit = self.max_body_bytes()
+        too_large = f"the request body is larger than {limit} bytes (LIFTOFF_MAX_BODY_BYTES)"
         for name, value in scope["headers"]:
             if name == b"content-length":
                 # (bytes.isdigit is ASCII-only; a length too long to be real is over any limit.)
                 if value.isdigit() and (len(value) > 18 or int(value) > limit):
-                    await _send_json(send, 413, self._too_large(), [(b"connection", b"close")])
+                    await _send_json(send, 413, too_large, [(b"connection", b"close")])
                     return
                 break
         received = 0
@@ -130,7 +131,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise ApiError(413, self._too_large())
+                    raise ApiError(413, too_large)
             return message
 
         await self.app(scope, limited_receive, send)

@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     queue_limit: int = Field(default=256, ge=1)
     """Rows waiting for a forward pass before new requests get 503 + Retry-After."""
     request_timeout_s: float = Field(default=30.0, gt=0)
-    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_body_bytes: int | None = Field(default=None, ge=1024)
+    """None: the model's largest request, max_batch_size rows as JSON plus room (service/body_limit.py)."""
     header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     """From a connection (or a request's first byte) to the end of its headers; past it, 408."""
     body_timeout_s: float = Field(default=30.0, gt=0, le=3600)

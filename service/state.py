@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from service.batching import Batcher
+from service.body_limit import FALLBACK_BYTES, model_body_limit
 from service.metrics import Metrics
 from service.model.handled import LoadedModel
 from service.settings import Settings
@@ -23,6 +24,19 @@ class ServerState:
     """Why the model is not ready, when loading or warming it up failed. For the log and the tests only:
     it holds file paths and torch's own text, which no response may carry."""
     draining: bool = False
+    _body_limit: tuple[LoadedModel | None, int] = (None, FALLBACK_BYTES)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """LIFTOFF_MAX_BODY_BYTES, else the model's largest request (service/body_limit.py), worked out once
+        per loaded model."""
+        if self.settings.max_body_bytes is not None:
+            return self.settings.max_body_bytes
+        model, limit = self._body_limit
+        if model is not self.model and self.model is not None:
+            limit = model_body_limit(self.model.metadata.inputs, self.settings.max_batch_size)
+            self._body_limit = (self.model, limit)
+        return limit
 
     @property
     def ready(self) -> bool:

@@ -1,4 +1,8 @@
-"""Every Helm chart Liftoff installs, pinned: repository, chart and version in one place."""
+"""Every Helm chart Liftoff installs, pinned: repository, chart and version in one place.
+
+Dates: the versions below were pinned on 2026-11-30 from each repository's chart index (the `repo` URL),
+KEDA re-read on 2026-12-02 against its Kubernetes compatibility table (infra/versions.py keeps the tested
+range, and the plan warns when the cluster's minor leaves it)."""
 
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ the mirror of 2026-08-22; the project supports its two latest minors). Let's Enc
 liftoff:tlsEmail. Jetstack's chart versions carry the v."""
 NVIDIA_DEVICE_PLUGIN = Chart("https://nvidia.github.io/k8s-device-plugin", "nvidia-device-plugin", "0.17.1")
 METRICS_SERVER = Chart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.12.2")
-KEDA = Chart("https://kedacore.github.io/charts", "keda", "2.17.2")
+KEDA = Chart("https://kedacore.github.io/charts", "keda", "2.19.0")
+"""KEDA 2.19 (released 2026-02-10, https://github.com/kedacore/keda/releases/tag/v2.19.0): tested on Kubernetes
+1.32 to 1.34; 2.17 stopped at 1.32."""
 KUBE_PROMETHEUS_STACK = Chart(
     "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "75.15.0"
 )

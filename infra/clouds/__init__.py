@@ -16,6 +16,7 @@ needs the plugins of) another cloud's provider. Adding a cloud: its folder, and 
 from __future__ import annotations
 
 import importlib
+import typing
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from infra.clouds.platform import Platform
     from infra.settings import Settings
 
-CLOUDS = ("aws", "gcp", "azure", "local")
+CloudName = Literal["aws", "gcp", "azure", "local"]
+CLOUDS: tuple[CloudName, ...] = typing.get_args(CloudName)
 Role = Literal["component", "settings", "mocks"]
 
 

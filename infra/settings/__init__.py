@@ -4,29 +4,41 @@ Pattern
 -------
 - `load_settings()` is the only code in the program that reads `pulumi.Config` (through
   `ConfigSource.from_pulumi()`); tests call `load_settings(ConfigSource.from_dict({...}))`, no Pulumi runtime.
-- Core keys (`liftoff:<key>`, declared with type, default and description in `Pulumi.yaml`) become `Settings`.
-- `liftoff:cloud` picks the cloud's settings module, `infra/clouds/<cloud>/settings.py` (found through the one
-  registry of clouds, `infra.clouds.CLOUDS`). Each exports a frozen dataclass and
-  `load(source: ConfigSource) -> <Cloud>Settings`; the result is `Settings.cloud_settings`. Per-cloud keys are prefixed with the cloud name: `liftoff:awsRegion`,
-  `liftoff:localContext`.
+- Each setting is a field of a pydantic model (infra/config_keys.py: `StackModel`) whose alias is its key
+  (`liftoff:<alias>`): type, default and range in one place, and Pulumi.yaml's `config:` block is checked
+  against them (tests/infra/test_pulumi_yaml.py). Rules between keys are model validators.
+- `liftoff:cloud` picks the cloud's settings model, `infra/clouds/<cloud>/settings.py` (one registry of clouds,
+  `infra.clouds.CLOUDS`); the result is `Settings.cloud_settings`. Per-cloud keys carry the cloud's name:
+  `liftoff:awsRegion`, `liftoff:localContext`.
 - A wrong value raises `SettingsError`, whose message names the full key and the allowed values or format.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from datetime import date
+from typing import Annotated, Any, Literal, Self, TypeVar
 
-if TYPE_CHECKING:
-    import pulumi
+import pulumi
+from pydantic import Discriminator, Field, StringConstraints, Tag, model_validator
+from pydantic.fields import FieldInfo
 
-from infra.clouds import CLOUDS, cloud_module
+from infra.clouds import CLOUDS, CloudName, cloud_module
 from infra.clouds.aws.settings import AwsSettings
 from infra.clouds.azure.settings import AzureSettings
 from infra.clouds.gcp.settings import GcpSettings
 from infra.clouds.local.settings import LocalSettings
-from infra.config_keys import ConfigSource, SettingsError, cpu_millis, memory_bytes
-from infra.settings.edge import EdgeSettings, load_edge
+from infra.config_keys import (
+    CloudContext,
+    ConfigSource,
+    Cpu,
+    DnsLabel,
+    Memory,
+    SettingsError,
+    StackModel,
+    cpu_millis,
+    memory_bytes,
+)
+from infra.settings.edge import EdgeSettings
 
 __all__ = [
     "CLOUDS",
@@ -44,95 +56,169 @@ __all__ = [
 CloudSettings = AwsSettings | GcpSettings | AzureSettings | LocalSettings
 """One cloud's settings; a test holds this union to the registry's settings modules."""
 _Cloud = TypeVar("_Cloud", AwsSettings, GcpSettings, AzureSettings, LocalSettings)
-IMAGE_VARIANTS = ("cpu", "cuda")
-DTYPES = ("float32", "float16", "bfloat16")
-LOG_LEVELS = ("debug", "info", "warning", "error")
 # An image reference: registry/repository, then a tag, a digest or both.
-_IMAGE_REFERENCE = r"[a-z0-9][a-z0-9._\-/:]*[a-z0-9](:[\w][\w.\-]{0,127})?(@sha256:[a-f0-9]{64})?"
+_IMAGE_REFERENCE = r"^[a-z0-9][a-z0-9._\-/:]*[a-z0-9](:[\w][\w.\-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 # The same, with the digest required: what is copied must be exactly what was built and tested.
-_IMAGE_BY_DIGEST = r"[a-z0-9][a-z0-9._\-/:]*[a-z0-9](:[\w][\w.\-]{0,127})?@sha256:[a-f0-9]{64}"
+_IMAGE_BY_DIGEST = r"^[a-z0-9][a-z0-9._\-/:]*[a-z0-9](:[\w][\w.\-]{0,127})?@sha256:[a-f0-9]{64}$"
+ImageReference = Annotated[str, StringConstraints(pattern=_IMAGE_REFERENCE)]
+ImageByDigest = Annotated[str, StringConstraints(pattern=_IMAGE_BY_DIGEST)]
+HostName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
 
 
-@dataclass(frozen=True)
-class Resources:
+class Resources(StackModel):
     """Requests and limits of one inference container."""
 
-    cpu_request: str
-    cpu_limit: str | None
+    cpu_request: Cpu = Field("500m", alias="cpuRequest")
+    cpu_limit: Cpu | None = Field(None, alias="cpuLimit")
     """None: no CPU limit (throttling hurts latency; the request still reserves the cores)."""
-    memory_request: str
-    memory_limit: str
+    memory_request: Memory = Field("1Gi", alias="memoryRequest")
+    memory_limit: Memory = Field("2Gi", alias="memoryLimit")
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> Self:
+        if self.cpu_limit is not None and cpu_millis(self.cpu_limit) < cpu_millis(self.cpu_request):
+            raise SettingsError(
+                "liftoff:cpuLimit",
+                f"{self.cpu_limit} is below liftoff:cpuRequest ({self.cpu_request}); allowed: at least it",
+            )
+        if memory_bytes(self.memory_limit) < memory_bytes(self.memory_request):
+            raise SettingsError(
+                "liftoff:memoryLimit",
+                f"{self.memory_limit} is below liftoff:memoryRequest ({self.memory_request}); "
+                "allowed: at least it",
+            )
+        return self
 
 
-@dataclass(frozen=True)
-class ServerSettings:
+class ServerSettings(StackModel):
     """What the inference server reads from its environment (docs/service-contract.md)."""
 
-    model_name: str
+    model_name: DnsLabel = Field("digits", alias="modelName")
     """Name the model answers to (`/v2/models/<name>/infer`): used for the exported URL."""
-    model_path: str | None
+    model_path: str | None = Field(None, alias="modelPath")
     """LIFTOFF_MODEL_PATH inside the image; None: the bundled demo model."""
-    dtype: str
-    max_batch_size: int
-    max_batch_wait_ms: int
-    queue_limit: int
-    request_timeout_s: int
-    drain_timeout_s: int
-    log_level: str
+    dtype: Literal["float32", "float16", "bfloat16"] = Field("float32", alias="dtype")
+    max_batch_size: int = Field(32, ge=1, le=4096, alias="maxBatchSize")
+    max_batch_wait_ms: int = Field(2, ge=0, le=10000, alias="maxBatchWaitMs")
+    queue_limit: int = Field(256, ge=1, le=1_000_000, alias="queueLimit")
+    request_timeout_s: int = Field(30, ge=1, le=3600, alias="requestTimeoutSeconds")
+    drain_timeout_s: int = Field(20, ge=1, le=3600, alias="drainTimeoutSeconds")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", alias="logLevel")
 
 
-@dataclass(frozen=True)
-class Autoscaling:
+class Autoscaling(StackModel):
     """Targets the autoscalers hold: per pod for KEDA (with monitoring), CPU for the plain HPA."""
 
-    target_queue_depth: int
+    target_queue_depth: int = Field(8, ge=1, le=10000, alias="targetQueueDepth")
     """Average rows waiting for a batch per pod (`liftoff_queue_depth`)."""
-    target_p95_latency_ms: int
+    target_p95_latency_ms: int = Field(250, ge=1, le=600000, alias="targetP95LatencyMs")
     """p95 of `liftoff_request_duration_seconds` on the inference routes."""
-    target_cpu_utilization: int
+    target_cpu_utilization: int = Field(70, ge=1, le=100, alias="targetCpuUtilization")
     """Percent of the CPU request."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the program needs from the stack configuration."""
+def _cloud_of(value: Any) -> str | None:
+    """The tag of the cloud settings to validate: the stack's `cloud` key (or a model's own cloud)."""
+    if isinstance(value, dict):
+        return str(value.get("cloud", "local"))
+    tags: dict[type, str] = {
+        AwsSettings: "aws",
+        GcpSettings: "gcp",
+        AzureSettings: "azure",
+        LocalSettings: "local",
+    }
+    return tags.get(type(value))
 
-    cloud: str
-    """"aws" | "gcp" | "azure" | "local": which `infra/clouds/<cloud>.py` builds the platform."""
-    cloud_settings: CloudSettings
-    """The per-cloud settings dataclass, from `infra/clouds/<cloud>/settings.py`."""
-    namespace: str
-    image: str | None
+
+class Settings(CloudContext):
+    """Everything the program needs from the stack configuration (`gpu` and `allow_extended_support` come
+    from `CloudContext`)."""
+
+    nested = ("resources", "server", "autoscaling", "edge")
+
+    cloud: CloudName = Field("local", alias="cloud")
+    """Which `infra/clouds/<cloud>/` builds the platform."""
+    cloud_settings: Annotated[
+        Annotated[AwsSettings, Tag("aws")]
+        | Annotated[GcpSettings, Tag("gcp")]
+        | Annotated[AzureSettings, Tag("azure")]
+        | Annotated[LocalSettings, Tag("local")],
+        Discriminator(_cloud_of),
+    ]
+    """The chosen cloud's settings, from `infra/clouds/<cloud>/settings.py`."""
+    namespace: DnsLabel = Field("liftoff", alias="namespace")
+    image: ImageReference | None = Field(None, alias="image")
     """A full image reference: skips the build (CI that builds and pushes images itself)."""
-    image_source: str | None
+    image_source: ImageByDigest | None = Field(None, alias="imageSource")
     """An image built elsewhere (CI), by digest: copied into the platform's registry instead of a build."""
-    image_variant: str
-    """"cpu" | "cuda": the Dockerfile's VARIANT build argument."""
-    base_image: str | None
+    requested_image_variant: Literal["cpu", "cuda"] | None = Field(None, alias="imageVariant")
+    """`liftoff:imageVariant` as set; see `image_variant`."""
+    base_image: ImageReference | None = Field(None, alias="baseImage")
     """The Dockerfile's BASE_IMAGE build argument; None: the Dockerfile's own default."""
-    gpu: int
-    """GPUs per pod; 0 runs on CPU nodes."""
-    min_replicas: int
-    max_replicas: int
+    min_replicas: int = Field(1, ge=1, le=1000, alias="minReplicas")
+    max_replicas: int = Field(3, ge=1, le=1000, alias="maxReplicas")
     resources: Resources
     server: ServerSettings
     autoscaling: Autoscaling
-    monitoring: bool
+    monitoring: bool = Field(True, alias="monitoring")
     """kube-prometheus-stack, DCGM exporter, KEDA, ServiceMonitor and dashboard."""
-    grafana_admin_password: pulumi.Output[str] | None
-    """Secret; None with monitoring on: the stack generates one (the chart's built-in default is public)."""
-    metrics_server: bool
+    grafana_admin_password: pulumi.Output[str] | None = None
+    """Secret (`liftoff:grafanaAdminPassword`, read by `load`); None with monitoring on: the stack generates
+    one (the chart's built-in default is public)."""
+    metrics_server: bool = Field(False, alias="metricsServer")
     """Install metrics-server even where the platform does not ask for it."""
-    ingress_host: str | None
+    ingress_host: HostName | None = Field(None, alias="ingressHost")
     """Host name the Ingress answers to; None: any host, reached by the load balancer's address."""
     edge: EdgeSettings
     """API keys, the routes the Ingress publishes, TLS, Traefik's limits, egress (infra/settings/edge.py)."""
-    pre_stop_s: int
+    pre_stop_s: int = Field(5, ge=0, le=120, alias="preStopSeconds")
     """Seconds a terminating pod keeps serving while endpoints and the proxy drop it."""
-    startup_timeout_s: int
+    startup_timeout_s: int = Field(600, ge=30, le=3600, alias="startupTimeoutSeconds")
     """How long the startup probe lets the model load and warm up."""
-    deploy_timeout_s: int
+    deploy_timeout_s: int = Field(1800, ge=60, le=7200, alias="deployTimeoutSeconds")
     """How long `pulumi up` waits for the Deployment: a cold GPU node can take many minutes to join."""
+
+    @classmethod
+    def declared_keys(cls) -> dict[str, FieldInfo]:
+        found = super().declared_keys()
+        for cloud in CLOUDS:
+            found |= _cloud_settings_class(cloud).declared_keys()
+        return found
+
+    @classmethod
+    def load(cls, source: ConfigSource, *, context: Any = None) -> Self:
+        """`context` may fix `today` (tests); the cloud's rules get the core keys they read through it."""
+        day = (context or {}).get("today")
+        settings = super().load(source, context=CloudContext.load(source).context(day))
+        # Unset, the stack generates one (a random secret, never the chart's public default).
+        password = source.secret("grafanaAdminPassword") if settings.monitoring else None
+        edge = EdgeSettings.read_secrets(settings.edge, source)
+        return settings.model_copy(update={"grafana_admin_password": password, "edge": edge})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spread_keys(cls, data: Any) -> Any:
+        """Nested groups and the cloud's settings read from the same flat keys."""
+        if not isinstance(data, dict):
+            return data
+        return {**data, **{name: data for name in cls.nested}, "cloud_settings": data}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        self.edge.require_host(self.ingress_host)
+        if self.min_replicas > self.max_replicas:
+            raise SettingsError(
+                "liftoff:minReplicas",
+                f"{self.min_replicas} is above liftoff:maxReplicas ({self.max_replicas}); "
+                "allowed: at most liftoff:maxReplicas",
+            )
+        if self.image and self.image_source:
+            raise SettingsError(
+                "liftoff:imageSource",
+                "cannot be set together with liftoff:image; allowed: one of them "
+                "(image: deploy as is; imageSource: copy into the stack's registry, then deploy)",
+            )
+        return self
 
     def cloud_settings_as(self, kind: type[_Cloud]) -> _Cloud:
         """`cloud_settings` as the one cloud's type its component expects (a TypeError on any other)."""
@@ -143,93 +229,22 @@ class Settings:
         return self.cloud_settings
 
     @property
+    def image_variant(self) -> Literal["cpu", "cuda"]:
+        """The Dockerfile's VARIANT build argument: as set, else cuda when `gpu` > 0, else cpu."""
+        return self.requested_image_variant or ("cuda" if self.gpu > 0 else "cpu")
+
+    @property
     def termination_grace_s(self) -> int:
         """Longer than preStop + the server's drain, so SIGKILL never cuts a drain short."""
         return self.pre_stop_s + self.server.drain_timeout_s + 10
 
 
-def load_settings(source: ConfigSource | None = None) -> Settings:
-    """Read and validate the stack's configuration; `source` defaults to the running Pulumi stack's."""
-    source = source or ConfigSource.from_pulumi()
-    cloud = source.choice("cloud", CLOUDS, default="local")
-    gpu = source.integer("gpu", 0, minimum=0, maximum=16)
-    min_replicas = source.integer("minReplicas", 1, minimum=1, maximum=1000)
-    max_replicas = source.integer("maxReplicas", 3, minimum=1, maximum=1000)
-    if min_replicas > max_replicas:
-        raise SettingsError(
-            source.key("minReplicas"),
-            f"{min_replicas} is above liftoff:maxReplicas ({max_replicas}); "
-            "allowed: at most liftoff:maxReplicas",
-        )
-    monitoring = source.boolean("monitoring", True)
-    # Unset, the stack generates one (a random secret, never the chart's public default).
-    grafana_admin_password = source.secret("grafanaAdminPassword") if monitoring else None
-    image = source.string("image", pattern=_IMAGE_REFERENCE)
-    image_source = source.string("imageSource", pattern=_IMAGE_BY_DIGEST)
-    if image and image_source:
-        raise SettingsError(
-            source.key("imageSource"),
-            "cannot be set together with liftoff:image; allowed: one of them "
-            "(image: deploy as is; imageSource: copy into the stack's registry, then deploy)",
-        )
-    ingress_host = source.string("ingressHost", pattern=r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
-    return Settings(
-        cloud=cloud,
-        cloud_settings=cloud_module(cloud, "settings").load(source),
-        namespace=source.dns_label("namespace", "liftoff"),
-        image=image,
-        image_source=image_source,
-        image_variant=source.choice("imageVariant", IMAGE_VARIANTS, default="cuda" if gpu > 0 else "cpu"),
-        base_image=source.string("baseImage", pattern=_IMAGE_REFERENCE),
-        gpu=gpu,
-        min_replicas=min_replicas,
-        max_replicas=max_replicas,
-        resources=_resources(source),
-        server=_server(source),
-        autoscaling=Autoscaling(
-            target_queue_depth=source.integer("targetQueueDepth", 8, minimum=1, maximum=10000),
-            target_p95_latency_ms=source.integer("targetP95LatencyMs", 250, minimum=1, maximum=600000),
-            target_cpu_utilization=source.integer("targetCpuUtilization", 70, minimum=1, maximum=100),
-        ),
-        monitoring=monitoring,
-        grafana_admin_password=grafana_admin_password,
-        metrics_server=source.boolean("metricsServer", False),
-        ingress_host=ingress_host,
-        edge=load_edge(source, ingress_host),
-        pre_stop_s=source.integer("preStopSeconds", 5, minimum=0, maximum=120),
-        startup_timeout_s=source.integer("startupTimeoutSeconds", 600, minimum=30, maximum=3600),
-        deploy_timeout_s=source.integer("deployTimeoutSeconds", 1800, minimum=60, maximum=7200),
-    )
+def _cloud_settings_class(cloud: str) -> type[StackModel]:
+    model: type[StackModel] = cloud_module(cloud, "settings").MODEL
+    return model
 
 
-def _resources(source: ConfigSource) -> Resources:
-    cpu_request = source.cpu("cpuRequest", "500m")
-    cpu_limit_raw = source.string("cpuLimit")
-    cpu_limit = source.cpu("cpuLimit", "0") if cpu_limit_raw is not None else None
-    memory_request = source.memory("memoryRequest", "1Gi")
-    memory_limit = source.memory("memoryLimit", "2Gi")
-    if cpu_limit is not None and cpu_millis(cpu_limit) < cpu_millis(cpu_request):
-        raise SettingsError(
-            source.key("cpuLimit"),
-            f"{cpu_limit} is below liftoff:cpuRequest ({cpu_request}); allowed: at least it",
-        )
-    if memory_bytes(memory_limit) < memory_bytes(memory_request):
-        raise SettingsError(
-            source.key("memoryLimit"),
-            f"{memory_limit} is below liftoff:memoryRequest ({memory_request}); allowed: at least it",
-        )
-    return Resources(cpu_request, cpu_limit, memory_request, memory_limit)
-
-
-def _server(source: ConfigSource) -> ServerSettings:
-    return ServerSettings(
-        model_name=source.dns_label("modelName", "digits"),
-        model_path=source.string("modelPath"),
-        dtype=source.choice("dtype", DTYPES, default="float32"),
-        max_batch_size=source.integer("maxBatchSize", 32, minimum=1, maximum=4096),
-        max_batch_wait_ms=source.integer("maxBatchWaitMs", 2, minimum=0, maximum=10000),
-        queue_limit=source.integer("queueLimit", 256, minimum=1, maximum=1_000_000),
-        request_timeout_s=source.integer("requestTimeoutSeconds", 30, minimum=1, maximum=3600),
-        drain_timeout_s=source.integer("drainTimeoutSeconds", 20, minimum=1, maximum=3600),
-        log_level=source.choice("logLevel", LOG_LEVELS, default="info"),
-    )
+def load_settings(source: ConfigSource | None = None, *, today: date | None = None) -> Settings:
+    """Read and validate the stack's configuration; `source` defaults to the running Pulumi stack's, and
+    `today` (the day version support is judged on) to the real one."""
+    return Settings.load(source or ConfigSource.from_pulumi(), context={"today": today})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -20,6 +21,11 @@ from service.model.handled import HandledModel, LoadedModel
 from service.state import ServerState
 
 Body = TypeVar("Body", bound=BaseModel)
+Decoded = TypeVar("Decoded")
+
+INLINE_DECODE_BYTES = 16 * 1024
+"""Bodies up to this size are decoded on the event loop (a tenth of a millisecond; a thread hand-off would
+cost about as much); larger ones on a thread, so no client can hold the loop (issue 20, item 3)."""
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,14 @@ def ready_model(state: ServerState) -> tuple[LoadedModel, Batcher]:
     if state.model is None or state.batcher is None:
         raise ApiError(503, state.not_ready_reason(), {"Retry-After": RETRY_AFTER_S})
     return state.model, state.batcher
+
+
+async def decode_body(size: int, decode: Callable[[], Decoded]) -> Decoded:
+    """Run `decode` (JSON parsing, arrays, checks) off the event loop when the body is large. The thread
+    still takes turns at the GIL with the loop, at most `sys.getswitchinterval()` (5 ms) each."""
+    if size <= INLINE_DECODE_BYTES:
+        return decode()
+    return await asyncio.to_thread(decode)
 
 
 def parse_json(raw: bytes, model: type[Body]) -> Body:

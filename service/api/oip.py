@@ -12,8 +12,16 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from service.api import binary
-from service.api.common import RETRY_AFTER_S, infer, json_response, parse_json, ready_model, server_state
+from service.api import binary, bodies
+from service.api.common import (
+    RETRY_AFTER_S,
+    decode_body,
+    infer,
+    json_response,
+    parse_json,
+    ready_model,
+    server_state,
+)
 from service.api.errors import ApiError
 from service.api.schemas import (
     InferRequest,
@@ -76,12 +84,26 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     model = _check_name(state, name, model_version)
     _, batcher = ready_model(state)
     meta = model.metadata
+    media = bodies.media_type(request.headers.get("content-type"))
+    if media.startswith(("image/", "text/", "audio/", "video/")) or media == bodies.MULTIPART:
+        takes = ", ".join(bodies.accepted(meta)[1:]) or "none: it takes numeric tensors"
+        raise ApiError(
+            415,
+            f"this route takes Open Inference Protocol JSON (application/json, with binary tensors after it "
+            f"as application/octet-stream), not {media}; raw files and text go to /predict "
+            f"(model {meta.name!r} takes there: {takes})",
+        )
     raw = await request.body()  # before incoming(): see predict.py
-    with batcher.incoming():
-        json_part, binary_part = binary.split_body(raw, request.headers.get(binary.HEADER))
+    header_length = request.headers.get(binary.HEADER)
+
+    def decode() -> tuple[InferRequest, list[Any], set[str]]:
+        json_part, binary_part = binary.split_body(raw, header_length)
         body = parse_json(json_part, InferRequest)
         inputs = _decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
-        wanted = _wanted_outputs(body, meta)
+        return body, inputs, _wanted_outputs(body, meta)
+
+    with batcher.incoming():
+        body, inputs, wanted = await decode_body(len(raw), decode)
     outputs = await infer(state, batcher, inputs)
     response: dict[str, Any] = {"model_name": meta.name, "model_version": meta.version}
     if body.id is not None:

@@ -2,40 +2,73 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from fastapi import Request
 from starlette.responses import Response
 
-from service.api.common import infer, json_response, parse_json, ready_model, server_state
+from service.api import bodies
+from service.api.common import decode_body, infer, json_response, parse_json, ready_model, server_state
 from service.api.errors import ApiError
 from service.api.schemas import PredictRequest
 from service.api.tensors import instances_array, strings
-from service.model.metadata import TensorSpec
+from service.model.metadata import ModelMetadata, TensorSpec
 
 
 async def predict(request: Request) -> Response:
     """`{"instances": [row, ...]}` -> `{"predictions": [...]}`, one prediction per row.
 
     A prediction is the output's row for a one-output model, else an object keyed by output name; for the
-    digits model `{"probabilities": [10 floats], "label": int}`.
+    digits model `{"probabilities": [10 floats], "label": int}`. A model with several inputs takes each
+    instance as an object keyed by input name. A model with a BYTES input that declares content types also
+    takes a raw body of those types (`image/png`, `text/plain`) or a multipart/form-data upload.
     """
     state = server_state(request)
     model, batcher = ready_model(state)
-    if len(model.metadata.inputs) != 1:
-        raise ApiError(
-            400,
-            f"model {model.metadata.name!r} takes several inputs; use /v2/models/{model.metadata.name}/infer",
-        )
+    meta = model.metadata
+    header = request.headers.get("content-type")
+    media = bodies.media_type(header)
     # The body is read before the batch is told a request is coming: a body still arriving (a slow client)
     # must not hold every batch for the full max batch wait (issue 20, item 4).
     raw = await request.body()
+    max_rows = state.settings.max_batch_size
+
+    def decode() -> list[np.ndarray]:
+        return _json_rows(parse_json(raw, PredictRequest).instances, meta, max_rows)
+
     with batcher.incoming():
-        body = parse_json(raw, PredictRequest)
-        rows = instances_array(body.instances, model.metadata.inputs[0], state.settings.max_batch_size)
-    outputs = await infer(state, batcher, [rows])
-    return json_response({"predictions": _per_row(model.metadata.outputs, outputs)})
+        if bodies.is_json(media):
+            inputs = await decode_body(len(raw), decode)
+        elif media == bodies.MULTIPART:
+            inputs = await asyncio.to_thread(bodies.multipart_rows, header or "", raw, meta)
+        else:
+            inputs = bodies.raw_rows(media, raw, meta)
+    outputs = await infer(state, batcher, inputs)
+    return json_response({"predictions": _per_row(meta.outputs, outputs)})
+
+
+def _json_rows(instances: list[Any], meta: ModelMetadata, max_batch_size: int) -> list[np.ndarray]:
+    """The instances as one array per input: rows as they are for one input, else objects keyed by name."""
+    if len(meta.inputs) == 1 and not (
+        instances and isinstance(instances[0], dict) and meta.inputs[0].name in instances[0]
+    ):
+        return [instances_array(instances, meta.inputs[0], max_batch_size)]
+    names = [spec.name for spec in meta.inputs]
+    columns: list[list[Any]] = [[] for _ in names]
+    for index, instance in enumerate(instances):
+        if not isinstance(instance, dict):
+            raise ApiError(400, f"instances[{index}] must be an object keyed by input name {names}")
+        for column, name in zip(columns, names, strict=True):
+            if name not in instance:
+                raise ApiError(400, f"instances[{index}] has no {name!r} (model {meta.name!r} takes {names})")
+            column.append(instance[name])
+    return [
+        instances_array(column, spec, max_batch_size)
+        for column, spec in zip(columns, meta.inputs, strict=True)
+    ]
 
 
 def _per_row(specs: Sequence[TensorSpec], outputs: list[Any]) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.responses import PlainTextResponse, Response
 
-from service.api import health, oip, predict
+from service.api import docs, health, oip, predict
 from service.api.schemas import (
     ErrorResponse,
     InferRequest,
@@ -66,6 +66,7 @@ def _oip_model(suffix: str, handler: Callable[..., Awaitable[Response]], **opena
 
 
 ROUTES: tuple[Route, ...] = (
+    Route("GET", "/docs", docs.page, openapi={"include_in_schema": False}),
     Route("GET", "/healthz", health.live, openapi={"tags": ["health"]}),
     Route("GET", "/v2/health/live", health.live, openapi={"tags": ["health", OIP]}),
     Route("GET", "/readyz", health.ready, openapi={"tags": ["health"]}),

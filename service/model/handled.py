@@ -50,7 +50,7 @@ class HandledModel:
         ]
         with torch.inference_mode():
             raw = self.handler.predict(*cast(list[torch.Tensor], tensors))  # BYTES stay arrays
-        return named_outputs(raw, self._output_names)
+        return named_outputs(raw, self._output_names, numbered=self.encodes)
 
     def encode(self, outputs: Mapping[str, np.ndarray], rows: int) -> list[np.ndarray]:
         """One request's slice of predict's outputs to model.json's outputs, in its order and datatypes."""

@@ -20,11 +20,14 @@ def as_numpy(value: Any) -> np.ndarray:
     return array if array.dtype.kind not in "US" else np.asarray(value, dtype=object)
 
 
-def named_outputs(raw: Any, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """A dict keeps its own keys; a tensor or a tuple takes `names` in order (a count mismatch raises)."""
+def named_outputs(raw: Any, names: Sequence[str], numbered: bool = False) -> dict[str, np.ndarray]:
+    """A dict keeps its own keys; a tensor or a tuple takes `names` in order. When the count differs, a
+    mismatch raises, or with `numbered` (a handler's encode maps them) the values are output0, output1..."""
     if isinstance(raw, Mapping):  # Hugging Face style (logits=..., hidden_states=...)
         return {str(key): as_numpy(value) for key, value in raw.items()}
     values = list(raw) if isinstance(raw, tuple | list) else [raw]
+    if len(values) != len(names) and numbered:
+        return {f"output{index}": as_numpy(value) for index, value in enumerate(values)}
     if len(values) != len(names):
         raise ValueError(
             f"the forward pass returned {len(values)} value(s) but model.json declares {len(names)} output(s)"

@@ -1,37 +1,49 @@
-"""Pulumi.yaml declares every key the program reads, each typed, with a default and a description, and
-those defaults are what the code assumes."""
+"""Pulumi.yaml declares every key the settings models read, each typed, with a default and a description,
+and its types and defaults are the models' own (the models are the one source: infra/config_keys.py)."""
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import yaml
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
-from infra.config_keys import DictConfig
 from infra.plan.config import stack_config
-from infra.settings import ConfigSource, load_settings
+from infra.settings import ConfigSource, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 DECLARED: dict[str, Any] = PROJECT["config"]
+READ = Settings.declared_keys()
+# Keys of other namespaces (gcp:project, gcp:region, gcp:zone) belong to their provider's own config.
+PROJECT_KEYS = {key: info for key, info in READ.items() if ":" not in key}
 
 
-class RecordingConfig(DictConfig):
-    """Remembers every key asked for."""
+def yaml_type(info: FieldInfo) -> str:
+    """The Pulumi.yaml type of a field: its annotation without None, Annotated and Literal."""
+    annotation: Any = info.annotation
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, __import__("types").UnionType):
+        annotation = args[0]
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) is typing.Literal:
+        annotation = type(typing.get_args(annotation)[0])
+    origin = typing.get_origin(annotation) or annotation
+    return {int: "integer", bool: "boolean", str: "string", tuple: "array", dict: "array"}[origin]
 
-    def __init__(self, values: dict[str, object]) -> None:
-        super().__init__(values)
-        self.asked: set[str] = set()
 
-    def get(self, key: str) -> str | None:
-        self.asked.add(key)
-        return super().get(key)
-
-    def get_secret(self, key: str) -> pulumi.Output[str] | None:
-        self.asked.add(key)
-        return None
+def yaml_default(info: FieldInfo) -> object:
+    """The field's default as Pulumi.yaml spells it: unset is "", no items is []."""
+    default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]
+    if default is None:
+        return ""
+    if isinstance(default, tuple | dict):
+        return list(default) if isinstance(default, tuple) else [f"{k}={v}" for k, v in default.items()]
+    return default
 
 
 def test_the_project_runs_infra_with_python() -> None:
@@ -50,15 +62,22 @@ def test_every_key_is_typed_with_a_default_and_a_description() -> None:
             assert isinstance(declared["default"], expected), f"{key}: default is not {declared['type']}"
 
 
-def test_every_core_and_local_key_the_settings_read_is_declared() -> None:
-    raw = RecordingConfig({"liftoff:cloud": "local", "liftoff:monitoring": "false"})
-    load_settings(ConfigSource(raw))
-    raw_with_monitoring = RecordingConfig({"liftoff:cloud": "local", "liftoff:monitoring": "true"})
-    load_settings(ConfigSource(raw_with_monitoring))
-    asked = {key.removeprefix("liftoff:") for key in raw.asked | raw_with_monitoring.asked}
-    # Secrets have no default to declare: Pulumi would then demand them on every stack.
-    secrets = {"grafanaAdminPassword"}
-    assert asked - secrets <= set(DECLARED), sorted(asked - secrets - set(DECLARED))
+def test_pulumi_yaml_declares_exactly_the_keys_the_models_read() -> None:
+    assert set(DECLARED) == set(PROJECT_KEYS), (
+        f"declared but read by no model: {sorted(set(DECLARED) - set(PROJECT_KEYS))}; "
+        f"read but not declared: {sorted(set(PROJECT_KEYS) - set(DECLARED))}"
+    )
+
+
+def test_each_declared_type_and_default_is_the_models() -> None:
+    for key, info in PROJECT_KEYS.items():
+        assert info.default is not PydanticUndefined or info.default_factory is not None, (
+            f"{key} has no default"
+        )
+        assert DECLARED[key]["type"] == yaml_type(info), key
+        assert DECLARED[key]["default"] == yaml_default(info), (
+            f"{key}: Pulumi.yaml says {DECLARED[key]['default']!r}, the model {yaml_default(info)!r}"
+        )
 
 
 def test_the_defaults_alone_make_valid_settings_that_match_the_codes_defaults() -> None:
@@ -70,3 +89,10 @@ def test_the_defaults_alone_make_valid_settings_that_match_the_codes_defaults() 
     defaults_only |= {"liftoff:cloud": "local", "liftoff:monitoring": False}
     from_code = load_settings(ConfigSource.from_dict({"liftoff:cloud": "local", "liftoff:monitoring": False}))
     assert load_settings(ConfigSource.from_dict(defaults_only)) == from_code
+
+
+def test_a_default_changed_in_the_model_alone_would_be_caught() -> None:
+    """The check above compares values, so it can fail: a changed copy of one field's default differs."""
+    info = PROJECT_KEYS["maxBatchSize"]
+    changed = FieldInfo.merge_field_infos(info, default=64)
+    assert yaml_default(changed) != DECLARED["maxBatchSize"]["default"]

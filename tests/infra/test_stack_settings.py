@@ -85,10 +85,13 @@ def test_a_wrong_value_names_the_key_and_what_is_allowed(
 
 
 def test_full_keys_of_other_namespaces_are_read_as_given() -> None:
-    source = ConfigSource.from_dict({"aws:region": "eu-west-1", "cidr": "10.0.0.0/16"})
-    assert source.require_string("aws:region") == "eu-west-1"
-    assert source.cidr("cidr", "10.1.0.0/16") == "10.0.0.0/16"
-    with pytest.raises(SettingsError, match=r"liftoff:bad: .*CIDR"):
-        ConfigSource.from_dict({"bad": "10.0.0.1/16"}).cidr("bad", "10.0.0.0/16")
-    with pytest.raises(SettingsError, match="liftoff:missing: is required"):
-        source.require_string("missing")
+    source = ConfigSource.from_dict({"gcp:project": "my-project", "gpu": " 2 ", "image": " "})
+    assert source.get("gcp:project") == "my-project"
+    assert source.get("gpu") == "2"
+    assert source.get("image") is None  # empty counts as unset
+
+
+def test_the_first_of_several_wrong_values_is_the_one_named() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load(gpu=-1, dtype="int8")
+    assert caught.value.key == "liftoff:gpu"

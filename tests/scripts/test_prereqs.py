@@ -61,3 +61,4 @@ def test_ci_installs_nothing_itself() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "apt-get" not in ci
     assert "\nmake test\n" in ci
+    assert "make newcomer" in ci

@@ -94,3 +94,18 @@ async def test_openapi_documents_the_inference_bodies(serve, linear_model: Path)
     }
     assert "RequestInput" in schema["components"]["schemas"]
     assert "PredictRequest" in schema["components"]["schemas"]
+
+
+async def test_docs_is_one_self_contained_page_with_no_cdn(serve, linear_model: Path) -> None:
+    """Issue 20: FastAPI's /docs loaded Swagger UI from a public CDN (blank behind a firewall)."""
+    async with serve(Settings(model_path=linear_model)) as client:
+        docs = await client.get("/docs")
+        schema = await client.get("/openapi.json")
+        redoc = await client.get("/redoc")
+    assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+    assert "http://" not in docs.text and "https://" not in docs.text  # nothing fetched from elsewhere
+    assert 'fetch("/openapi.json")' in docs.text
+    assert "default-src 'self'" in docs.headers["content-security-policy"]
+    assert schema.status_code == 200 and "/predict" in schema.json()["paths"]
+    assert "/docs" not in schema.json()["paths"]
+    assert redoc.status_code == 404  # ReDoc, from a CDN too, is off

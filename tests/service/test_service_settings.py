@@ -37,7 +37,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
         "float32",
     )
     assert (settings.max_batch_size, settings.max_batch_wait_ms, settings.queue_limit) == (32, 2.0, 256)
-    assert (settings.request_timeout_s, settings.max_body_bytes, settings.torch_threads) == (30.0, 8388608, 0)
+    assert (settings.request_timeout_s, settings.max_body_bytes, settings.torch_threads) == (30.0, None, 0)
     assert (settings.workers, settings.drain_timeout_s, settings.log_level) == (1, 20.0, "info")
     assert settings.resolved_model_path == DEFAULT_MODEL_PATH
     assert DEFAULT_MODEL_PATH == REPO / "models" / "digits" / "model.pt"

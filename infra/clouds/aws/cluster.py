@@ -1,5 +1,5 @@
 """The EKS control plane: secrets encrypted with our KMS key, API authentication through access entries,
-control-plane logs, the OIDC provider, and the managed add-ons at pinned versions."""
+control-plane logs, the OIDC provider, and the managed add-ons at EKS's default versions for the minor."""
 
 from __future__ import annotations
 
@@ -93,6 +93,11 @@ def create_control_plane(
         "cluster",
         name=cluster_name,
         version=settings.kubernetes_version,
+        # STANDARD: at the end of standard support EKS upgrades the cluster instead of billing extended
+        # support silently; EXTENDED only when the stack says it will pay for it.
+        upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(
+            support_type="EXTENDED" if settings.allow_extended_support else "STANDARD"
+        ),
         role_arn=cluster_role.arn,
         access_config=aws.eks.ClusterAccessConfigArgs(
             authentication_mode="API",
@@ -157,7 +162,7 @@ def create_addons(
     depends_on: Sequence[pulumi.Resource] = (),
     pod_identities: Mapping[str, tuple[str, aws.iam.Role]] | None = None,
 ) -> list[aws.eks.Addon]:
-    """EKS managed add-ons at the versions pinned for the cluster's Kubernetes version.
+    """EKS managed add-ons at the default version EKS gives for the cluster's Kubernetes minor.
 
     `pod_identities` maps an add-on to (service account, role): that account gets the role via Pod Identity.
     """
@@ -170,7 +175,13 @@ def create_addons(
                 name,
                 cluster_name=cluster.name,
                 addon_name=name,
-                addon_version=settings.addon_versions[name],
+                # The version EKS itself gives as the default for this cluster's minor: no row to keep by hand.
+                addon_version=aws.eks.get_addon_version_output(
+                    addon_name=name,
+                    kubernetes_version=cluster.version,
+                    most_recent=False,
+                    opts=children.invoke(),
+                ).version,
                 configuration_values=json.dumps(ADDON_CONFIGURATION[name])
                 if name in ADDON_CONFIGURATION
                 else None,

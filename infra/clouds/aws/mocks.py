@@ -140,7 +140,14 @@ def _ecr_token(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
     }
 
 
+def _addon_version(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    """EKS's default version of an add-on for a minor: a recognisable stand-in, `v<minor>-mock-<name>`."""
+    name, minor = args.args.get("addonName"), args.args.get("kubernetesVersion")
+    return {"addonName": name, "kubernetesVersion": minor, "version": f"v{minor}-mock-{name}"}
+
+
 CALLS: dict[str, CallResult] = {
+    "aws:eks/getAddonVersion:getAddonVersion": _addon_version,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller,
     "aws:iam/getSessionContext:getSessionContext": _session_context,

@@ -10,27 +10,29 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Literal, Self
 
-from infra.config_keys import ConfigSource, SettingsError
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-# The EKS managed add-on versions pinned for each Kubernetes version this module supports, read from the
-# "latest version" tables of the EKS user guide (managing-vpc-cni, managing-coredns, managing-kube-proxy)
-# and the add-ons' release notes. Moving the cluster to a new minor means adding a row here first.
-ADDON_VERSIONS: dict[str, dict[str, str]] = {
-    "1.34": {
-        "vpc-cni": "v1.20.4-eksbuild.1",
-        "kube-proxy": "v1.34.1-eksbuild.2",
-        "coredns": "v1.12.4-eksbuild.1",
-        "eks-pod-identity-agent": "v1.3.8-eksbuild.2",
-        "aws-ebs-csi-driver": "v1.51.0-eksbuild.1",
-    },
-}
-KUBERNETES_VERSIONS = tuple(ADDON_VERSIONS)
+from infra import versions
+from infra.config_keys import (
+    Cidr,
+    Cidrs,
+    ConfigSource,
+    SettingsError,
+    StackModel,
+    Strings,
+    allow_extended_support,
+    load_cloud,
+    pod_gpus,
+    today,
+)
+from infra.versions import DEFAULT_MINOR
 
-# cluster-autoscaler must match the cluster's minor version (its README: "use the version meant for it").
-AUTOSCALER_IMAGE_TAGS: dict[str, str] = {"1.34": "v1.34.2"}
-
-ENDPOINT_ACCESS_MODES = ("public", "restricted", "private")
+# The EKS managed add-ons take the default version EKS gives for the cluster's minor, asked at plan time
+# (infra/clouds/aws/cluster.py); cluster minors and the cluster-autoscaler tags are in infra/versions.py.
+EndpointAccess = Literal["public", "restricted", "private"]
 """public: API reachable from anywhere (still authenticated by IAM); restricted: public endpoint limited to
 `awsEndpointPublicCidrs`; private: only from inside the VPC (run `pulumi up` from there)."""
 
@@ -88,13 +90,18 @@ MIN_GPU_DISK_GIB = 100
 """CUDA base images plus torch are several GiB compressed and unpack to well over 20 GiB."""
 
 
+Region = Annotated[str, StringConstraints(pattern=rf"^{_REGION}$")]
+PrincipalArn = Annotated[str, StringConstraints(pattern=rf"^{_PRINCIPAL_ARN}$")]
+ClusterName = Annotated[str, StringConstraints(pattern=rf"^{_CLUSTER_NAME}$")]
+
+
 @dataclass(frozen=True)
 class GpuPool:
-    """The GPU managed node group."""
+    """The GPU managed node group, as its keys describe it."""
 
     instance_types: tuple[str, ...]
     gpus_per_node: int
-    """NVIDIA GPUs each of `instance_types` carries (they must agree, see `load`)."""
+    """NVIDIA GPUs each of `instance_types` carries (they must agree, see `AwsSettings`)."""
     min_nodes: int
     max_nodes: int
     desired_nodes: int
@@ -103,170 +110,187 @@ class GpuPool:
     disk_gib: int
 
 
-@dataclass(frozen=True)
-class AwsSettings:
-    region: str
-    cluster_name: str | None
+class AwsSettings(StackModel):
+    region: Region = Field("us-east-1", alias="awsRegion")
+    cluster_name: ClusterName | None = Field(None, alias="awsClusterName")
     """EKS cluster name; None: `liftoff-<stack>`."""
-    kubernetes_version: str
-    vpc_cidr: str
-    availability_zones: int
+    kubernetes_version: str = Field(DEFAULT_MINOR, alias="awsKubernetesVersion")
+    """EKS minor; refused once past its end of standard support unless liftoff:allowExtendedSupport."""
+    allow_extended_support: bool = False
+    """Derived from liftoff:allowExtendedSupport: EKS's upgrade policy is EXTENDED only then."""
+    vpc_cidr: Cidr = Field("10.0.0.0/16", alias="awsVpcCidr")
+    availability_zones: int = Field(2, ge=2, le=4, alias="awsAvailabilityZones")
     """How many of the region's zones the VPC spans (at least two, as EKS requires)."""
-    nat_per_az: bool
+    nat_per_az: bool = Field(False, alias="awsNatPerAz")
     """One NAT gateway per zone (survives a zone outage) instead of one for all (cheaper, for dev)."""
-    endpoint_access: str
-    endpoint_public_cidrs: tuple[str, ...]
-    admin_principal_arn: str | None
+    endpoint_access: EndpointAccess = Field("public", alias="awsEndpointAccess")
+    endpoint_public_cidrs: Cidrs = Field((), alias="awsEndpointPublicCidrs")
+    admin_principal_arn: PrincipalArn | None = Field(None, alias="awsAdminPrincipalArn")
     """IAM role or user made cluster admin through an access entry. It must be the principal `pulumi up`
     runs as (the program installs Kubernetes objects with those credentials); None: detected from them."""
-    system_instance_type: str
-    system_min_nodes: int
-    system_max_nodes: int
-    gpu_pool: GpuPool | None
-    """None: no GPU node group (the service runs on CPU nodes)."""
-    ecr_keep_last: int
+    system_instance_type: str = Field("t3.large", alias="awsSystemInstanceType")
+    system_min_nodes: int = Field(2, ge=1, le=100, alias="awsSystemMinNodes")
+    system_max_nodes: int = Field(4, ge=1, le=100, alias="awsSystemMaxNodes")
+    gpu_pool_enabled: bool = Field(True, alias="awsGpuPool")
+    """False: no GPU node group (the service runs on CPU nodes)."""
+    gpu_instance_types: Strings = Field(("g5.xlarge",), alias="awsGpuInstanceTypes")
+    gpu_min_nodes: int = Field(0, ge=0, le=100, alias="awsGpuMinNodes")
+    gpu_max_nodes: int = Field(2, ge=1, le=100, alias="awsGpuMaxNodes")
+    gpu_desired_nodes: int = Field(0, ge=0, le=100, alias="awsGpuDesiredNodes")
+    """Below the minimum is read as the minimum (the Pulumi.yaml default 0 must work with any minimum)."""
+    gpu_spot: bool = Field(False, alias="awsGpuSpot")
+    gpu_disk_gib: int = Field(100, ge=MIN_GPU_DISK_GIB, le=16384, alias="awsGpuDiskGib")
+    ecr_keep_last: int = Field(20, ge=1, le=1000, alias="awsEcrKeepLast")
     """Images the ECR lifecycle policy keeps; older ones expire."""
-    ecr_force_delete: bool
+    ecr_force_delete: bool = Field(True, alias="awsEcrForceDelete")
     """`pulumi destroy` deletes the repository even with images in it."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _extended_support_from_the_core(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict):
+            return {**data, "allow_extended_support": allow_extended_support(info.context)}
+        return data
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _supported_version(cls, version: str, info: ValidationInfo) -> str:
+        problem = versions.refusal(
+            "aws", version, today(info.context), extended=allow_extended_support(info.context)
+        )
+        if problem is not None or version not in versions.AUTOSCALER_IMAGE_TAGS:
+            raise SettingsError(
+                "liftoff:awsKubernetesVersion", problem or f"{version!r} has no autoscaler tag"
+            )
+        return version
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_fits_the_subnets(cls, value: str) -> str:
+        network = ipaddress.ip_network(value)
+        if network.version != 4 or not 16 <= network.prefixlen <= 20:
+            raise SettingsError(
+                "liftoff:awsVpcCidr",
+                f"{value!r} must be an IPv4 network from /16 to /20 (split into one private and one public "
+                "subnet per zone)",
+            )
+        return value
+
+    @field_validator("system_instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not _INSTANCE_TYPE.match(value):
+            raise SettingsError(
+                "liftoff:awsSystemInstanceType",
+                f"{value!r} is not an EC2 instance type (family.size, e.g. t3.large)",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Self:
+        if self.endpoint_access == "restricted" and not self.endpoint_public_cidrs:
+            raise SettingsError(
+                "liftoff:awsEndpointPublicCidrs",
+                "is required when liftoff:awsEndpointAccess is 'restricted'; allowed: a list of CIDRs "
+                "such as [203.0.113.0/24]",
+            )
+        if self.endpoint_access != "restricted" and self.endpoint_public_cidrs:
+            raise SettingsError(
+                "liftoff:awsEndpointPublicCidrs",
+                f"only applies when liftoff:awsEndpointAccess is 'restricted' (it is {self.endpoint_access!r}); "
+                "allowed: unset, or set awsEndpointAccess to 'restricted'",
+            )
+        _ordered("awsSystemMinNodes", self.system_min_nodes, "awsSystemMaxNodes", self.system_max_nodes)
+        if not self.gpu_pool_enabled:
+            if pod_gpus(info.context) > 0:
+                raise SettingsError(
+                    "liftoff:awsGpuPool",
+                    "is false but liftoff:gpu asks for GPUs per pod, which only a GPU pool has; "
+                    "allowed: true, or liftoff:gpu 0",
+                )
+            return self
+        _gpus_per_node(self.gpu_instance_types)
+        _ordered("awsGpuMinNodes", self.gpu_min_nodes, "awsGpuMaxNodes", self.gpu_max_nodes)
+        desired = max(self.gpu_min_nodes, self.gpu_desired_nodes)
+        if desired > self.gpu_max_nodes:
+            raise SettingsError(
+                "liftoff:awsGpuDesiredNodes",
+                f"{desired} is above liftoff:awsGpuMaxNodes ({self.gpu_max_nodes}); "
+                f"allowed: {self.gpu_min_nodes} to {self.gpu_max_nodes}",
+            )
+        return self
+
     @property
-    def addon_versions(self) -> dict[str, str]:
-        return ADDON_VERSIONS[self.kubernetes_version]
+    def gpu_pool(self) -> GpuPool | None:
+        """None: no GPU node group (the service runs on CPU nodes)."""
+        if not self.gpu_pool_enabled:
+            return None
+        return GpuPool(
+            instance_types=self.gpu_instance_types,
+            gpus_per_node=_gpus_per_node(self.gpu_instance_types),
+            min_nodes=self.gpu_min_nodes,
+            max_nodes=self.gpu_max_nodes,
+            desired_nodes=max(self.gpu_min_nodes, self.gpu_desired_nodes),
+            spot=self.gpu_spot,
+            disk_gib=self.gpu_disk_gib,
+        )
 
     @property
     def autoscaler_image_tag(self) -> str:
-        return AUTOSCALER_IMAGE_TAGS[self.kubernetes_version]
+        return versions.AUTOSCALER_IMAGE_TAGS[self.kubernetes_version].tag
+
+    def version_warnings(self, day: date) -> list[str]:
+        return versions.expiry_warnings("aws", self.kubernetes_version, day)
 
 
-def load(source: ConfigSource) -> AwsSettings:
-    endpoint_access = source.choice("awsEndpointAccess", ENDPOINT_ACCESS_MODES, default="public")
-    public_cidrs = source.cidrs("awsEndpointPublicCidrs")
-    if endpoint_access == "restricted" and not public_cidrs:
-        raise SettingsError(
-            source.key("awsEndpointPublicCidrs"),
-            "is required when liftoff:awsEndpointAccess is 'restricted'; allowed: a list of CIDRs "
-            "such as [203.0.113.0/24]",
-        )
-    if endpoint_access != "restricted" and public_cidrs:
-        raise SettingsError(
-            source.key("awsEndpointPublicCidrs"),
-            f"only applies when liftoff:awsEndpointAccess is 'restricted' (it is {endpoint_access!r}); "
-            "allowed: unset, or set awsEndpointAccess to 'restricted'",
-        )
-    system_min = source.integer("awsSystemMinNodes", 2, minimum=1, maximum=100)
-    system_max = source.integer("awsSystemMaxNodes", 4, minimum=1, maximum=100)
-    _ordered(source, "awsSystemMinNodes", system_min, "awsSystemMaxNodes", system_max)
-    return AwsSettings(
-        region=source.string("awsRegion", "us-east-1", pattern=_REGION) or "us-east-1",
-        cluster_name=source.string("awsClusterName", pattern=_CLUSTER_NAME),
-        kubernetes_version=source.choice("awsKubernetesVersion", KUBERNETES_VERSIONS, default="1.34"),
-        vpc_cidr=_vpc_cidr(source),
-        availability_zones=source.integer("awsAvailabilityZones", 2, minimum=2, maximum=4),
-        nat_per_az=source.boolean("awsNatPerAz", False),
-        endpoint_access=endpoint_access,
-        endpoint_public_cidrs=public_cidrs,
-        admin_principal_arn=source.string("awsAdminPrincipalArn", pattern=_PRINCIPAL_ARN),
-        system_instance_type=_instance_type(source, "awsSystemInstanceType", "t3.large"),
-        system_min_nodes=system_min,
-        system_max_nodes=system_max,
-        gpu_pool=_gpu_pool(source) if _gpu_pool_asked(source) else None,
-        ecr_keep_last=source.integer("awsEcrKeepLast", 20, minimum=1, maximum=1000),
-        ecr_force_delete=source.boolean("awsEcrForceDelete", True),
-    )
+MODEL = AwsSettings
 
 
-def _gpu_pool_asked(source: ConfigSource) -> bool:
-    asked = source.boolean("awsGpuPool", True)
-    if not asked and source.integer("gpu", 0, minimum=0) > 0:
-        raise SettingsError(
-            source.key("awsGpuPool"),
-            "is false but liftoff:gpu asks for GPUs per pod, which only a GPU pool has; "
-            "allowed: true, or liftoff:gpu 0",
-        )
-    return asked
+def load(source: ConfigSource, today: date | None = None) -> AwsSettings:
+    return load_cloud(AwsSettings, source, today)
 
 
-def _gpu_pool(source: ConfigSource) -> GpuPool:
-    key = "awsGpuInstanceTypes"
-    instance_types = source.strings(key, ("g5.xlarge",))
+def _gpus_per_node(instance_types: tuple[str, ...]) -> int:
+    key = "liftoff:awsGpuInstanceTypes"
     if not instance_types:
-        raise SettingsError(source.key(key), "is empty; allowed: one or more GPU instance types")
-    gpu_counts = {instance_type: _gpus_of(source, key, instance_type) for instance_type in instance_types}
+        raise SettingsError(key, "is empty; allowed: one or more GPU instance types")
+    gpu_counts = {instance_type: _gpus_of(instance_type) for instance_type in instance_types}
     if len(set(gpu_counts.values())) > 1:
         listed = ", ".join(f"{name} ({count})" for name, count in gpu_counts.items())
         raise SettingsError(
-            source.key(key),
+            key,
             f"types with different GPU counts ({listed}) cannot share one node group: the autoscaler's "
             "node template states one count; allowed: types with the same number of GPUs",
         )
-    min_nodes = source.integer("awsGpuMinNodes", 0, minimum=0, maximum=100)
-    max_nodes = source.integer("awsGpuMaxNodes", 2, minimum=1, maximum=100)
-    _ordered(source, "awsGpuMinNodes", min_nodes, "awsGpuMaxNodes", max_nodes)
-    # Below the minimum is read as the minimum (the Pulumi.yaml default 0 must work with any minimum).
-    desired = max(min_nodes, source.integer("awsGpuDesiredNodes", 0, minimum=0, maximum=100))
-    if desired > max_nodes:
-        raise SettingsError(
-            source.key("awsGpuDesiredNodes"),
-            f"{desired} is above liftoff:awsGpuMaxNodes ({max_nodes}); allowed: {min_nodes} to {max_nodes}",
-        )
-    return GpuPool(
-        instance_types=instance_types,
-        gpus_per_node=next(iter(gpu_counts.values())),
-        min_nodes=min_nodes,
-        max_nodes=max_nodes,
-        desired_nodes=desired,
-        spot=source.boolean("awsGpuSpot", False),
-        disk_gib=source.integer("awsGpuDiskGib", 100, minimum=MIN_GPU_DISK_GIB, maximum=16384),
-    )
+    return next(iter(gpu_counts.values()))
 
 
-def _gpus_of(source: ConfigSource, key: str, instance_type: str) -> int:
+def _gpus_of(instance_type: str) -> int:
+    key = "liftoff:awsGpuInstanceTypes"
     match = _INSTANCE_TYPE.match(instance_type)
     if not match:
         raise SettingsError(
-            source.key(key), f"{instance_type!r} is not an EC2 instance type (family.size, e.g. g5.xlarge)"
+            key, f"{instance_type!r} is not an EC2 instance type (family.size, e.g. g5.xlarge)"
         )
     family, size = match.groups()
     sizes = GPU_INSTANCE_GPUS.get(family)
     if sizes is None:
         raise SettingsError(
-            source.key(key),
+            key,
             f"{instance_type!r} has no NVIDIA GPU, but the GPU pool needs one (liftoff:awsGpuPool is true); "
             f"allowed families: {', '.join(GPU_FAMILIES)}",
         )
     if size not in sizes:
         raise SettingsError(
-            source.key(key),
+            key,
             f"{instance_type!r} is not a {family} size; allowed: {', '.join(f'{family}.{s}' for s in sizes)}",
         )
     return sizes[size]
 
 
-def _instance_type(source: ConfigSource, key: str, default: str) -> str:
-    value = source.string(key, default) or default
-    if not _INSTANCE_TYPE.match(value):
-        raise SettingsError(
-            source.key(key), f"{value!r} is not an EC2 instance type (family.size, e.g. t3.large)"
-        )
-    return value
-
-
-def _ordered(source: ConfigSource, low_key: str, low: int, high_key: str, high: int) -> None:
+def _ordered(low_key: str, low: int, high_key: str, high: int) -> None:
     if low > high:
         raise SettingsError(
-            source.key(low_key),
+            f"liftoff:{low_key}",
             f"{low} is above liftoff:{high_key} ({high}); allowed: at most liftoff:{high_key}",
         )
-
-
-def _vpc_cidr(source: ConfigSource) -> str:
-    key = "awsVpcCidr"
-    value = source.cidr(key, "10.0.0.0/16")
-    network = ipaddress.ip_network(value)
-    if network.version != 4 or not 16 <= network.prefixlen <= 20:
-        raise SettingsError(
-            source.key(key),
-            f"{value!r} must be an IPv4 network from /16 to /20 (split into one private and one public "
-            "subnet per zone)",
-        )
-    return value

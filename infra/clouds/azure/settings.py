@@ -7,15 +7,25 @@ subscription and tenant come from the deployer's login (`az login`), never from 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Literal, Self
 
-from infra.config_keys import ConfigSource, SettingsError
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-# AKS standard support is about a year per minor version; below this the stack would start on a
-# version in platform support only, and the schema tests pin no older API.
-MIN_KUBERNETES_MINOR = 33
-NETWORK_POLICIES = ("cilium", "azure")
-ACR_SKUS = ("Basic", "Standard", "Premium")
+from infra import versions
+from infra.config_keys import (
+    Cidrs,
+    ConfigSource,
+    SettingsError,
+    StackModel,
+    Strings,
+    allow_extended_support,
+    load_cloud,
+    pod_gpus,
+    today,
+)
+from infra.versions import DEFAULT_MINOR
+
 # NVIDIA GPU sizes are the N-series: NC (compute), ND (training), NV (visualisation). The NVv4 sizes
 # (`Standard_NV..as_v4`) and the NG sizes carry AMD GPUs, which the NVIDIA device plugin cannot serve.
 _NVIDIA_GPU_SIZE = re.compile(r"Standard_N[CDV]\w+")
@@ -42,7 +52,6 @@ GPUS_PER_VM = {
     "Standard_ND96amsr_A100_v4": 8,
     "Standard_ND96isr_H100_v5": 8,
 }
-PRINCIPAL_TYPES = ("User", "ServicePrincipal")
 _KUBERNETES_VERSION = r"1\.\d+(\.\d+)?"
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 # Azure region names as the CLI spells them (`eastus`, `westeurope`, `swedencentral`).
@@ -51,104 +60,110 @@ _LOCATION = r"[a-z][a-z0-9]{2,30}"
 _PREFIX = r"[a-z][a-z0-9]{1,19}"
 
 
-@dataclass(frozen=True)
-class AzureSettings:
-    location: str
+KubernetesVersion = Annotated[str, StringConstraints(pattern=rf"^{_KUBERNETES_VERSION}$")]
+Location = Annotated[str, StringConstraints(pattern=rf"^{_LOCATION}$")]
+Prefix = Annotated[str, StringConstraints(pattern=rf"^{_PREFIX}$")]
+VmSize = Annotated[str, StringConstraints(pattern=rf"^{_VM_SIZE}$")]
+
+
+class AzureSettings(StackModel):
+    location: Location = Field("eastus", alias="azureLocation")
     """Azure region of every resource; it must offer the GPU size (check `az vm list-skus`)."""
-    name_prefix: str
+    name_prefix: Prefix = Field("liftoff", alias="azureNamePrefix")
     """Seeds the resource group (`<prefix>-<stack>`), cluster and registry names."""
-    kubernetes_version: str
-    """AKS version, a minor (`1.34`, newest patch) or a full version; the patch channel keeps it current."""
-    network_policy: str
+    kubernetes_version: KubernetesVersion = Field(DEFAULT_MINOR, alias="azureKubernetesVersion")
+    """AKS version, a minor (`1.35`, newest patch) or a full version; the patch channel keeps it current.
+    Refused once past its end of standard support (AKS creates no new cluster on it then)."""
+    network_policy: Literal["cilium", "azure"] = Field("cilium", alias="azureNetworkPolicy")
     """"cilium" (Azure CNI powered by Cilium, its dataplane too) or "azure" (Azure Network Policy Manager)."""
-    system_vm_size: str
-    system_min_count: int
-    system_max_count: int
-    gpu_pool: bool
-    """A GPU pool exists: the service asks for GPUs (`liftoff:gpu` > 0)."""
-    gpu_vm_size: str
-    gpu_min_count: int
-    gpu_max_count: int
-    gpu_spot: bool
+    system_vm_size: VmSize = Field("Standard_D4s_v5", alias="azureSystemVmSize")
+    system_min_count: int = Field(1, ge=1, le=1000, alias="azureSystemMinCount")
+    system_max_count: int = Field(3, ge=1, le=1000, alias="azureSystemMaxCount")
+    gpu_pool: bool = False
+    """A GPU pool exists: the service asks for GPUs (`liftoff:gpu` > 0). Derived, not a key."""
+    gpu_vm_size: VmSize = Field("Standard_NC4as_T4_v3", alias="azureGpuVmSize")
+    gpu_min_count: int = Field(0, ge=0, le=1000, alias="azureGpuMinCount")
+    gpu_max_count: int = Field(2, ge=1, le=1000, alias="azureGpuMaxCount")
+    gpu_spot: bool = Field(False, alias="azureGpuSpot")
     """Spot VMs for the GPU pool: far cheaper, evicted (deleted) when Azure needs the capacity back."""
-    gpu_os_disk_gb: int
+    gpu_os_disk_gb: int = Field(128, ge=64, le=2048, alias="azureGpuOsDiskGb")
     """OS disk per GPU node; CUDA images are several GB and the node keeps a few versions of them."""
-    acr_sku: str
-    api_authorized_ip_ranges: tuple[str, ...]
+    acr_sku: Literal["Basic", "Standard", "Premium"] = Field("Basic", alias="azureAcrSku")
+    api_authorized_ip_ranges: Cidrs = Field((), alias="azureApiAuthorizedIpRanges")
     """Networks allowed to reach the Kubernetes API (where `pulumi up` and kubectl run from); empty: any
     network, with Entra ID still required for every request."""
-    admin_group_object_ids: tuple[str, ...]
+    admin_group_object_ids: Strings = Field((), alias="azureAdminGroupObjectIds")
     """Entra ID groups made cluster admins (besides the deployer, when `grant_deployer_roles`)."""
-    deployer_principal_type: str
+    deployer_principal_type: Literal["User", "ServicePrincipal"] = Field(
+        "User", alias="azureDeployerPrincipalType"
+    )
     """"User" (a person's `az login`) or "ServicePrincipal" (CI): Azure rejects a role assignment whose
     principal type does not match the principal."""
-    grant_deployer_roles: bool
+    grant_deployer_roles: bool = Field(True, alias="azureGrantDeployerRoles")
     """Give the identity running `pulumi up` AKS RBAC Cluster Admin on the cluster and AcrPush on the
     registry (it needs the right to assign roles: Owner, or User Access Administrator)."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gpu_pool_follows_the_pods(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict):
+            return {**data, "gpu_pool": pod_gpus(info.context) > 0}
+        return data
 
-def load(source: ConfigSource) -> AzureSettings:
-    gpus_per_pod = source.integer("gpu", 0, minimum=0, maximum=16)
-    gpu_pool = gpus_per_pod > 0
-    system_min, system_max = _counts(source, "azureSystemMinCount", 1, "azureSystemMaxCount", 3, floor=1)
-    gpu_min, gpu_max = _counts(source, "azureGpuMinCount", 0, "azureGpuMaxCount", 2, floor=0)
-    admin_groups = source.strings("azureAdminGroupObjectIds")
-    for group in admin_groups:
-        if not re.fullmatch(_GUID, group):
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _supported_minor(cls, version: str, info: ValidationInfo) -> str:
+        problem = versions.refusal(
+            "azure", version, today(info.context), extended=allow_extended_support(info.context)
+        )
+        if problem is not None:
             raise SettingsError(
-                source.key("azureAdminGroupObjectIds"),
-                f"{group!r} is not an object id; allowed: Entra ID group object ids (GUIDs)",
+                "liftoff:azureKubernetesVersion", problem + " (`az aks get-versions` lists them)"
             )
-    grant_deployer_roles = source.boolean("azureGrantDeployerRoles", True)
-    if not grant_deployer_roles and not admin_groups:
-        raise SettingsError(
-            source.key("azureGrantDeployerRoles"),
-            "false leaves the cluster without an administrator (local accounts are disabled); "
-            "allowed: true, or false with liftoff:azureAdminGroupObjectIds set",
-        )
-    return AzureSettings(
-        location=source.string("azureLocation", "eastus", pattern=_LOCATION) or "eastus",
-        name_prefix=source.string("azureNamePrefix", "liftoff", pattern=_PREFIX) or "liftoff",
-        kubernetes_version=_kubernetes_version(source),
-        network_policy=source.choice("azureNetworkPolicy", NETWORK_POLICIES, default="cilium"),
-        system_vm_size=source.string("azureSystemVmSize", "Standard_D4s_v5", pattern=_VM_SIZE)
-        or "Standard_D4s_v5",
-        system_min_count=system_min,
-        system_max_count=system_max,
-        gpu_pool=gpu_pool,
-        gpu_vm_size=_gpu_vm_size(source, gpus_per_pod),
-        gpu_min_count=gpu_min,
-        gpu_max_count=gpu_max,
-        gpu_spot=source.boolean("azureGpuSpot", False),
-        gpu_os_disk_gb=source.integer("azureGpuOsDiskGb", 128, minimum=64, maximum=2048),
-        acr_sku=source.choice("azureAcrSku", ACR_SKUS, default="Basic"),
-        api_authorized_ip_ranges=source.cidrs("azureApiAuthorizedIpRanges"),
-        admin_group_object_ids=admin_groups,
-        deployer_principal_type=source.choice("azureDeployerPrincipalType", PRINCIPAL_TYPES, default="User"),
-        grant_deployer_roles=grant_deployer_roles,
-    )
+        return version
+
+    @field_validator("admin_group_object_ids")
+    @classmethod
+    def _object_ids(cls, groups: tuple[str, ...]) -> tuple[str, ...]:
+        for group in groups:
+            if not re.fullmatch(_GUID, group):
+                raise SettingsError(
+                    "liftoff:azureAdminGroupObjectIds",
+                    f"{group!r} is not an object id; allowed: Entra ID group object ids (GUIDs)",
+                )
+        return groups
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Self:
+        _ordered("azureSystemMinCount", self.system_min_count, "azureSystemMaxCount", self.system_max_count)
+        _ordered("azureGpuMinCount", self.gpu_min_count, "azureGpuMaxCount", self.gpu_max_count)
+        if not self.grant_deployer_roles and not self.admin_group_object_ids:
+            raise SettingsError(
+                "liftoff:azureGrantDeployerRoles",
+                "false leaves the cluster without an administrator (local accounts are disabled); "
+                "allowed: true, or false with liftoff:azureAdminGroupObjectIds set",
+            )
+        _check_gpu_vm_size(self.gpu_vm_size, pod_gpus(info.context))
+        return self
+
+    def version_warnings(self, day: date) -> list[str]:
+        return versions.expiry_warnings("azure", self.kubernetes_version, day)
 
 
-def _kubernetes_version(source: ConfigSource) -> str:
-    key = "azureKubernetesVersion"
-    version = source.string(key, "1.34", pattern=_KUBERNETES_VERSION) or "1.34"
-    if int(version.split(".")[1]) < MIN_KUBERNETES_MINOR:
-        raise SettingsError(
-            source.key(key),
-            f"{version} is older than AKS supports for new clusters here; allowed: 1.{MIN_KUBERNETES_MINOR} "
-            "or newer (`az aks get-versions --location <region>` lists them)",
-        )
-    return version
+MODEL = AzureSettings
 
 
-def _gpu_vm_size(source: ConfigSource, gpus_per_pod: int) -> str:
-    key = "azureGpuVmSize"
-    size = source.string(key, "Standard_NC4as_T4_v3", pattern=_VM_SIZE) or "Standard_NC4as_T4_v3"
+def load(source: ConfigSource, today: date | None = None) -> AzureSettings:
+    return load_cloud(AzureSettings, source, today)
+
+
+def _check_gpu_vm_size(size: str, gpus_per_pod: int) -> None:
+    key = "liftoff:azureGpuVmSize"
     if gpus_per_pod == 0:
-        return size
+        return
     if _AMD_GPU_SIZE.fullmatch(size) or not _NVIDIA_GPU_SIZE.fullmatch(size):
         raise SettingsError(
-            source.key(key),
+            key,
             f"{size!r} is not an NVIDIA GPU size, and liftoff:gpu asks for a GPU pool; allowed: an N-series "
             "size with NVIDIA GPUs (Standard_NC..., Standard_ND..., Standard_NV... other than the AMD "
             "NVv4), e.g. Standard_NC4as_T4_v3",
@@ -156,21 +171,15 @@ def _gpu_vm_size(source: ConfigSource, gpus_per_pod: int) -> str:
     on_vm = GPUS_PER_VM.get(size)
     if on_vm is not None and gpus_per_pod > on_vm:
         raise SettingsError(
-            source.key(key),
+            key,
             f"{size} has {on_vm} GPU(s) per node but liftoff:gpu asks {gpus_per_pod} per pod; "
             f"allowed: a size with at least {gpus_per_pod} GPUs, or liftoff:gpu at most {on_vm}",
         )
-    return size
 
 
-def _counts(
-    source: ConfigSource, min_key: str, min_default: int, max_key: str, max_default: int, *, floor: int
-) -> tuple[int, int]:
-    minimum = source.integer(min_key, min_default, minimum=floor, maximum=1000)
-    maximum = source.integer(max_key, max_default, minimum=1, maximum=1000)
+def _ordered(min_key: str, minimum: int, max_key: str, maximum: int) -> None:
     if minimum > maximum:
         raise SettingsError(
-            source.key(min_key),
-            f"{minimum} is above {source.key(max_key)} ({maximum}); allowed: at most {source.key(max_key)}",
+            f"liftoff:{min_key}",
+            f"{minimum} is above liftoff:{max_key} ({maximum}); allowed: at most liftoff:{max_key}",
         )
-    return minimum, maximum

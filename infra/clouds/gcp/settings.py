@@ -13,14 +13,25 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Literal, Self
 
-from infra.config_keys import ConfigSource, SettingsError
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-LOCATION_MODES = ("zonal", "regional")
-RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
-GPU_DRIVER_VERSIONS = ("DEFAULT", "LATEST")
-# Oldest minor GKE version this program is written and schema-checked against.
-MIN_KUBERNETES_MINOR = 33
+from infra import versions
+from infra.config_keys import (
+    Cidr,
+    Cidrs,
+    ConfigSource,
+    SettingsError,
+    StackModel,
+    Strings,
+    allow_extended_support,
+    load_cloud,
+    pod_gpus,
+    today,
+)
+from infra.versions import DEFAULT_MINOR
 
 _PROJECT_ID = r"[a-z][a-z0-9-]{4,28}[a-z0-9]"
 _REGION = r"[a-z]+-[a-z]+[0-9]+"
@@ -57,123 +68,167 @@ class Accelerator:
     allowed_counts: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class GcpSettings:
-    project: str
+ProjectId = Annotated[str, StringConstraints(pattern=rf"^{_PROJECT_ID}$")]
+Region = Annotated[str, StringConstraints(pattern=rf"^{_REGION}$")]
+Zone = Annotated[str, StringConstraints(pattern=r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")]
+MachineType = Annotated[str, StringConstraints(pattern=rf"^{_MACHINE_TYPE}$")]
+MinorVersion = Annotated[str, StringConstraints(pattern=r"^1\.[0-9]+$")]
+
+
+class GcpSettings(StackModel):
+    project: ProjectId = Field(alias="gcp:project")
     """Project ID everything is created in (`gcp:project`)."""
-    region: str
+    region: Region = Field(alias="gcp:region")
     """Region of the network, the registry and a regional cluster (`gcp:region`)."""
-    location_mode: str
+    location_mode: Literal["zonal", "regional"] = Field("zonal", alias="gcpLocationMode")
     """"zonal": control plane and nodes in one zone (cheaper, GKE's free tier covers one zonal cluster);
     "regional": control plane replicated across the region's zones."""
-    zone: str | None
-    """The cluster's zone when zonal (`gcp:zone`); None when regional."""
-    gpu_zones: tuple[str, ...]
+    configured_zone: Zone | None = Field(None, alias="gcp:zone")
+    """`gcp:zone` as set; see `zone`."""
+    gpu_zones: Strings = Field((), alias="gcpGpuZones")
     """GPU pool zones in a regional cluster (not every zone offers every GPU); empty: the cluster's."""
-    release_channel: str
-    kubernetes_version: str
-    """Minimum control-plane version (`1.34`); the release channel upgrades from there."""
-    master_authorized_networks: tuple[str, ...]
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field("REGULAR", alias="gcpReleaseChannel")
+    kubernetes_version: MinorVersion = Field(DEFAULT_MINOR, alias="gcpKubernetesVersion")
+    """Minimum control-plane minor (`1.35`), which the channel must offer; it upgrades from there."""
+    master_authorized_networks: Cidrs = Field((), alias="gcpMasterAuthorizedNetworks")
     """CIDRs allowed to reach the control plane's public endpoint (where `pulumi up` runs from)."""
-    deletion_protection: bool
-    subnet_cidr: str
-    pods_cidr: str
-    services_cidr: str
-    system_machine_type: str
-    system_nodes_min: int
-    system_nodes_max: int
-    gpu_machine_type: str
-    gpu_accelerator_type: str
-    gpu_accelerator_count: int
-    """GPUs per GPU node."""
-    gpu_nodes_min: int
-    gpu_nodes_max: int
-    gpu_spot: bool
-    gpu_driver_version: str
-    registry_keep_count: int
+    deletion_protection: bool = Field(False, alias="gcpDeletionProtection")
+    subnet_cidr: Cidr = Field("10.10.0.0/20", alias="gcpSubnetCidr")
+    pods_cidr: Cidr = Field("10.20.0.0/16", alias="gcpPodsCidr")
+    services_cidr: Cidr = Field("10.30.0.0/20", alias="gcpServicesCidr")
+    system_machine_type: MachineType = Field("e2-standard-4", alias="gcpSystemMachineType")
+    system_nodes_min: int = Field(1, ge=1, le=1000, alias="gcpSystemNodesMin")
+    system_nodes_max: int = Field(3, ge=1, le=1000, alias="gcpSystemNodesMax")
+    gpu_machine_type: MachineType = Field("g2-standard-8", alias="gcpGpuMachineType")
+    requested_accelerator_type: str | None = Field(None, alias="gcpGpuAcceleratorType")
+    """`gcpGpuAcceleratorType` as set; see `gpu_accelerator_type`."""
+    requested_accelerator_count: int = Field(0, ge=0, le=16, alias="gcpGpuAcceleratorCount")
+    """`gcpGpuAcceleratorCount` as set (0: the machine type's own); see `gpu_accelerator_count`."""
+    gpu_nodes_min: int = Field(0, ge=0, le=1000, alias="gcpGpuNodesMin")
+    gpu_nodes_max: int = Field(2, ge=1, le=1000, alias="gcpGpuNodesMax")
+    gpu_spot: bool = Field(False, alias="gcpGpuSpot")
+    gpu_driver_version: Literal["DEFAULT", "LATEST"] = Field("LATEST", alias="gcpGpuDriverVersion")
+    registry_keep_count: int = Field(10, ge=1, le=1000, alias="gcpRegistryKeepCount")
     """Image versions the Artifact Registry cleanup policy keeps; older ones are deleted."""
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _supported_minor(cls, version: str, info: ValidationInfo) -> str:
+        problem = versions.refusal(
+            "gcp", version, today(info.context), extended=allow_extended_support(info.context)
+        )
+        if problem is not None:
+            raise SettingsError("liftoff:gcpKubernetesVersion", problem)
+        return version
+
+    @field_validator("master_authorized_networks")
+    @classmethod
+    def _networks_given(cls, networks: tuple[str, ...]) -> tuple[str, ...]:
+        if not networks:
+            raise SettingsError(
+                "liftoff:gcpMasterAuthorizedNetworks",
+                "is required: the CIDRs allowed to reach the cluster's control plane, e.g. your address as "
+                '["203.0.113.7/32"] (`curl -s https://ifconfig.me`)',
+            )
+        return networks
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Self:
+        self._check_zones()
+        accelerator = accelerator_for(self.gpu_machine_type, self.requested_accelerator_type)
+        if self.gpu_accelerator_type != accelerator.type:
+            raise SettingsError(
+                "liftoff:gcpGpuAcceleratorType",
+                f"{self.gpu_accelerator_type!r} is not offered with {self.gpu_machine_type} "
+                f"(liftoff:gcpGpuMachineType); allowed: {accelerator.type}",
+            )
+        count = self.gpu_accelerator_count
+        if count not in accelerator.allowed_counts:
+            raise SettingsError(
+                "liftoff:gcpGpuAcceleratorCount",
+                f"{count} GPUs of {accelerator.type} do not fit {self.gpu_machine_type}; "
+                f"allowed: {', '.join(map(str, accelerator.allowed_counts))}",
+            )
+        wanted = pod_gpus(info.context)
+        if wanted > count:
+            raise SettingsError(
+                "liftoff:gpu",
+                f"{wanted} GPUs per pod cannot fit a GPU node with {count} (liftoff:gcpGpuAcceleratorCount); "
+                f"allowed: 0 to {count}",
+            )
+        _ordered("gcpSystemNodes", self.system_nodes_min, self.system_nodes_max, floor=1)
+        _ordered("gcpGpuNodes", self.gpu_nodes_min, self.gpu_nodes_max, floor=0)
+        _check_ranges(
+            {
+                "gcpPodsCidr": self.pods_cidr,
+                "gcpServicesCidr": self.services_cidr,
+                "gcpSubnetCidr": self.subnet_cidr,
+            }
+        )
+        return self
+
+    def _check_zones(self) -> None:
+        region = self.region
+        if self.location_mode == "zonal":
+            zone = self.configured_zone
+            if zone is None:
+                raise SettingsError(
+                    "gcp:zone",
+                    f"is required when liftoff:gcpLocationMode is zonal; allowed: a zone of {region} ({region}-a)",
+                )
+            if not zone.startswith(f"{region}-"):
+                raise SettingsError(
+                    "gcp:zone", f"{zone!r} is not in gcp:region {region}; allowed: {region}-<x>"
+                )
+        if self.gpu_zones and self.location_mode != "regional":
+            raise SettingsError(
+                "liftoff:gcpGpuZones",
+                "only applies to a regional cluster (liftoff:gcpLocationMode regional); allowed: unset if zonal",
+            )
+        for zone in self.gpu_zones:
+            if not re.fullmatch(rf"{re.escape(region)}-[a-z]", zone):
+                raise SettingsError("liftoff:gcpGpuZones", f"{zone!r} is not a zone of {region}")
+
+    @property
+    def zone(self) -> str | None:
+        """The cluster's zone when zonal (`gcp:zone`); None when regional."""
+        return None if self.location_mode == "regional" else self.configured_zone
 
     @property
     def location(self) -> str:
         """Where the cluster lives: its zone (zonal) or its region (regional)."""
         return self.zone if self.zone is not None else self.region
 
+    @property
+    def gpu_accelerator_type(self) -> str:
+        """GKE's accelerator type: as set, else the one the machine type carries (n1-*: nvidia-tesla-t4)."""
+        return self.requested_accelerator_type or accelerator_for(self.gpu_machine_type, None).type
 
-def load(source: ConfigSource) -> GcpSettings:
-    project = source.require_string("gcp:project", pattern=_PROJECT_ID)
-    region = source.require_string("gcp:region", pattern=_REGION)
-    location_mode = source.choice("gcpLocationMode", LOCATION_MODES, default="zonal")
-    zone = _zone(source, region, location_mode)
-    gpu_zones = _gpu_zones(source, region, location_mode)
+    @property
+    def gpu_accelerator_count(self) -> int:
+        """GPUs per GPU node: as set, else the machine type's own count (A and G series) or 1 (N1)."""
+        accelerator = accelerator_for(self.gpu_machine_type, self.requested_accelerator_type)
+        return self.requested_accelerator_count or accelerator.allowed_counts[0]
 
-    machine_type = source.string("gcpGpuMachineType", "g2-standard-8", pattern=_MACHINE_TYPE) or ""
-    accelerator = accelerator_for(source, machine_type)
-    accelerator_type = source.string("gcpGpuAcceleratorType", accelerator.type) or accelerator.type
-    if accelerator_type != accelerator.type:
-        raise SettingsError(
-            source.key("gcpGpuAcceleratorType"),
-            f"{accelerator_type!r} is not offered with {machine_type} "
-            f"(liftoff:gcpGpuMachineType); allowed: {accelerator.type}",
-        )
-    # 0 (the default) takes the count the machine type carries (A and G series) or 1 (N1).
-    count = (
-        source.integer("gcpGpuAcceleratorCount", 0, minimum=0, maximum=16) or accelerator.allowed_counts[0]
-    )
-    if count not in accelerator.allowed_counts:
-        raise SettingsError(
-            source.key("gcpGpuAcceleratorCount"),
-            f"{count} GPUs of {accelerator_type} do not fit {machine_type}; "
-            f"allowed: {', '.join(map(str, accelerator.allowed_counts))}",
-        )
-    pod_gpus = source.integer("gpu", 0, minimum=0, maximum=16)
-    if pod_gpus > count:
-        raise SettingsError(
-            source.key("gpu"),
-            f"{pod_gpus} GPUs per pod cannot fit a GPU node with {count} (liftoff:gcpGpuAcceleratorCount); "
-            f"allowed: 0 to {count}",
-        )
-
-    system_min, system_max = _node_range(source, "gcpSystemNodes", default_min=1, default_max=3, floor=1)
-    gpu_min, gpu_max = _node_range(source, "gcpGpuNodes", default_min=0, default_max=2, floor=0)
-    pods_cidr, services_cidr, subnet_cidr = _ranges(source)
-
-    return GcpSettings(
-        project=project,
-        region=region,
-        location_mode=location_mode,
-        zone=zone,
-        gpu_zones=gpu_zones,
-        release_channel=source.choice("gcpReleaseChannel", RELEASE_CHANNELS, default="REGULAR"),
-        kubernetes_version=_kubernetes_version(source),
-        master_authorized_networks=_master_networks(source),
-        deletion_protection=source.boolean("gcpDeletionProtection", False),
-        subnet_cidr=subnet_cidr,
-        pods_cidr=pods_cidr,
-        services_cidr=services_cidr,
-        system_machine_type=source.string("gcpSystemMachineType", "e2-standard-4", pattern=_MACHINE_TYPE)
-        or "e2-standard-4",
-        system_nodes_min=system_min,
-        system_nodes_max=system_max,
-        gpu_machine_type=machine_type,
-        gpu_accelerator_type=accelerator_type,
-        gpu_accelerator_count=count,
-        gpu_nodes_min=gpu_min,
-        gpu_nodes_max=gpu_max,
-        gpu_spot=source.boolean("gcpGpuSpot", False),
-        gpu_driver_version=source.choice("gcpGpuDriverVersion", GPU_DRIVER_VERSIONS, default="LATEST"),
-        registry_keep_count=source.integer("gcpRegistryKeepCount", 10, minimum=1, maximum=1000),
-    )
+    def version_warnings(self, day: date) -> list[str]:
+        return versions.expiry_warnings("gcp", self.kubernetes_version, day)
 
 
-def accelerator_for(source: ConfigSource, machine_type: str) -> Accelerator:
+MODEL = GcpSettings
+
+
+def load(source: ConfigSource, today: date | None = None) -> GcpSettings:
+    return load_cloud(GcpSettings, source, today)
+
+
+def accelerator_for(machine_type: str, requested: str | None) -> Accelerator:
     """The GPU a machine type carries (A/G series) or accepts (N1); SettingsError for any other family."""
     if machine_type.startswith("n1-"):
-        requested = source.string("gcpGpuAcceleratorType")
         if requested is None:
             return Accelerator("nvidia-tesla-t4", _N1_ACCELERATORS["nvidia-tesla-t4"])
         if requested not in _N1_ACCELERATORS:
             raise SettingsError(
-                source.key("gcpGpuAcceleratorType"),
+                "liftoff:gcpGpuAcceleratorType",
                 f"{requested!r} is not offered with {machine_type} (liftoff:gcpGpuMachineType, N1 family); "
                 f"allowed: {', '.join(_N1_ACCELERATORS)}",
             )
@@ -187,93 +242,31 @@ def accelerator_for(source: ConfigSource, machine_type: str) -> Accelerator:
         model = "nvidia-l4" if g_series.group(1) == "g2" else "nvidia-rtx-pro-6000"
         return Accelerator(model, (gpus_by_vcpu[g_series.group(1)][int(g_series.group(2))],))
     raise SettingsError(
-        source.key("gcpGpuMachineType"),
+        "liftoff:gcpGpuMachineType",
         f"{machine_type!r} carries no GPU this program knows; allowed: g2-standard-<4|8|12|16|24|32|48|96> "
         "(nvidia-l4), g4-standard-<48|96|192|384>, a2-highgpu-<n>g, a2-ultragpu-<n>g, a3-highgpu-<n>g, "
         "a3-megagpu-8g, a3-ultragpu-8g, a4-highgpu-8g, or n1-* with nvidia-tesla-t4|p4|p100|v100",
     )
 
 
-def _zone(source: ConfigSource, region: str, location_mode: str) -> str | None:
-    zone = source.string("gcp:zone", pattern=r"[a-z]+-[a-z]+[0-9]+-[a-z]")
-    if location_mode == "regional":
-        return None
-    if zone is None:
-        raise SettingsError(
-            source.key("gcp:zone"),
-            f"is required when liftoff:gcpLocationMode is zonal; allowed: a zone of {region} ({region}-a)",
-        )
-    if not zone.startswith(f"{region}-"):
-        raise SettingsError(
-            source.key("gcp:zone"), f"{zone!r} is not in gcp:region {region}; allowed: {region}-<x>"
-        )
-    return zone
-
-
-def _gpu_zones(source: ConfigSource, region: str, location_mode: str) -> tuple[str, ...]:
-    zones = source.strings("gcpGpuZones")
-    if zones and location_mode != "regional":
-        raise SettingsError(
-            source.key("gcpGpuZones"),
-            "only applies to a regional cluster (liftoff:gcpLocationMode regional); allowed: unset if zonal",
-        )
-    for zone in zones:
-        if not re.fullmatch(rf"{re.escape(region)}-[a-z]", zone):
-            raise SettingsError(source.key("gcpGpuZones"), f"{zone!r} is not a zone of {region}")
-    return zones
-
-
-def _node_range(
-    source: ConfigSource, prefix: str, *, default_min: int, default_max: int, floor: int
-) -> tuple[int, int]:
-    low = source.integer(f"{prefix}Min", default_min, minimum=floor, maximum=1000)
-    high = source.integer(f"{prefix}Max", default_max, minimum=max(floor, 1), maximum=1000)
+def _ordered(prefix: str, low: int, high: int, *, floor: int) -> None:
     if low > high:
         raise SettingsError(
-            source.key(f"{prefix}Min"),
-            f"{low} is above liftoff:{prefix}Max ({high}); allowed: {floor} to {high}",
+            f"liftoff:{prefix}Min", f"{low} is above liftoff:{prefix}Max ({high}); allowed: {floor} to {high}"
         )
-    return low, high
 
 
-def _kubernetes_version(source: ConfigSource) -> str:
-    version = source.string("gcpKubernetesVersion", "1.34", pattern=r"1\.[0-9]+") or "1.34"
-    if int(version.split(".")[1]) < MIN_KUBERNETES_MINOR:
-        raise SettingsError(
-            source.key("gcpKubernetesVersion"),
-            f"{version} is older than this program supports; allowed: 1.{MIN_KUBERNETES_MINOR} or newer",
-        )
-    return version
-
-
-def _master_networks(source: ConfigSource) -> tuple[str, ...]:
-    networks = source.cidrs("gcpMasterAuthorizedNetworks")
-    if not networks:
-        raise SettingsError(
-            source.key("gcpMasterAuthorizedNetworks"),
-            "is required: the CIDRs allowed to reach the cluster's control plane, e.g. your address as "
-            '["203.0.113.7/32"] (`curl -s https://ifconfig.me`)',
-        )
-    return networks
-
-
-def _ranges(source: ConfigSource) -> tuple[str, str, str]:
+def _check_ranges(ranges: dict[str, str]) -> None:
     """Subnet, pod and service ranges: each a private network, none overlapping another."""
-    ranges = {
-        "gcpPodsCidr": source.cidr("gcpPodsCidr", "10.20.0.0/16"),
-        "gcpServicesCidr": source.cidr("gcpServicesCidr", "10.30.0.0/20"),
-        "gcpSubnetCidr": source.cidr("gcpSubnetCidr", "10.10.0.0/20"),
-    }
     networks = {key: ipaddress.ip_network(value) for key, value in ranges.items()}
     for key, network in networks.items():
         if network.version != 4 or not network.is_private:
-            raise SettingsError(source.key(key), f"{network} is not a private IPv4 range; allowed: RFC 1918")
+            raise SettingsError(f"liftoff:{key}", f"{network} is not a private IPv4 range; allowed: RFC 1918")
     keys = list(networks)
     for i, key in enumerate(keys):
         for other in keys[i + 1 :]:
             if networks[key].overlaps(networks[other]):
                 raise SettingsError(
-                    source.key(key),
+                    f"liftoff:{key}",
                     f"{networks[key]} overlaps liftoff:{other} ({networks[other]}); allowed: disjoint ranges",
                 )
-    return ranges["gcpPodsCidr"], ranges["gcpServicesCidr"], ranges["gcpSubnetCidr"]

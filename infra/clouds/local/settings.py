@@ -1,47 +1,47 @@
 """Settings of the `local` cloud: a cluster from the kubeconfig (kind, minikube, k3d, Docker Desktop).
 
-The model for every `infra/settings/<cloud>.py`: a frozen dataclass and `load(source)`; keys carry the
-cloud's prefix (`liftoff:local...`) and are declared in Pulumi.yaml.
+The model for every `infra/clouds/<cloud>/settings.py`: a `StackModel` whose aliases are the cloud's keys
+(`liftoff:local...`, declared in Pulumi.yaml), `MODEL` naming it for the registry, and `load(source)`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Literal
 
-from infra.config_keys import ConfigSource
+from pydantic import Field, StringConstraints
+
+from infra.config_keys import ConfigSource, StackModel, StringMap, load_cloud
+
+Repository = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$")]
 
 
-@dataclass(frozen=True)
-class LocalSettings:
-    context: str | None
+class LocalSettings(StackModel):
+    context: str | None = Field(None, alias="localContext")
     """Kubeconfig context to deploy to; None: the current context."""
-    kubeconfig: str | None
+    kubeconfig: str | None = Field(None, alias="localKubeconfig")
     """Path of the kubeconfig file; None: $KUBECONFIG or ~/.kube/config, as kubectl finds it."""
-    registry: str | None
+    registry: Repository | None = Field(None, alias="localRegistry")
     """Repository to push the built image to (e.g. kind's local registry `localhost:5001/liftoff`);
     None: no push, so `liftoff:image` must name an image the cluster can pull."""
-    registry_insecure: bool
+    registry_insecure: bool = Field(True, alias="localRegistryInsecure")
     """Push over plain HTTP (a local registry without TLS)."""
-    gpu_node_selector: dict[str, str] = field(default_factory=dict)
+    gpu_node_selector: StringMap = Field(default_factory=dict, alias="localGpuNodeSelector")
     """Labels of the cluster's GPU nodes, if it has any (e.g. `nvidia.com/gpu.present: "true"`)."""
-    install_device_plugin: bool = True
+    install_device_plugin: bool = Field(True, alias="localDevicePlugin")
     """Install the NVIDIA device plugin when GPUs are requested (false if the cluster already runs one)."""
-    install_metrics_server: bool = True
+    install_metrics_server: bool = Field(True, alias="localMetricsServer")
     """kind and Docker Desktop lack metrics-server (the CPU autoscaler needs it); k3d ships one: set false."""
-    image_platform: str = "linux/amd64"
+    image_platform: Literal["linux/amd64", "linux/arm64"] = Field("linux/amd64", alias="localImagePlatform")
     """The nodes' OS/architecture: `linux/arm64` for kind on Apple silicon."""
 
+    def version_warnings(self, day: date) -> list[str]:
+        """None: the cluster's version is whatever the kubeconfig's cluster runs."""
+        return []
 
-def load(source: ConfigSource) -> LocalSettings:
-    return LocalSettings(
-        context=source.string("localContext"),
-        kubeconfig=source.string("localKubeconfig"),
-        registry=source.string("localRegistry", pattern=r"[a-z0-9][a-z0-9._\-/:]*[a-z0-9]"),
-        registry_insecure=source.boolean("localRegistryInsecure", True),
-        gpu_node_selector=source.mapping("localGpuNodeSelector"),
-        install_device_plugin=source.boolean("localDevicePlugin", True),
-        install_metrics_server=source.boolean("localMetricsServer", True),
-        image_platform=source.choice(
-            "localImagePlatform", ("linux/amd64", "linux/arm64"), default="linux/amd64"
-        ),
-    )
+
+MODEL = LocalSettings
+
+
+def load(source: ConfigSource, today: date | None = None) -> LocalSettings:
+    return load_cloud(LocalSettings, source, today)

@@ -13,9 +13,9 @@ import pytest
 
 from infra.clouds.aws.kubeconfig import EXEC_API_VERSION, render_kubeconfig
 from infra.clouds.aws.mocks import ACCOUNT_ID, DEPLOYER_ROLE_ARN
-from infra.clouds.aws.settings import ADDON_VERSIONS
 from infra.plan import Plan, PlanError, PlannedResource, run_stack
 from infra.plan.model import SECRET
+from infra.versions import KUBERNETES
 
 STACK = "aws"
 CLUSTER_NAME = "liftoff-aws"
@@ -182,8 +182,9 @@ def test_one_nat_gateway_by_default_and_one_per_zone_when_asked(
 
 def test_the_cluster_runs_a_pinned_supported_version_with_api_authentication(default_plan: Plan) -> None:
     cluster = default_plan.one(CLUSTER).inputs
-    assert cluster["version"] in ADDON_VERSIONS
-    assert tuple(int(part) for part in cluster["version"].split(".")) >= (1, 33)
+    assert cluster["version"] in KUBERNETES["aws"]
+    # Extended support is never billed silently: at its end, EKS upgrades the cluster instead.
+    assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
     assert cluster["accessConfig"] == {
         "authenticationMode": "API",
         "bootstrapClusterCreatorAdminPermissions": False,
@@ -242,12 +243,18 @@ def test_endpoint_access_is_public_restricted_or_private(default_plan: Plan, var
         assert vpc_config.get("publicAccessCidrs") == cidrs
 
 
-def test_the_core_addons_are_installed_at_the_versions_pinned_for_the_cluster(default_plan: Plan) -> None:
+def test_the_core_addons_take_eks_default_version_for_the_clusters_minor(default_plan: Plan) -> None:
     version = default_plan.one(CLUSTER).inputs["version"]
     addons = {
         a.inputs["addonName"]: a.inputs["addonVersion"] for a in default_plan.by_type("aws:eks/addon:Addon")
     }
-    assert addons == {name: ADDON_VERSIONS[version][name] for name in CORE_ADDONS}
+    # The mocks answer aws.eks.get_addon_version with v<minor>-mock-<name>: asked per add-on, for this minor.
+    assert addons == {name: f"v{version}-mock-{name}" for name in CORE_ADDONS}
+
+
+def test_extended_support_is_billed_only_when_the_stack_allows_it() -> None:
+    plan = run_stack("aws", {"awsKubernetesVersion": "1.34", "allowExtendedSupport": True})
+    assert plan.one(CLUSTER).inputs["upgradePolicy"] == {"supportType": "EXTENDED"}
 
 
 def test_the_vpc_cni_enforces_the_services_network_policy(default_plan: Plan) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
+from datetime import date
 from typing import Any
 
 import pytest
 
-from infra.clouds.aws.settings import ADDON_VERSIONS, AUTOSCALER_IMAGE_TAGS, GPU_FAMILIES, AwsSettings, load
+from infra.clouds.aws.settings import GPU_FAMILIES, AwsSettings, load
 from infra.settings import ConfigSource, SettingsError
+from infra.versions import AUTOSCALER_IMAGE_TAGS, KUBERNETES
 
 
 def settings(**overrides: Any) -> AwsSettings:
@@ -34,15 +35,31 @@ def test_defaults_give_one_g5_xlarge_gpu_pool_that_scales_from_zero() -> None:
     assert loaded.endpoint_access == "public"
 
 
-def test_every_supported_kubernetes_version_pins_every_core_addon_and_the_autoscaler() -> None:
-    core = {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
-    for version, addons in ADDON_VERSIONS.items():
-        assert set(addons) == core
-        assert all(re.fullmatch(r"v\d+\.\d+\.\d+-eksbuild\.\d+", pinned) for pinned in addons.values())
-        # kube-proxy and cluster-autoscaler must follow the control plane's minor version.
-        assert addons["kube-proxy"].startswith(f"v{version}.")
-        assert AUTOSCALER_IMAGE_TAGS[version].startswith(f"v{version}.")
-        assert tuple(int(part) for part in version.split(".")) >= (1, 33)
+def test_every_pinned_kubernetes_minor_has_its_cluster_autoscaler_tag() -> None:
+    for minor in KUBERNETES["aws"]:
+        # cluster-autoscaler must follow the control plane's minor version.
+        assert AUTOSCALER_IMAGE_TAGS[minor].tag.startswith(f"v{minor}.")
+
+
+def test_the_default_minor_is_in_standard_support_and_its_upgrade_policy_is_standard() -> None:
+    loaded = settings()
+    assert loaded.kubernetes_version == "1.35"
+    assert loaded.allow_extended_support is False
+
+
+def test_a_minor_past_standard_support_is_refused_unless_extended_support_is_allowed() -> None:
+    error = rejected(awsKubernetesVersion="1.34")
+    assert error.key == "liftoff:awsKubernetesVersion"
+    assert "2026-12-02" in str(error) and "allowExtendedSupport" in str(error) and "1.35" in str(error)
+    extended = load(
+        ConfigSource.from_dict({"cloud": "aws", "awsKubernetesVersion": "1.34", "allowExtendedSupport": True})
+    )
+    assert extended.kubernetes_version == "1.34" and extended.allow_extended_support is True
+
+
+def test_the_day_before_its_end_1_34_is_still_accepted() -> None:
+    loaded = load(ConfigSource.from_dict({"cloud": "aws", "awsKubernetesVersion": "1.34"}), date(2026, 12, 1))
+    assert loaded.kubernetes_version == "1.34"
 
 
 @pytest.mark.parametrize("region", ["us-east-1", "eu-west-3", "ap-southeast-2", "us-gov-west-1"])
@@ -139,7 +156,7 @@ def test_one_zone_is_refused_because_eks_needs_two() -> None:
 def test_an_unsupported_kubernetes_version_lists_the_pinned_ones() -> None:
     error = rejected(awsKubernetesVersion="1.29")
     assert error.key == "liftoff:awsKubernetesVersion"
-    assert "1.34" in str(error)
+    assert "1.35" in str(error)
 
 
 def test_an_admin_principal_must_be_an_iam_role_or_user_arn() -> None:
@@ -150,14 +167,3 @@ def test_an_admin_principal_must_be_an_iam_role_or_user_arn() -> None:
 
 def test_the_gpu_families_listed_are_all_nvidia_x86() -> None:
     assert not {"g4ad", "g5g", "inf1", "inf2", "trn1"} & set(GPU_FAMILIES)
-
-
-def test_every_aws_key_read_is_declared_in_pulumi_yaml_with_the_codes_default() -> None:
-    from tests.infra.test_pulumi_yaml import DECLARED, RecordingConfig
-
-    raw = RecordingConfig({"liftoff:cloud": "aws"})
-    from_code = load(ConfigSource(raw))
-    asked = {key.removeprefix("liftoff:") for key in raw.asked if key.startswith("liftoff:aws")}
-    assert asked and asked <= set(DECLARED), asked - set(DECLARED)
-    declared_defaults = {f"liftoff:{key}": DECLARED[key]["default"] for key in asked}
-    assert load(ConfigSource.from_dict({"cloud": "aws", **declared_defaults})) == from_code

@@ -23,7 +23,7 @@ VARIANTS = {
 
 
 def pinned_version() -> str:
-    """`1.34.0` for `liftoff:gcpKubernetesVersion: "1.34"`: the oldest control plane the stack allows."""
+    """`1.35.0` for `liftoff:gcpKubernetesVersion: "1.35"`: the oldest control plane the stack allows."""
     stack_file = yaml.safe_load((Path(__file__).resolve().parents[3] / "Pulumi.gcp.yaml").read_text())
     return f"{load(ConfigSource.from_dict(stack_file['config'])).kubernetes_version}.0"
 
