@@ -39,6 +39,7 @@ from infra.config_keys import (
     memory_bytes,
 )
 from infra.settings.edge import EdgeSettings
+from infra.settings.scale_to_zero import ScaleToZero
 
 __all__ = [
     "CLOUDS",
@@ -134,7 +135,7 @@ class Settings(CloudContext):
     """Everything the program needs from the stack configuration (`gpu` and `allow_extended_support` come
     from `CloudContext`)."""
 
-    nested = ("resources", "server", "autoscaling", "edge")
+    nested = ("resources", "server", "autoscaling", "scale_to_zero", "edge")
 
     cloud: CloudName = Field("local", alias="cloud")
     """Which `infra/clouds/<cloud>/` builds the platform."""
@@ -155,11 +156,13 @@ class Settings(CloudContext):
     """`liftoff:imageVariant` as set; see `image_variant`."""
     base_image: ImageReference | None = Field(None, alias="baseImage")
     """The Dockerfile's BASE_IMAGE build argument; None: the Dockerfile's own default."""
-    min_replicas: int = Field(1, ge=1, le=1000, alias="minReplicas")
+    min_replicas: int = Field(1, ge=0, le=1000, alias="minReplicas")
+    """0: scale to zero when idle, the KEDA HTTP add-on holding the first request (`scale_to_zero`)."""
     max_replicas: int = Field(3, ge=1, le=1000, alias="maxReplicas")
     resources: Resources
     server: ServerSettings
     autoscaling: Autoscaling
+    scale_to_zero: ScaleToZero
     monitoring: bool = Field(True, alias="monitoring")
     """kube-prometheus-stack, DCGM exporter, KEDA, ServiceMonitor and dashboard."""
     grafana_admin_password: pulumi.Output[str] | None = None
@@ -212,6 +215,7 @@ class Settings(CloudContext):
                 f"{self.min_replicas} is above liftoff:maxReplicas ({self.max_replicas}); "
                 "allowed: at most liftoff:maxReplicas",
             )
+        self._check_scale_to_zero()
         if self.image and self.image_source:
             raise SettingsError(
                 "liftoff:imageSource",
@@ -219,6 +223,22 @@ class Settings(CloudContext):
                 "(image: deploy as is; imageSource: copy into the stack's registry, then deploy)",
             )
         return self
+
+    def _check_scale_to_zero(self) -> None:
+        """minReplicas 0 is for a stack where idle means no GPU node: a pool floor above 0 keeps one."""
+        if self.min_replicas != 0 or self.gpu == 0:
+            return
+        floor = self.cloud_settings.idle_gpu_nodes
+        if floor is not None and floor.nodes > 0:
+            raise SettingsError(
+                "liftoff:minReplicas",
+                f"0 stops every pod, but {floor.key} is {floor.nodes}, so a GPU node would still run while "
+                f"idle; allowed: 0 with {floor.key} 0, or 1 to liftoff:maxReplicas",
+            )
+
+    @property
+    def scales_to_zero(self) -> bool:
+        return self.min_replicas == 0
 
     def cloud_settings_as(self, kind: type[_Cloud]) -> _Cloud:
         """`cloud_settings` as the one cloud's type its component expects (a TypeError on any other)."""

@@ -20,6 +20,7 @@ from infra.config_keys import (
     Cidr,
     Cidrs,
     ConfigSource,
+    GpuFloor,
     SettingsError,
     StackModel,
     Strings,
@@ -241,6 +242,13 @@ class AwsSettings(StackModel):
 
     def version_warnings(self, day: date) -> list[str]:
         return versions.expiry_warnings("aws", self.kubernetes_version, day)
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """GPU nodes the pool keeps while no pod asks (None: no GPU pool)."""
+        if not self.gpu_pool_enabled:
+            return None
+        return GpuFloor("liftoff:awsGpuMinNodes", self.gpu_min_nodes)
 
 
 MODEL = AwsSettings

@@ -16,6 +16,7 @@ from infra import versions
 from infra.config_keys import (
     Cidrs,
     ConfigSource,
+    GpuFloor,
     SettingsError,
     StackModel,
     Strings,
@@ -148,6 +149,13 @@ class AzureSettings(StackModel):
 
     def version_warnings(self, day: date) -> list[str]:
         return versions.expiry_warnings("azure", self.kubernetes_version, day)
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """GPU nodes the pool keeps while no pod asks (None: no GPU pool)."""
+        if not self.gpu_pool:
+            return None
+        return GpuFloor("liftoff:azureGpuMinCount", self.gpu_min_count)
 
 
 MODEL = AzureSettings

@@ -23,6 +23,7 @@ from infra.config_keys import (
     Cidr,
     Cidrs,
     ConfigSource,
+    GpuFloor,
     SettingsError,
     StackModel,
     Strings,
@@ -212,6 +213,11 @@ class GcpSettings(StackModel):
 
     def version_warnings(self, day: date) -> list[str]:
         return versions.expiry_warnings("gcp", self.kubernetes_version, day)
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """GPU nodes the pool keeps while no pod asks (None: no GPU pool)."""
+        return GpuFloor("liftoff:gcpGpuNodesMin", self.gpu_nodes_min)
 
 
 MODEL = GcpSettings
