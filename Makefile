@@ -84,14 +84,15 @@ BASE_IMAGE ?=
 PIP_FROM ?= index
 CA_CERT ?=
 VARIANT ?= cpu
-IMAGE_BUILD = BASE_IMAGE='$(BASE_IMAGE)' PIP_FROM='$(PIP_FROM)' CA_CERT='$(CA_CERT)' scripts/image-build.sh
+MODEL_DIR ?=
+IMAGE_BUILD = BASE_IMAGE='$(BASE_IMAGE)' PIP_FROM='$(PIP_FROM)' CA_CERT='$(CA_CERT)' MODEL_DIR='$(MODEL_DIR)' scripts/image-build.sh
 # image-test builds as an air-gapped network would: the debootstrap base, the wheelhouse, and this machine's
 # CA bundle passed as the corporate CA secret (empty where the file does not exist).
 OFFLINE_BASE_IMAGE := liftoff-base:bookworm-py311
 IMAGE_TEST_CA ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 
 .PHONY: image
-image: ## build the CPU image liftoff:cpu (BASE_IMAGE=..., PIP_FROM=index|wheelhouse, CA_CERT=corp-ca.pem)
+image: ## build the CPU image liftoff:cpu (MODEL_DIR=models/mine, BASE_IMAGE=..., PIP_FROM=index|wheelhouse, CA_CERT=...)
 	$(IMAGE_BUILD) cpu liftoff:cpu
 
 .PHONY: image-cuda

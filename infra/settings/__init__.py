@@ -22,6 +22,7 @@ import pulumi
 from pydantic import Discriminator, Field, StringConstraints, Tag, model_validator
 from pydantic.fields import FieldInfo
 
+from infra import model_directory
 from infra.clouds import CLOUDS, CloudName, cloud_module
 from infra.clouds.aws.settings import AwsSettings
 from infra.clouds.azure.settings import AzureSettings
@@ -150,6 +151,9 @@ class Settings(CloudContext):
     namespace: DnsLabel = Field("liftoff", alias="namespace")
     image: ImageReference | None = Field(None, alias="image")
     """A full image reference: skips the build (CI that builds and pushes images itself)."""
+    model_dir: str | None = Field(None, alias="model")
+    """A model directory in this checkout, relative to the project: built into the image (with its
+    requirements.txt), and its model.json names the model (infra/model_directory.py)."""
     image_source: ImageByDigest | None = Field(None, alias="imageSource")
     """An image built elsewhere (CI), by digest: copied into the platform's registry instead of a build."""
     requested_image_variant: Literal["cpu", "cuda"] | None = Field(None, alias="imageVariant")
@@ -216,6 +220,8 @@ class Settings(CloudContext):
                 "allowed: at most liftoff:maxReplicas",
             )
         self._check_scale_to_zero()
+        if self.model_dir is not None:
+            model_directory.model_name(self.model_dir)  # the directory and its name, checked now
         if self.image and self.image_source:
             raise SettingsError(
                 "liftoff:imageSource",
@@ -235,6 +241,13 @@ class Settings(CloudContext):
                 f"0 stops every pod, but {floor.key} is {floor.nodes}, so a GPU node would still run while "
                 f"idle; allowed: 0 with {floor.key} 0, or 1 to liftoff:maxReplicas",
             )
+
+    @property
+    def model_name(self) -> str:
+        """The name the model answers to (`/v2/models/<name>/infer`): model.json's with liftoff:model."""
+        if self.model_dir is not None:
+            return model_directory.model_name(self.model_dir)
+        return self.server.model_name
 
     @property
     def scales_to_zero(self) -> bool:

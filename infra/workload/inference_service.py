@@ -224,5 +224,5 @@ class InferenceService(pulumi.ComponentResource):
             )
         scheme = "https://" if settings.edge.tls else "http://"
         host = settings.ingress_host or args.ingress_address
-        self.url = pulumi.Output.concat(scheme, host, "/v2/models/", settings.server.model_name, "/infer")
+        self.url = pulumi.Output.concat(scheme, host, "/v2/models/", settings.model_name, "/infer")
         self.register_outputs({"url": self.url, "apiKey": self.api_key})
