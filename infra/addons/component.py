@@ -18,11 +18,12 @@ import pulumi_random as random
 from infra.addons import charts
 from infra.addons.charts import Chart
 from infra.clouds.platform import GpuScheduling, Platform
+from infra.workload import scale_to_zero
 
 INGRESS_NAMESPACE = "traefik"
 INGRESS_CLASS = "traefik"
 MONITORING_NAMESPACE = "monitoring"
-KEDA_NAMESPACE = "keda"
+KEDA_NAMESPACE = scale_to_zero.KEDA_NAMESPACE
 CERT_MANAGER_NAMESPACE = "cert-manager"
 PROMETHEUS_NAME = "kps"
 """fullnameOverride of kube-prometheus-stack: Prometheus answers at kps-prometheus.monitoring:9090."""
@@ -44,6 +45,8 @@ class AddonsArgs:
     """A host has TLS: Traefik's web entry point redirects every plain HTTP request to HTTPS."""
     cert_manager: bool = False
     """Install cert-manager (liftoff:tlsEmail: Let's Encrypt certificates by HTTP-01)."""
+    keda_http_values: Mapping[str, Any] | None = None
+    """The KEDA HTTP add-on's values when the service scales to zero (with KEDA itself); None: neither."""
 
 
 class Addons(pulumi.ComponentResource):
@@ -62,10 +65,11 @@ class Addons(pulumi.ComponentResource):
         super().__init__("liftoff:workload:Addons", name, None, opts)
         self._platform = args.platform
         gpu = args.platform.gpu
+        scales_to_zero = args.keda_http_values is not None
         traefik = self._release(
             INGRESS_NAMESPACE,
             charts.TRAEFIK,
-            traefik_values(args.platform, https_redirect=args.https_redirect),
+            traefik_values(args.platform, external_names=scales_to_zero, https_redirect=args.https_redirect),
         )
         # Traefik's chart installs the Middleware CRD the service's Ingress uses.
         self.custom_resource_owners = [traefik]
@@ -81,6 +85,20 @@ class Addons(pulumi.ComponentResource):
             self._release(
                 "metrics-server", charts.METRICS_SERVER, metrics_server_values(args.platform), "kube-system"
             )
+        if args.monitoring or scales_to_zero:
+            keda = self._release(KEDA_NAMESPACE, charts.KEDA, keda_values())
+            self.custom_resource_owners.append(keda)
+        if args.keda_http_values is not None:
+            # Its interceptor is scaled by a ScaledObject of its own: KEDA's CRDs first.
+            self.custom_resource_owners.append(
+                self._release(
+                    scale_to_zero.HTTP_RELEASE,
+                    charts.KEDA_HTTP,
+                    args.keda_http_values,
+                    KEDA_NAMESPACE,
+                    depends_on=[keda],
+                )
+            )
         self.monitoring_namespace = None
         self.prometheus_url = None
         self.grafana_admin_password: pulumi.Output[str] | None = None
@@ -93,7 +111,6 @@ class Addons(pulumi.ComponentResource):
                 timeout_s=900,
                 depends_on=[self._grafana_admin(args.grafana_admin_password)],
             )
-            keda = self._release(KEDA_NAMESPACE, charts.KEDA, keda_values())
             if gpu is not None and args.platform.install_dcgm_exporter:
                 self._release(
                     "dcgm-exporter",
@@ -102,7 +119,7 @@ class Addons(pulumi.ComponentResource):
                     MONITORING_NAMESPACE,
                     depends_on=[prometheus],
                 )
-            self.custom_resource_owners += [prometheus, keda]
+            self.custom_resource_owners.append(prometheus)
             self.monitoring_namespace = MONITORING_NAMESPACE
             self.prometheus_url = PROMETHEUS_URL
         # The chart's Service, read back for its load balancer address.
@@ -172,14 +189,23 @@ class Addons(pulumi.ComponentResource):
         )
 
 
-def traefik_values(platform: Platform, *, https_redirect: bool = False) -> dict[str, Any]:
-    """Every key is checked against the chart's values.yaml at the pinned version (tests/infra/upstream/)."""
+def traefik_values(
+    platform: Platform, *, external_names: bool = False, https_redirect: bool = False
+) -> dict[str, Any]:
+    """`external_names`: Ingresses may route to an ExternalName Service (the KEDA HTTP interceptor's
+    proxy, in another namespace, when scaling to zero); off otherwise, Traefik's safe default.
+    `https_redirect`: a host has TLS, so the web entry point redirects plain HTTP to HTTPS. Every key is
+    checked against the chart's values.yaml at the pinned version (tests/infra/upstream/)."""
     values: dict[str, Any] = {
         "deployment": {"replicas": 2},
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": INGRESS_CLASS},
         "providers": {
-            "kubernetesIngress": {"enabled": True, "publishedService": {"enabled": True}},
+            "kubernetesIngress": {
+                "enabled": True,
+                "publishedService": {"enabled": True},
+                "allowExternalNameServices": external_names,
+            },
             # For the Middlewares (rate and body limits, HSTS) the service's Ingress names; only their own
             # namespace's, so one namespace cannot borrow or break another's.
             "kubernetesCRD": {"enabled": True, "allowCrossNamespace": False},

@@ -1,8 +1,9 @@
 """The inference namespace's NetworkPolicies: everything closed, then only what the service needs.
 
 Default deny for every pod in the namespace, both directions. The server then admits the ingress controller
-(the only path from the internet, and it routes only the public paths) and, with monitoring, Prometheus (the
-only reader of `/metrics` besides the kubelet's probes, which NetworkPolicy does not filter). It may reach the
+(the only path from the internet, and it routes only the public paths), the KEDA HTTP interceptor when
+scaling to zero (it forwards what Traefik sends it) and, with monitoring, Prometheus (the only reader of
+`/metrics` besides the kubelet's probes, which NetworkPolicy does not filter). It may reach the
 cluster DNS and the networks of liftoff:egressCidrs, nothing else: a compromised handler cannot call home or
 reach the cloud's metadata address.
 """
@@ -26,11 +27,10 @@ def default_deny_spec() -> dict[str, Any]:
 def server_spec(
     labels: dict[str, str],
     port: int,
-    ingress_namespace: str,
-    monitoring_namespace: str | None,
+    sources: Sequence[str],
     egress_cidrs: Sequence[str],
 ) -> dict[str, Any]:
-    sources = [ingress_namespace] + ([monitoring_namespace] if monitoring_namespace else [])
+    """`sources`: the namespaces that may open connections to the server's port."""
     egress: list[dict[str, Any]] = [
         # Cluster DNS runs in kube-system on every platform (CoreDNS, kube-dns, AKS's coredns).
         {"to": [_namespace("kube-system")], "ports": DNS_PORTS}
