@@ -216,6 +216,7 @@ class Settings(CloudContext):
         self._check_scale_to_zero()
         if self.model_dir is not None:
             model_directory.model_name(self.model_dir)  # the directory and its name, checked now
+            model_directory.check_requirements(self.model_dir)
         if self.image and self.image_source:
             raise SettingsError(
                 "liftoff:imageSource",
