@@ -218,3 +218,13 @@ def test_checkov_passes_the_scale_to_zero_objects(
 ) -> None:
     report = checkov_report({"plain": plain, "monitored": monitored}, tmp_path_factory.mktemp("zero"))
     assert unjustified_failures(report) == []
+
+
+def test_azure_keeps_a_held_connection_through_the_cold_start(plan_for: PlanFor) -> None:
+    """Azure's load balancer resets a silent connection after 4 minutes unless told otherwise."""
+    annotation = "service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout"
+    held = plan_for("azure", {"minReplicas": 0, "coldStartTimeoutSeconds": 600})
+    annotations = held.helm_release("traefik").inputs["values"]["service"]["annotations"]
+    assert int(annotations[annotation]) * 60 > 600
+    kept = plan_for("azure").helm_release("traefik").inputs["values"]["service"]["annotations"]
+    assert annotation not in kept
