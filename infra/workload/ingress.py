@@ -39,6 +39,7 @@ def public_paths(settings: Settings) -> list[PublicPath]:
         PublicPath("/v2", "Exact"),  # server metadata
         PublicPath("/v2/models", "Prefix"),  # model metadata, readiness, infer (and their /versions/ twins)
         PublicPath("/predict", "Exact"),
+        PublicPath("/v1/models", "Prefix"),  # KServe v1: the model list, readiness and :predict
     ]
     if settings.edge.public_docs:
         paths += [PublicPath("/docs", "Prefix"), PublicPath("/openapi.json", "Exact")]
