@@ -32,10 +32,9 @@ def check_tls(resource_type: str, props: Props) -> Iterator[str]:
 
 
 def check_auth(resource_type: str, props: Props) -> Iterator[str]:
-    if (
-        resource_type != DEPLOYMENT
-        or dig(props, "metadata", "labels", "app.kubernetes.io/part-of") != "liftoff"
-    ):
+    # The model server itself; the cold-start responder (scale to zero) serves no model and needs no keys.
+    labels = dig(props, "metadata", "labels") or {}
+    if resource_type != DEPLOYMENT or labels.get("app.kubernetes.io/name") != "inference":
         return
     containers = dig(props, "spec", "template", "spec", "containers") or []
     names = {e.get("name") for c in containers for e in (c.get("env") or [])}
