@@ -71,7 +71,7 @@ def graceful_timeout_s(settings: Settings) -> float:
 
 def uvicorn_config(settings: Settings) -> uvicorn.Config:
     """One server process (each forked worker builds its own, with its own app and model)."""
-    app = create_app(settings, drain_on_sigterm=True)
+    app = create_app(settings, drain_on_sigterm=True, serve_grpc=True)
     limits = ConnectionLimits(
         header_timeout_s=settings.header_timeout_s,
         body_timeout_s=settings.body_timeout_s,

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
+import grpc
 import torch
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -41,10 +42,14 @@ ModelLoader = Callable[[Settings], LoadedModel]
 
 
 def create_app(
-    settings: Settings, load: ModelLoader = prepare_model, drain_on_sigterm: bool = False
+    settings: Settings,
+    load: ModelLoader = prepare_model,
+    drain_on_sigterm: bool = False,
+    serve_grpc: bool = False,
 ) -> FastAPI:
     """`drain_on_sigterm`: fail readiness the moment SIGTERM arrives (the server process sets it; tests
-    driving the app in-process leave their own signal handling alone)."""
+    driving the app in-process leave their own signal handling alone). `serve_grpc`: open the gRPC listener
+    on LIFTOFF_GRPC_PORT for the app's lifetime (the server process sets it; tests bind their own)."""
     state = ServerState(settings)
 
     @contextlib.asynccontextmanager
@@ -54,9 +59,12 @@ def create_app(
         if drain_on_sigterm:
             _drain_on_sigterm(state)
         loading = asyncio.create_task(_load_and_start(state, load), name="liftoff-model-load")
+        grpc_server = await _start_grpc(state) if serve_grpc and settings.grpc_port else None
         try:
             yield
         finally:
+            if grpc_server is not None:  # accepted calls finish within the drain timeout, as HTTP's do
+                await grpc_server.stop(grace=settings.drain_timeout_s)
             loading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await loading
@@ -92,6 +100,17 @@ def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
         Middleware(AuthMiddleware, keys=api_keys(settings)),
         Middleware(BodyLimitMiddleware, max_body_bytes=lambda: state.max_body_bytes),
     ]
+
+
+async def _start_grpc(state: ServerState) -> grpc.aio.Server:
+    """Each worker binds the same port: grpc sets SO_REUSEPORT, so the kernel spreads connections."""
+    from service.grpc.listener import build_server  # imported here: compiling the stubs is not free
+
+    settings = state.settings
+    server, _ = build_server(state, api_keys(settings), f"{settings.host}:{settings.grpc_port}")
+    await server.start()
+    log.info("gRPC (Open Inference Protocol v2) on %s:%d", settings.host, settings.grpc_port)
+    return server
 
 
 def api_keys(settings: Settings) -> KeyStore:

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    grpc_port: int = Field(default=8081, ge=0, le=65535)
+    """The Open Inference Protocol's gRPC listener (service/grpc/) under `python -m service`; 0 turns it off."""
     model_path: Path | None = None
     """A model directory (service/model/directory.py) or a model file with its .json beside it; None means the
     bundled digits model (trained on the spot when missing)."""

@@ -1,0 +1,72 @@
+"""The listener: API keys as `authorization` metadata, when keys are configured."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import grpc
+import pytest
+
+from service.app import create_app
+from service.auth import KeyStore
+from service.grpc.listener import UNAUTHENTICATED, build_server
+from service.grpc.servicer import pb, pb_grpc
+from service.settings import Settings
+from service.state import ServerState
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_keys_are_checked_as_authorization_metadata(linear_model: Path) -> None:
+    app = create_app(Settings(model_path=linear_model))
+    state: ServerState = app.state.liftoff
+    async with app.router.lifespan_context(app):
+        while not state.ready:
+            assert state.load_error is None
+            await asyncio.sleep(0.02)
+        server, port = build_server(state, KeyStore(["k-123"]), "127.0.0.1:0")
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = pb_grpc.GRPCInferenceServiceStub(channel)
+                with pytest.raises(grpc.aio.AioRpcError) as without:
+                    await stub.ServerReady(pb.ServerReadyRequest())
+                with pytest.raises(grpc.aio.AioRpcError) as wrong:
+                    await stub.ServerReady(
+                        pb.ServerReadyRequest(), metadata=[("authorization", "Bearer nope")]
+                    )
+                right = await stub.ServerReady(
+                    pb.ServerReadyRequest(), metadata=[("authorization", "Bearer k-123")]
+                )
+        finally:
+            await server.stop(grace=None)
+    for refused in (without.value, wrong.value):
+        assert refused.code() is grpc.StatusCode.UNAUTHENTICATED and refused.details() == UNAUTHENTICATED
+    assert right.ready
+
+
+async def test_no_keys_configured_means_no_metadata_needed(linear_model: Path) -> None:
+    app = create_app(Settings(model_path=linear_model))
+    state: ServerState = app.state.liftoff
+    server, port = build_server(state, KeyStore(), "127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest())
+    finally:
+        await server.stop(grace=None)
+    assert live.live
+
+
+async def test_the_app_serves_grpc_on_its_port_for_its_lifetime(linear_model: Path) -> None:
+    with socket.socket() as probe:  # a free port, released before the app binds it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(Settings(model_path=linear_model, grpc_port=port), serve_grpc=True)
+    async with app.router.lifespan_context(app), grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest(), timeout=10)
+    assert live.live
+    with pytest.raises(ConnectionRefusedError):  # the listener closed with the app
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
