@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
-import grpc
 import torch
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -102,10 +101,16 @@ def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
     ]
 
 
-async def _start_grpc(state: ServerState) -> grpc.aio.Server:
-    """Each worker binds the same port: grpc sets SO_REUSEPORT, so the kernel spreads connections."""
-    from service.grpc.listener import build_server  # imported here: compiling the stubs is not free
+async def _start_grpc(state: ServerState) -> Any:
+    """Each worker binds the same port: grpc sets SO_REUSEPORT, so the kernel spreads connections.
 
+    grpcio and the compiled stubs are not in the image's runtime requirements yet (docs/protocols.md): where
+    they are missing, HTTP serves on and the log says why gRPC does not."""
+    try:
+        from service.grpc.listener import build_server  # here: compiling the stubs is not free
+    except (ImportError, OSError) as exc:
+        log.error("gRPC is off: its stubs cannot be loaded (%s); HTTP serves on", exc)
+        return None
     settings = state.settings
     server, _ = build_server(state, api_keys(settings), f"{settings.host}:{settings.grpc_port}")
     await server.start()

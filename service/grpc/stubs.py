@@ -18,8 +18,8 @@ ROOT = HERE.parent.parent
 import each other as `service.grpc.generated.*`."""
 
 
-class StubError(RuntimeError):
-    pass
+class StubError(ImportError):
+    """The stubs could not be compiled: an ImportError, since that is what the caller meets."""
 
 
 def compile_stubs() -> None:
