@@ -7,8 +7,9 @@ from typing import Any
 
 from infra.settings import Settings
 
-INFERENCE_ROUTES = "/v2/models/{name}/infer|/predict"
-"""The `route` label values of inference requests (route templates, docs/service-contract.md)."""
+INFERENCE_ROUTES = "/v2/models/{name}/infer|/v2/models/{name}/versions/{model_version}/infer|/predict"
+"""The `route` label values of inference requests (route templates, docs/service-contract.md): the server's
+fast routes in service/api/routes.py, held to them by tests/infra/test_dev_stack.py."""
 
 
 def hpa_spec(settings: Settings, deployment: str) -> dict[str, Any]:

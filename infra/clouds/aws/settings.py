@@ -11,7 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
@@ -81,6 +81,23 @@ GPU_INSTANCE_GPUS: dict[str, dict[str, int]] = {
     "p5en": {"48xlarge": 8},
 }
 GPU_FAMILIES = tuple(GPU_INSTANCE_GPUS)
+# The GPU model of each family, as the value of the `k8s.amazonaws.com/accelerator` node label:
+# cluster-autoscaler's AWS provider reads that label to know a GPU node is still initialising its GPUs
+# (its README, "GPU instances"), and would otherwise start a second node for the same pending pod.
+GPU_MODELS: dict[str, str] = {
+    "g4dn": "nvidia-tesla-t4",
+    "g5": "nvidia-a10g",
+    "g6": "nvidia-l4",
+    "g6e": "nvidia-l40s",
+    "gr6": "nvidia-l4",
+    "p3": "nvidia-tesla-v100",
+    "p3dn": "nvidia-tesla-v100",
+    "p4d": "nvidia-tesla-a100",
+    "p4de": "nvidia-a100-80gb",
+    "p5": "nvidia-h100",
+    "p5e": "nvidia-h200",
+    "p5en": "nvidia-h200",
+}
 
 _REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
 _INSTANCE_TYPE = re.compile(r"^([a-z][a-z0-9-]*)\.([a-z0-9]+)$")
@@ -108,6 +125,11 @@ class GpuPool:
     """Only the size at creation: cluster-autoscaler owns it afterwards."""
     spot: bool
     disk_gib: int
+
+    @property
+    def accelerator(self) -> str:
+        """The GPU model of the pool's first instance type (the accelerator label's value)."""
+        return GPU_MODELS[self.instance_types[0].split(".", 1)[0]]
 
 
 class AwsSettings(StackModel):
@@ -241,6 +263,13 @@ class AwsSettings(StackModel):
 
     def version_warnings(self, day: date) -> list[str]:
         return versions.expiry_warnings("aws", self.kubernetes_version, day)
+
+    gpu_pool_size_key: ClassVar[str] = "awsGpuMaxNodes"
+
+    def gpu_pod_capacity(self, gpus_per_pod: int) -> int | None:
+        """Inference pods the GPU pool holds at its largest (None: no pool to judge)."""
+        pool = self.gpu_pool
+        return None if pool is None else pool.max_nodes * (pool.gpus_per_node // gpus_per_pod)
 
 
 MODEL = AwsSettings

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
@@ -148,6 +148,13 @@ class AzureSettings(StackModel):
 
     def version_warnings(self, day: date) -> list[str]:
         return versions.expiry_warnings("azure", self.kubernetes_version, day)
+
+    gpu_pool_size_key: ClassVar[str] = "azureGpuMaxCount"
+
+    def gpu_pod_capacity(self, gpus_per_pod: int) -> int | None:
+        """Inference pods the GPU pool holds at its largest (None: a size whose GPU count is not listed)."""
+        on_vm = GPUS_PER_VM.get(self.gpu_vm_size)
+        return None if on_vm is None else self.gpu_max_count * (on_vm // gpus_per_pod)
 
 
 MODEL = AzureSettings

@@ -14,7 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
@@ -212,6 +212,12 @@ class GcpSettings(StackModel):
 
     def version_warnings(self, day: date) -> list[str]:
         return versions.expiry_warnings("gcp", self.kubernetes_version, day)
+
+    gpu_pool_size_key: ClassVar[str] = "gcpGpuNodesMax"
+
+    def gpu_pod_capacity(self, gpus_per_pod: int) -> int | None:
+        """Inference pods the GPU pool holds at its largest."""
+        return self.gpu_nodes_max * (self.gpu_accelerator_count // gpus_per_pod)
 
 
 MODEL = GcpSettings
