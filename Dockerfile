@@ -1,7 +1,13 @@
-# The Liftoff inference image: service/ with its default digits model, one Dockerfile for two variants.
+# The Liftoff inference image: service/ with one model directory, one Dockerfile for two variants.
 #
 #   make image        CPU:  docker build --build-arg VARIANT=cpu  -t liftoff:cpu .
 #   make image-cuda   CUDA: docker build --build-arg VARIANT=cuda -t liftoff:cuda .
+#   make image MODEL_DIR=examples/image-classifier ... --build-context model=examples/image-classifier .
+#
+# The model: by default the bundled digits model, trained in the build. A named build context `model` (a
+# model directory: docs/your-model.md; `liftoff:model` passes it) replaces the `model` stage below: its
+# requirements.txt is installed under the project's pins, and its files land in a layer of their own after
+# the dependencies, so changing the model never re-installs torch.
 #
 # Needs BuildKit (cache and secret mounts). Build arguments:
 #   BASE_IMAGE    any Debian-based image with python3 3.11 and venv (see scripts/offline-base-image.sh)
@@ -40,6 +46,9 @@ ARG TORCH_INDEX_CPU=https://download.pytorch.org/whl/cpu
 # >= 525.60.13 (CUDA minor-version compatibility), which the drivers the clouds install all meet: the EKS
 # AL2023 NVIDIA AMI (570 and newer), GKE's DEFAULT driver (R535 or newer, by GKE version) and AKS's (535 or
 # newer). cu130 would need a 580 driver. cu126 also keeps the T4's Turing kernels (sm_75).
+# Empty: no torch index, so torch comes from PyPI, whose Linux torch 2.13.0 is a CUDA 13.0 build with its
+# NVIDIA libraries as wheels (driver >= 580). make image-test-cuda builds that way, where PyTorch's index
+# cannot be reached; production keeps cu126.
 ARG TORCH_INDEX_CUDA=https://download.pytorch.org/whl/cu126
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # As ENV, not only ARG, so that the trainer stage (FROM builder) sees the same choices.
@@ -82,6 +91,30 @@ COPY service/__init__.py service/
 COPY service/model/ service/model/
 RUN /opt/venv/bin/python -m service.model.train_digits --out /out/models/digits
 
+# ---- model: the model directory to serve. This default is the digits model; a build given
+# `--build-context model=<dir>` takes that directory instead (and never builds the trainer).
+FROM scratch AS model
+COPY --from=trainer /out/models/digits/ /
+
+# ---- model-requirements: only the model's requirements.txt (empty without one), so that a change to its
+# other files leaves the install below cached.
+FROM ${BASE_IMAGE} AS model-requirements
+RUN --mount=type=bind,from=model,target=/model \
+    if [ -f /model/requirements.txt ]; then cp /model/requirements.txt /requirements.txt; \
+    else : >/requirements.txt; fi
+
+# ---- model-deps: the runtime venv plus the model's own requirements, under the project's pins -----------
+FROM builder AS model-deps
+COPY --from=model-requirements /requirements.txt model-requirements.txt
+# A line that conflicts with constraints-image.txt (torch==2.0, say) stops the build: pip names the package.
+RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+    --mount=type=secret,id=ca \
+    --mount=type=bind,source=wheelhouse,target=/wheelhouse \
+    if grep -qvE '^[[:space:]]*(#|$)' model-requirements.txt; then \
+      pip-install /opt/venv -r model-requirements.txt \
+      || { echo "the model's requirements.txt conflicts with the project's pins (requirements/constraints.txt); pip named the package above" >&2; exit 1; }; \
+    fi
+
 # ---- runtime: venv + model + code; no compilers, no pip, no scikit-learn --------------------------------
 FROM ${BASE_IMAGE} AS runtime
 ARG VARIANT=cpu
@@ -107,9 +140,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/nvidia/lib
 
 # Owned by root and not writable by the server: it writes only to /tmp.
-COPY --from=builder /opt/venv /opt/venv
+COPY --from=model-deps /opt/venv /opt/venv
 WORKDIR /app
-COPY --from=trainer /out/models/ models/
+# The model in its own layer, after the dependencies and before the code.
+COPY --from=model / model/
+ENV LIFTOFF_MODEL_PATH=/app/model
 COPY service/ service/
 # Bytecode now, since the read-only root lets Python write none at start-up.
 RUN python -m compileall -q service

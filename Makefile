@@ -84,14 +84,15 @@ BASE_IMAGE ?=
 PIP_FROM ?= index
 CA_CERT ?=
 VARIANT ?= cpu
-IMAGE_BUILD = BASE_IMAGE='$(BASE_IMAGE)' PIP_FROM='$(PIP_FROM)' CA_CERT='$(CA_CERT)' scripts/image-build.sh
+MODEL_DIR ?=
+IMAGE_BUILD = BASE_IMAGE='$(BASE_IMAGE)' PIP_FROM='$(PIP_FROM)' CA_CERT='$(CA_CERT)' MODEL_DIR='$(MODEL_DIR)' scripts/image-build.sh
 # image-test builds as an air-gapped network would: the debootstrap base, the wheelhouse, and this machine's
 # CA bundle passed as the corporate CA secret (empty where the file does not exist).
 OFFLINE_BASE_IMAGE := liftoff-base:bookworm-py311
 IMAGE_TEST_CA ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 
 .PHONY: image
-image: ## build the CPU image liftoff:cpu (BASE_IMAGE=..., PIP_FROM=index|wheelhouse, CA_CERT=corp-ca.pem)
+image: ## build the CPU image liftoff:cpu (MODEL_DIR=models/mine, BASE_IMAGE=..., PIP_FROM=index|wheelhouse, CA_CERT=...)
 	$(IMAGE_BUILD) cpu liftoff:cpu
 
 .PHONY: image-cuda
@@ -112,6 +113,17 @@ image-test: $(STAMP) wheelhouse/.cpu.stamp ## start Docker if needed, build lift
 	BASE_IMAGE=$(OFFLINE_BASE_IMAGE) PIP_FROM=wheelhouse CA_CERT='$(IMAGE_TEST_CA)' \
 	  scripts/image-build.sh cpu liftoff:cpu
 	$(PY) tests/image/check_image.py --image liftoff:cpu
+
+# The CUDA variant with the same Dockerfile and stages, but torch from PyPI (a CUDA 13.0 build with its NVIDIA
+# libraries as wheels), because PyTorch's CUDA index cannot be reached here; it needs the network to PyPI.
+# With no GPU here the server must fall back to the CPU (LIFTOFF_DEVICE=auto) and say so in its log.
+.PHONY: image-test-cuda
+image-test-cuda: $(STAMP) ## build liftoff:cuda-pypi (torch from PyPI's CUDA build), run it on the CPU, prove it, print its layers
+	scripts/docker-engine.sh
+	scripts/offline-base-image.sh $(OFFLINE_BASE_IMAGE)
+	BASE_IMAGE=$(OFFLINE_BASE_IMAGE) PIP_FROM=index TORCH_INDEX_CUDA= CA_CERT='$(IMAGE_TEST_CA)' \
+	  scripts/image-build.sh cuda liftoff:cuda-pypi
+	$(PY) tests/image/check_image.py --image liftoff:cuda-pypi --variant cuda
 
 .PHONY: test-prereqs
 test-prereqs: ## the programs the tests need (HAProxy, Node.js): installed as root with apt, else listed

@@ -396,3 +396,11 @@ def today(context: Any) -> date:
 def load_cloud(model: type[_Model], source: ConfigSource, today: date | None = None) -> _Model:
     """One cloud's settings, with the core keys they depend on (validated first) as validation context."""
     return model.load(source, context=CloudContext.load(source).context(today))
+
+
+class GpuFloor(typing.NamedTuple):
+    """The GPU nodes a cloud's pool keeps with no pod asking, and the key that sets them: a stack that
+    scales to zero (liftoff:minReplicas 0) must let this reach 0, or a GPU node runs while idle."""
+
+    key: str
+    nodes: int

@@ -17,6 +17,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker_build as docker_build
 
+from infra import model_directory
 from infra.clouds.platform import Platform, Registry
 from infra.settings import Settings, SettingsError
 
@@ -35,6 +36,8 @@ class InferenceImageArgs:
     """The nodes' OS/architecture, e.g. linux/amd64."""
     source: str | None = None
     """An image already built, by digest: copied (a `FROM` of it) instead of building the Dockerfile."""
+    model_dir: str | None = None
+    """`liftoff:model`: the model directory (relative to the project) the Dockerfile's `model` stage takes."""
 
 
 class InferenceImage(pulumi.ComponentResource):
@@ -69,9 +72,14 @@ class InferenceImage(pulumi.ComponentResource):
         else:
             dockerfile = docker_build.DockerfileArgs(location=os.path.relpath(REPO_ROOT / "Dockerfile"))
             version = f"{args.variant}-{source_fingerprint()}"
+            if args.model_dir:  # model files are often git-ignored, so the source fingerprint misses them
+                version += f"-{model_directory.fingerprint(args.model_dir)}"
         image = docker_build.Image(
             name,
-            context=docker_build.BuildContextArgs(location=os.path.relpath(REPO_ROOT)),
+            context=docker_build.BuildContextArgs(
+                location=os.path.relpath(REPO_ROOT),
+                named=None if args.source or not args.model_dir else _model_context(args.model_dir),
+            ),
             dockerfile=dockerfile,
             build_args=None if args.source else build_args,
             platforms=[docker_build.Platform(args.platform)],
@@ -117,9 +125,16 @@ def inference_image(settings: Settings, platform: Platform) -> ImageRef:
             base_image=settings.base_image,
             platform=platform.image_platform,
             source=settings.image_source,
+            model_dir=settings.model_dir,
         ),
     )
     return ImageRef(ref=built.ref, digest=built.digest)
+
+
+def _model_context(model_dir: str) -> dict[str, docker_build.ContextArgs]:
+    """The Dockerfile's `model` stage, replaced by the user's directory (Dockerfile, docs/your-model.md)."""
+    location = os.path.relpath(model_directory.resolve(model_dir))
+    return {"model": docker_build.ContextArgs(location=location)}
 
 
 def source_fingerprint() -> str:

@@ -6,6 +6,9 @@
 #   BASE_IMAGE   overrides the Dockerfile's pinned base (e.g. liftoff-base:bookworm-py311 from
 #                scripts/offline-base-image.sh)
 #   PIP_FROM     index (default) | wheelhouse (no index at all; fill wheelhouse/ with make wheelhouse)
+#   MODEL_DIR    a model directory to serve (docs/your-model.md), passed as the named build context `model`;
+#                empty serves the bundled digits model
+#   TORCH_INDEX_CUDA  overrides the Dockerfile's CUDA torch index; empty: PyPI's default (CUDA) torch build
 #   CA_CERT      a PEM file with a corporate CA, passed as the BuildKit secret `ca` to the install steps
 #   DOCKER       the docker client to use; by default the first one on PATH that can build with BuildKit
 set -euo pipefail
@@ -33,15 +36,23 @@ docker=${DOCKER:-$(buildkit_client)} || {
 }
 
 args=(--build-arg "VARIANT=$variant" --build-arg "PIP_FROM=${PIP_FROM:-index}" --tag "$tag")
+# Set, even to empty (PyPI's own CUDA build of torch, as make image-test-cuda asks): passed through.
+if [[ -n ${TORCH_INDEX_CUDA+set} ]]; then
+  args+=(--build-arg "TORCH_INDEX_CUDA=$TORCH_INDEX_CUDA")
+fi
 if [[ -n ${BASE_IMAGE:-} ]]; then
   args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
+fi
+if [[ -n ${MODEL_DIR:-} ]]; then
+  [[ -f $MODEL_DIR/model.json ]] || { say "MODEL_DIR=$MODEL_DIR is not a model directory (no model.json in it)"; exit 1; }
+  args+=(--build-context "model=$MODEL_DIR")
 fi
 if [[ -n ${CA_CERT:-} ]]; then
   [[ -r $CA_CERT ]] || { say "CA_CERT=$CA_CERT cannot be read"; exit 1; }
   args+=(--secret "id=ca,src=$CA_CERT")
 fi
 
-say "building $tag (variant $variant, base ${BASE_IMAGE:-pinned default}, packages from ${PIP_FROM:-index})"
+say "building $tag (variant $variant, model ${MODEL_DIR:-digits}${TORCH_INDEX_CUDA+, torch index '$TORCH_INDEX_CUDA'}, base ${BASE_IMAGE:-pinned default}, packages from ${PIP_FROM:-index})"
 start=$SECONDS
 DOCKER_BUILDKIT=1 "$docker" build --progress=plain "${args[@]}" .
 say "built $tag in $((SECONDS - start)) s"

@@ -4,7 +4,8 @@
 # Installs into VENV with the builder's tool pip, binary wheels only (the builder has no compilers),
 # pinned by constraints-image.txt. Where packages come from is the build's choice:
 #   PIP_FROM=index       PyPI plus PyTorch's index for VARIANT (cpu | cuda); their local version labels
-#                        (+cpu, +cu126) rank above PyPI's plain torch, so the variant's build wins.
+#                        (+cpu, +cu126) rank above PyPI's plain torch, so the variant's build wins. An empty
+#                        TORCH_INDEX_CUDA means PyPI alone, whose Linux torch is a CUDA build (see Dockerfile).
 #   PIP_FROM=wheelhouse  only the wheels in the build context's wheelhouse/ folder, no index at all.
 # A corporate CA mounted as the BuildKit secret `ca` is appended to the system bundle for these steps only.
 set -euo pipefail
@@ -23,10 +24,16 @@ case ${VARIANT:-cpu} in
 esac
 # The torch build is named by the index's last path segment (.../whl/cpu -> 2.13.0+cpu): pinning the local
 # label too means no other build (PyPI's, or another variant's wheel in the wheelhouse) can stand in.
+# An empty index means PyPI's own default build, which has no label: `===` (exact string equality) pins
+# the plain version, so no labelled build can stand in for it either.
 torch_index=${torch_index%/}
 torch_pin=$(grep -E '^torch==' constraints-image.txt)
 variant_constraint=$(mktemp)
-printf '%s+%s\n' "$torch_pin" "${torch_index##*/}" >"$variant_constraint"
+if [[ -n $torch_index ]]; then
+  printf '%s+%s\n' "$torch_pin" "${torch_index##*/}" >"$variant_constraint"
+else
+  printf 'torch===%s\n' "${torch_pin#torch==}" >"$variant_constraint"
+fi
 
 case ${PIP_FROM:-index} in
   wheelhouse)
@@ -36,7 +43,7 @@ case ${PIP_FROM:-index} in
     fi
     source_args=(--no-index --find-links /wheelhouse)
     ;;
-  index) source_args=(--extra-index-url "$torch_index") ;;
+  index) source_args=(${torch_index:+--extra-index-url "$torch_index"}) ;;
   *)
     say "PIP_FROM must be index or wheelhouse, not '${PIP_FROM}'"
     exit 2

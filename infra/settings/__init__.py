@@ -22,6 +22,7 @@ import pulumi
 from pydantic import Discriminator, Field, StringConstraints, Tag, model_validator
 from pydantic.fields import FieldInfo
 
+from infra import model_directory
 from infra.clouds import CLOUDS, CloudName, cloud_module
 from infra.clouds.aws.settings import AwsSettings
 from infra.clouds.azure.settings import AzureSettings
@@ -38,6 +39,7 @@ from infra.config_keys import (
     cpu_millis,
     memory_bytes,
 )
+from infra.settings.scale_to_zero import ScaleToZero
 
 __all__ = [
     "CLOUDS",
@@ -169,7 +171,7 @@ class Settings(CloudContext):
     """Everything the program needs from the stack configuration (`gpu` and `allow_extended_support` come
     from `CloudContext`)."""
 
-    nested = ("resources", "server", "autoscaling")
+    nested = ("resources", "server", "autoscaling", "scale_to_zero")
 
     cloud: CloudName = Field("local", alias="cloud")
     """Which `infra/clouds/<cloud>/` builds the platform."""
@@ -184,17 +186,22 @@ class Settings(CloudContext):
     namespace: DnsLabel = Field("liftoff", alias="namespace")
     image: ImageReference | None = Field(None, alias="image")
     """A full image reference: skips the build (CI that builds and pushes images itself)."""
+    model_dir: str | None = Field(None, alias="model")
+    """A model directory in this checkout, relative to the project: built into the image (with its
+    requirements.txt), and its model.json names the model (infra/model_directory.py)."""
     image_source: ImageByDigest | None = Field(None, alias="imageSource")
     """An image built elsewhere (CI), by digest: copied into the platform's registry instead of a build."""
     requested_image_variant: Literal["cpu", "cuda"] | None = Field(None, alias="imageVariant")
     """`liftoff:imageVariant` as set; see `image_variant`."""
     base_image: ImageReference | None = Field(None, alias="baseImage")
     """The Dockerfile's BASE_IMAGE build argument; None: the Dockerfile's own default."""
-    min_replicas: int = Field(1, ge=1, le=1000, alias="minReplicas")
+    min_replicas: int = Field(1, ge=0, le=1000, alias="minReplicas")
+    """0: scale to zero when idle, the KEDA HTTP add-on holding the first request (`scale_to_zero`)."""
     max_replicas: int = Field(3, ge=1, le=1000, alias="maxReplicas")
     resources: Resources
     server: ServerSettings
     autoscaling: Autoscaling
+    scale_to_zero: ScaleToZero
     monitoring: bool = Field(True, alias="monitoring")
     """kube-prometheus-stack, DCGM exporter, KEDA, ServiceMonitor and dashboard."""
     grafana_admin_password: pulumi.Output[str] | None = None
@@ -243,6 +250,7 @@ class Settings(CloudContext):
                 f"{self.min_replicas} is above liftoff:maxReplicas ({self.max_replicas}); "
                 "allowed: at most liftoff:maxReplicas",
             )
+        self._check_scale_to_zero()
         capacity = self.cloud_settings.gpu_pod_capacity(self.gpu) if self.gpu > 0 else None
         if capacity is not None and self.max_replicas + 1 > capacity:
             pool_key = self.cloud_settings.gpu_pool_size_key
@@ -253,6 +261,8 @@ class Settings(CloudContext):
                 f"{capacity} at liftoff:{pool_key}; allowed: liftoff:maxReplicas at most {capacity - 1}, "
                 f"or a larger liftoff:{pool_key}",
             )
+        if self.model_dir is not None:
+            model_directory.model_name(self.model_dir)  # the directory and its name, checked now
         if self.image and self.image_source:
             raise SettingsError(
                 "liftoff:imageSource",
@@ -260,6 +270,29 @@ class Settings(CloudContext):
                 "(image: deploy as is; imageSource: copy into the stack's registry, then deploy)",
             )
         return self
+
+    def _check_scale_to_zero(self) -> None:
+        """minReplicas 0 is for a stack where idle means no GPU node: a pool floor above 0 keeps one."""
+        if self.min_replicas != 0 or self.gpu == 0:
+            return
+        floor = self.cloud_settings.idle_gpu_nodes
+        if floor is not None and floor.nodes > 0:
+            raise SettingsError(
+                "liftoff:minReplicas",
+                f"0 stops every pod, but {floor.key} is {floor.nodes}, so a GPU node would still run while "
+                f"idle; allowed: 0 with {floor.key} 0, or 1 to liftoff:maxReplicas",
+            )
+
+    @property
+    def model_name(self) -> str:
+        """The name the model answers to (`/v2/models/<name>/infer`): model.json's with liftoff:model."""
+        if self.model_dir is not None:
+            return model_directory.model_name(self.model_dir)
+        return self.server.model_name
+
+    @property
+    def scales_to_zero(self) -> bool:
+        return self.min_replicas == 0
 
     def cloud_settings_as(self, kind: type[_Cloud]) -> _Cloud:
         """`cloud_settings` as the one cloud's type its component expects (a TypeError on any other)."""

@@ -226,5 +226,5 @@ class InferenceService(pulumi.ComponentResource):
                 opts=opts_(namespace),
             )
         host = settings.ingress_host or args.ingress_address
-        self.url = pulumi.Output.concat("http://", host, "/v2/models/", settings.server.model_name, "/infer")
+        self.url = pulumi.Output.concat("http://", host, "/v2/models/", settings.model_name, "/infer")
         self.register_outputs({"url": self.url})

@@ -35,6 +35,21 @@ def pick_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
+def log_cpu_fallback(requested: str, target: torch.device) -> None:
+    """Say when `auto` found no GPU: on a GPU node that means a missing driver or device plugin, and a CUDA
+    image serving on the CPU is otherwise only visible as slow answers."""
+    if requested != "auto" or target.type != "cpu":
+        return
+    if torch.version.cuda:
+        log.warning(
+            "LIFTOFF_DEVICE=auto: torch %s (CUDA %s) sees no CUDA device, serving on the CPU",
+            torch.__version__,
+            torch.version.cuda,
+        )
+    else:
+        log.info("LIFTOFF_DEVICE=auto: torch %s is a CPU build, serving on the CPU", torch.__version__)
+
+
 class ServedModel:
     """One loaded model. Floating inputs run in the configured dtype; outputs leave as the metadata says."""
 

@@ -17,6 +17,7 @@ from service.model.served import (
     ModelLoadError,
     load_model,
     load_module,
+    log_cpu_fallback,
     pick_device,
 )
 from service.settings import Settings
@@ -68,6 +69,7 @@ def prepare_model(settings: Settings) -> LoadedModel:
     if settings.uses_default_model:
         path = ensure_default_model(path)
     directory = open_model(path)
+    log_cpu_fallback(settings.device, pick_device(settings.device))
     model: LoadedModel
     if directory.handler_file is None:
         assert directory.model_file is not None  # open_model refuses a directory with neither

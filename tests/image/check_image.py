@@ -1,6 +1,9 @@
 """Proves a built inference image the way a cluster runs it. `make image-test` builds the image, then runs
 
-    .venv/bin/python tests/image/check_image.py [--image liftoff:cpu]
+    .venv/bin/python tests/image/check_image.py [--image liftoff:cpu] [--variant cpu|cuda]
+
+(`make image-test-cuda` runs it with --variant cuda on the CUDA image: torch must be a CUDA build, and with
+no GPU on the machine the server must start on the CPU under LIFTOFF_DEVICE=auto and say so in its log.)
 
 It checks the image's configuration (numeric user, port, health check, exec-form entry point) and that the
 final stage carries no compilers, no pip and no scikit-learn. Then it runs the container read-only, as UID
@@ -10,8 +13,9 @@ HEALTHCHECK turning healthy, and SIGTERM with requests in flight: each accepted 
 same answer it would have had, readiness fails at once, and the process exits by itself with status 0
 (not killed after a grace period).
 
-Prints the image size and the time from `docker run` to ready beside their targets. The size limit is
-checked (it does not depend on the machine's load); the time is a figure to read, not a pass/fail line.
+Prints the image size, by part and by layer (tests/image/image_sizes.py), and the time from `docker run` to
+ready beside their targets. The size limit is checked (it does not depend on the machine's load); the time
+is a figure to read, not a pass/fail line.
 Every container it starts is removed, whatever happens. Exit status: 0 when every check holds, else 1.
 """
 
@@ -32,7 +36,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-SIZE_LIMIT_BYTES = 1_200_000_000
+import image_sizes  # tests/image/, beside this script
+
+# Per variant. CUDA: PyPI's CUDA 13.0 torch with its NVIDIA libraries; the first build weighed 5,070 MB.
+SIZE_LIMIT_BYTES = {"cpu": 1_200_000_000, "cuda": 5_500_000_000}
 READY_TARGET_S = 5.0
 READY_DEADLINE_S = 120.0
 MIN_ACCURACY = 0.95
@@ -175,6 +182,27 @@ def check_contents(image: str) -> None:
     check(found["app"] == ["models", "service"], f"/app holds only models/ and service/ ({found['app']})")
 
 
+def check_torch_build(image: str, variant: str) -> None:
+    """The variant's torch: a CUDA image must hold a CUDA build, and import it (loading every NVIDIA library
+    libtorch_cuda links) with no GPU present; a CPU image must hold none."""
+    probe = "import json, torch; print(json.dumps([torch.__version__, torch.version.cuda]))"
+    run = ("run", "--rm", "--read-only", "--user", UID, "--entrypoint", "python", image, "-c", probe)
+    version, cuda = json.loads(docker(*run))
+    if variant == "cuda":
+        check(cuda is not None, f"torch {version} is a CUDA build (CUDA {cuda}) and imports with no GPU")
+    else:
+        check(cuda is None, f"torch {version} is a CPU build")
+
+
+def check_device_log(container: Container, variant: str) -> None:
+    """LIFTOFF_DEVICE=auto on a machine with no GPU: the log says the server runs on the CPU."""
+    logs = subprocess.run(["docker", "logs", container.name], capture_output=True, text=True, timeout=30)
+    text = logs.stdout + logs.stderr
+    wanted = "sees no CUDA device, serving on the CPU" if variant == "cuda" else "serving on the CPU"
+    line = next((line for line in text.splitlines() if wanted in line), "")
+    check(bool(line), f"the log says it serves on the CPU ({line.partition(': ')[2] or 'no such line'})")
+
+
 def check_predictions(
     container: Container, rows: list[list[float]], labels: list[int]
 ) -> tuple[float, list[int]]:
@@ -297,7 +325,9 @@ def _readiness_after_signal(container: Container) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Prove a built Liftoff inference image.")
     parser.add_argument("--image", default="liftoff:cpu")
+    parser.add_argument("--variant", choices=sorted(SIZE_LIMIT_BYTES), default="cpu")
     args = parser.parse_args(argv)
+    size_limit = SIZE_LIMIT_BYTES[args.variant]
     # A timeout around the test (CI's) sends SIGTERM: unwind, so the container is still removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     name = f"liftoff-image-test-{os.getpid()}"
@@ -305,21 +335,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"image {args.image}", flush=True)
     try:
         size = check_configuration(args.image)
-        check(size < SIZE_LIMIT_BYTES, f"size {size / 1e6:.0f} MB < {SIZE_LIMIT_BYTES / 1e6:.0f} MB")
+        print(image_sizes.report(args.image), flush=True)
+        check(size < size_limit, f"size {size / 1e6:.0f} MB < {size_limit / 1e6:.0f} MB")
         check_contents(args.image)
-        with running(args.image, name, {"LIFTOFF_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S)}) as container:
+        check_torch_build(args.image, args.variant)
+        env = {"LIFTOFF_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S), "LIFTOFF_DEVICE": "auto"}
+        with running(args.image, name, env) as container:
             ready_s = wait_ready(container)
             print(
                 f"  --  ready {ready_s:.2f} s after docker run (target < {READY_TARGET_S:.0f} s)", flush=True
             )
+            check_device_log(container, args.variant)
             accuracy, predicted = check_predictions(container, rows, labels)
             check_healthcheck(container)
             drained_s = check_drain(container, rows, predicted)
-    except (CheckFailed, subprocess.TimeoutExpired, OSError) as failure:
+    except (CheckFailed, subprocess.TimeoutExpired, subprocess.CalledProcessError, OSError) as failure:
         print(f"FAIL  {failure}", file=sys.stderr)
         return 1
     print(
-        f"\nimage {args.image}: size {size / 1e6:.0f} MB (target < {SIZE_LIMIT_BYTES / 1e6:.0f} MB), "
+        f"\nimage {args.image}: size {size / 1e6:.0f} MB (target < {size_limit / 1e6:.0f} MB), "
         f"ready {ready_s:.2f} s after docker run (target < {READY_TARGET_S:.0f} s), "
         f"digits accuracy {accuracy:.3f}, SIGTERM to exit {drained_s:.1f} s with "
         f"{IN_FLIGHT_REQUESTS} requests in flight"

@@ -102,7 +102,8 @@ def copied_or_mounted_sources() -> list[str]:
         for word in words:
             if word.startswith("--mount=type=bind"):
                 options = dict(option.split("=", 1) for option in word.removeprefix("--mount=").split(","))
-                sources.append(options["source"])
+                if "from" not in options:  # a mount of another stage reads no build-context file
+                    sources.append(options["source"])
     return sources
 
 
@@ -133,4 +134,44 @@ def test_base_image_is_pinned_by_tag_and_digest_and_overridable() -> None:
     steps = instructions(DOCKERFILE.read_text())
     base = next(args for keyword, args in steps if keyword == "ARG" and args.startswith("BASE_IMAGE="))
     assert re.fullmatch(r"BASE_IMAGE=[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", base), base
-    assert all(args.startswith(("${BASE_IMAGE}", "builder ")) for keyword, args in steps if keyword == "FROM")
+    assert all(
+        args.startswith(("${BASE_IMAGE}", "builder ")) or args == "scratch AS model"
+        for keyword, args in steps
+        if keyword == "FROM"
+    )
+
+
+def stage(name: str) -> list[tuple[str, str]]:
+    steps = instructions(DOCKERFILE.read_text())
+    start = next(
+        i for i, (keyword, args) in enumerate(steps) if keyword == "FROM" and args.endswith(f" AS {name}")
+    )
+    end = next((i for i in range(start + 1, len(steps)) if steps[i][0] == "FROM"), len(steps))
+    return steps[start:end]
+
+
+def test_the_model_is_a_layer_of_its_own_after_the_dependencies_and_served_from_there() -> None:
+    stage_steps = final_stage()
+    copies = [args for keyword, args in stage_steps if keyword == "COPY"]
+    venv = copies.index("--from=model-deps /opt/venv /opt/venv")
+    model = copies.index("--from=model / model/")
+    assert venv < model < copies.index("service/ service/")
+    env = " ".join(args for keyword, args in stage_steps if keyword == "ENV")
+    assert "LIFTOFF_MODEL_PATH=/app/model" in env
+
+
+def test_the_default_model_stage_is_the_digits_model_a_named_context_replaces() -> None:
+    assert stage("model") == [("FROM", "scratch AS model"), ("COPY", "--from=trainer /out/models/digits/ /")]
+
+
+def test_the_models_requirements_install_alone_under_the_project_pins() -> None:
+    (requirements_run,) = [args for keyword, args in stage("model-requirements") if keyword == "RUN"]
+    assert "from=model" in requirements_run and "requirements.txt" in requirements_run
+    deps = stage("model-deps")
+    assert deps[0] == ("FROM", "builder AS model-deps")
+    assert ("COPY", "--from=model-requirements /requirements.txt model-requirements.txt") in deps
+    (install,) = [args for keyword, args in deps if keyword == "RUN"]
+    # pip-install always passes -c constraints-image.txt (scripts/pip-install.sh)
+    assert "pip-install /opt/venv -r model-requirements.txt" in install
+    assert "conflicts with the project's pins" in install
+    assert "constraints-image.txt" in (ROOT / "scripts" / "pip-install.sh").read_text()

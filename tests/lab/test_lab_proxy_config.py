@@ -1,7 +1,9 @@
 """The generated HAProxy configuration: valid to HAProxy itself, loopback only, health checks and retries."""
 
 import re
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 from lab.proxy import Upstream, find_haproxy, render_config
@@ -36,3 +38,37 @@ def test_replicas_are_checked_on_readyz_and_failed_requests_retried_elsewhere(tm
     # Failures where the request never got an answer are retried; answers (a 500 bug, a 503 "full") are not.
     assert set(retry_on.group(1).split()) == {"conn-failure", "empty-response", "junk-response"}
     assert re.search(r"^\s*option redispatch 1$", config, re.MULTILINE)
+
+
+def test_a_client_whose_headers_stop_gets_408_from_haproxy_without_reaching_a_replica(tmp_path: Path) -> None:
+    """Issue 20: slowloris at the proxy. Run with the request timeout cut to 1 s so the test is short."""
+    port = _free_port()
+    config = render_config(port, [Upstream("replica-0", _free_port())], tmp_path)
+    assert "timeout http-request 10s" in config and "option http-buffer-request" in config
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(config.replace("timeout http-request 10s", "timeout http-request 1s"))
+    proxy = subprocess.Popen(
+        [find_haproxy(), "-db", "-f", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "haproxy never listened"
+                time.sleep(0.05)
+        with sock:
+            sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{")  # then stalls
+            answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -20,6 +20,7 @@ from infra.config_keys import (
     Cidr,
     Cidrs,
     ConfigSource,
+    GpuFloor,
     SettingsError,
     StackModel,
     Strings,
@@ -157,7 +158,7 @@ class AwsSettings(StackModel):
     """False: no GPU node group (the service runs on CPU nodes)."""
     gpu_instance_types: Strings = Field(("g5.xlarge",), alias="awsGpuInstanceTypes")
     gpu_min_nodes: int = Field(0, ge=0, le=100, alias="awsGpuMinNodes")
-    gpu_max_nodes: int = Field(2, ge=1, le=100, alias="awsGpuMaxNodes")
+    gpu_max_nodes: int = Field(4, ge=1, le=100, alias="awsGpuMaxNodes")
     gpu_desired_nodes: int = Field(0, ge=0, le=100, alias="awsGpuDesiredNodes")
     """Below the minimum is read as the minimum (the Pulumi.yaml default 0 must work with any minimum)."""
     gpu_spot: bool = Field(False, alias="awsGpuSpot")
@@ -270,6 +271,13 @@ class AwsSettings(StackModel):
         """Inference pods the GPU pool holds at its largest (None: no pool to judge)."""
         pool = self.gpu_pool
         return None if pool is None else pool.max_nodes * (pool.gpus_per_node // gpus_per_pod)
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """GPU nodes the pool keeps while no pod asks (None: no GPU pool)."""
+        if not self.gpu_pool_enabled:
+            return None
+        return GpuFloor("liftoff:awsGpuMinNodes", self.gpu_min_nodes)
 
 
 MODEL = AwsSettings

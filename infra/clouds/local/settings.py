@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from infra.config_keys import ConfigSource, StackModel, StringMap, load_cloud
+from infra.config_keys import ConfigSource, GpuFloor, StackModel, StringMap, load_cloud
 
 Repository = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._\-/:]*[a-z0-9]$")]
 
@@ -44,6 +44,11 @@ class LocalSettings(StackModel):
     def version_warnings(self, day: date) -> list[str]:
         """None: the cluster's version is whatever the kubeconfig's cluster runs."""
         return []
+
+    @property
+    def idle_gpu_nodes(self) -> GpuFloor | None:
+        """None: Liftoff does not manage the cluster's nodes here (scaling to zero stops pods only)."""
+        return None
 
 
 MODEL = LocalSettings
