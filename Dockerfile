@@ -79,6 +79,23 @@ RUN torch_dir=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_p
  && rm -rf "$torch_dir/include" "$torch_dir/test" \
  && find "$torch_dir/bin" -mindepth 1 -maxdepth 1 ! -name torch_shm_manager -exec rm -rf {} +
 
+# The NVIDIA wheels (CUDA variant) carry more than torch ever loads. Measured on PyPI's CUDA 13.0 build
+# (docs/image.md): triton (about 690 MB) is torch.compile's GPU code generator, which serving TorchScript
+# and exported programs never loads; headers, static libraries and device bitcode are for compiling; and
+# these libraries are neither linked by torch's libraries nor opened by a library that is: cuSOLVER's
+# multi-GPU libcusolverMg, the FFTW and BLAS drop-ins (libcufftw, libnvblas), NVRTC's `.alt` copies,
+# CUPTI's target-side and PC-sampling helpers and libcheckpoint. By name, so cu126's layout (one wheel
+# per library) is trimmed the same way. check_image.py proves that every library left finds what it links.
+RUN site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
+ && rm -rf "$site"/triton "$site"/triton-*.dist-info \
+ && if [ -d "$site/nvidia" ]; then \
+      find "$site/nvidia" -depth -type d -name include -exec rm -rf {} + \
+      && find "$site/nvidia" -type f \( -name '*.a' -o -name '*.bc' -o -name 'libcusolverMg.so*' \
+           -o -name 'libcufftw.so*' -o -name 'libnvblas.so*' -o -name 'libnvrtc*.alt.so*' \
+           -o -name 'libnvperf_target.so' -o -name 'libpcsamplingutil.so' -o -name 'libcheckpoint.so' \) \
+           -delete; \
+    fi
+
 # ---- trainer: the default model, trained where scikit-learn lives (never in the final image) --------
 FROM builder AS trainer
 COPY --from=requirements /src/train.txt ./
@@ -115,6 +132,18 @@ RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
       || { echo "the model's requirements.txt conflicts with the project's pins (requirements/constraints.txt); pip named the package above" >&2; exit 1; }; \
     fi
 
+# ---- venv-layers: the venv cut into the image's layers, those that change least first: the NVIDIA
+# libraries (new only with a torch release), torch, then the other dependencies (the model's own among
+# them). A node that pulled an earlier image keeps the layers that did not change, so a new model or a new
+# server pulls megabytes, not gigabytes.
+FROM model-deps AS venv-layers
+RUN site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))') \
+ && mkdir -p "/layers/nvidia$site" "/layers/torch$site" \
+ && for entry in "$site"/nvidia "$site"/nvidia_* "$site"/cuda "$site"/cuda_*; do \
+      if [ -e "$entry" ]; then mv "$entry" "/layers/nvidia$site/"; fi; \
+    done \
+ && mv "$site"/torch "$site"/torch-*.dist-info "$site"/functorch "$site"/torchgen "/layers/torch$site/"
+
 # ---- runtime: venv + model + code; no compilers, no pip, no scikit-learn --------------------------------
 FROM ${BASE_IMAGE} AS runtime
 ARG VARIANT=cpu
@@ -139,8 +168,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility \
     LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/nvidia/lib
 
-# Owned by root and not writable by the server: it writes only to /tmp.
-COPY --from=model-deps /opt/venv /opt/venv
+# Owned by root and not writable by the server: it writes only to /tmp. Three layers, least changed first.
+COPY --from=venv-layers /layers/nvidia/ /
+COPY --from=venv-layers /layers/torch/ /
+COPY --from=venv-layers /opt/venv /opt/venv
 WORKDIR /app
 # The model in its own layer, after the dependencies and before the code.
 COPY --from=model / model/

@@ -21,12 +21,15 @@ import torch
 
 from bench import benchmarks_doc, catalog, envs, loadgen
 from bench.benchmarks_doc import ServerRun
+from bench.fair_ceiling import fair_ceiling
 from bench.memory import PeakMemory, tree_cpu_seconds
 from bench.servers import SERVERS, BenchModel, serve
 
+# Every batch size a server may form, up to the largest Liftoff serves each model with (bench/catalog.py,
+# bench/servers.py: digits 64; ResNet 8 in FP32, 64 in bfloat16), by powers of two.
 CEILING_ARGS = {
-    "digits": ["--batches", "1,32,256"],
-    "resnet18": ["--batches", "1,2,4,8", "--bf16-batches", "16,32,64"],
+    "digits": ["--batches", "1,2,4,8,16,32,64"],
+    "resnet18": ["--batches", "1,2,4,8", "--bf16-batches", "1,2,4,8,16,32,64"],
 }
 COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve"}
 
@@ -50,18 +53,10 @@ def _machine() -> str:
 
 
 def ceiling(model: BenchModel, seconds: float) -> dict[str, Any]:
-    command = [
-        str(envs.Env.project().python),
-        "-m",
-        "bench.forward_ceiling",
-        "--model",
-        str(model.path),
-        "--seconds",
-        str(seconds),
-        *CEILING_ARGS.get(model.name, []),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=envs.REPO)
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    """The fair ceiling (bench/fair_ceiling.py): every layout of processes x threads on this machine's cores."""
+    cores = os.cpu_count() or 1
+    args = CEILING_ARGS.get(model.name, [])
+    return fair_ceiling(str(envs.Env.project().python), model.path, args, seconds, cores, envs.REPO)
 
 
 def measure(
@@ -151,7 +146,7 @@ def main() -> None:
 
     started = datetime.now(UTC)
     load_before = os.getloadavg()
-    print(f"forward-pass ceilings ({args.ceiling_seconds:g} s per configuration)", flush=True)
+    print(f"fair forward-pass ceilings ({args.ceiling_seconds:g} s per configuration and layout)", flush=True)
     ceilings = {}
     for model in models.values():
         ceilings[model.name] = ceiling(model, args.ceiling_seconds)

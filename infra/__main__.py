@@ -14,6 +14,7 @@ from infra.clouds import create_platform
 from infra.image import inference_image
 from infra.settings import load_settings
 from infra.workload.inference_service import InferenceService, InferenceServiceArgs
+from infra.workload.scale_to_zero import keda_http_values
 
 settings = load_settings()
 # Versions go out of support on a calendar: say so at every preview and `make plan`, before it bites.
@@ -23,7 +24,13 @@ platform = create_platform(settings)
 image = inference_image(settings, platform)
 addons = Addons(
     "addons",
-    AddonsArgs(platform, settings.monitoring, settings.metrics_server, settings.grafana_admin_password),
+    AddonsArgs(
+        platform,
+        settings.monitoring,
+        settings.metrics_server,
+        settings.grafana_admin_password,
+        keda_http_values=keda_http_values(settings) if settings.scales_to_zero else None,
+    ),
 )
 service = InferenceService(
     "inference",

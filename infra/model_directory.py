@@ -11,6 +11,10 @@ import json
 import re
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
 from infra.config_keys import SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +46,45 @@ def model_name(relative: str) -> str:
             KEY, f"{relative}/model.json has no valid name; allowed: letters, digits, '_', '.', '-'"
         )
     return name
+
+
+def pins() -> dict[str, Version]:
+    """The project's pins (requirements/constraints.txt, the lock the image installs under)."""
+    found: dict[str, Version] = {}
+    for line in (REPO_ROOT / "requirements" / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        name, sep, version = line.strip().partition("==")
+        if sep and not line.startswith((" ", "#")):
+            found[canonicalize_name(name)] = Version(version)
+    return found
+
+
+def check_requirements(relative: str) -> None:
+    """Each line of the directory's requirements.txt must allow the project's pin of its package: the image
+    build would fail on it later, and with a longer message (the Dockerfile's model-deps stage)."""
+    path = resolve(relative) / "requirements.txt"
+    if not path.is_file():
+        return
+    pinned = pins()
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = f"{relative}/requirements.txt line {number} ({line!r})"
+        if line.startswith("-"):
+            raise SettingsError(KEY, f"{where} is a pip option; allowed: one requirement a line, no options")
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            raise SettingsError(
+                KEY, f"{where} is not a requirement; allowed: name[extras] and versions"
+            ) from None
+        pin = pinned.get(canonicalize_name(requirement.name))
+        if pin is not None and not requirement.specifier.contains(pin, prereleases=True):
+            raise SettingsError(
+                KEY,
+                f"{where} conflicts with the project's pin {requirement.name}=={pin} "
+                "(requirements/constraints.txt); allowed: a range that includes it, or no version",
+            )
 
 
 def fingerprint(relative: str) -> str:

@@ -19,6 +19,7 @@ from service.app import create_app
 from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
 from service.drain import DrainingServer
 from service.model.directory import open_model
+from service.model.handler_import import import_handler
 from service.model.metadata import MetadataError
 from service.model.served import ModelLoadError, pick_device
 from service.model.starter import write_starter
@@ -34,7 +35,9 @@ def read_settings() -> Settings:
     try:
         settings = Settings()
         if settings.model_path is not None:
-            open_model(settings.model_path)
+            directory = open_model(settings.model_path)
+            if directory.handler_file is not None:  # a broken handler stops start-up here, by file and line
+                import_handler(directory.handler_file, needs_setup_and_predict=directory.model_file is None)
         device = pick_device(settings.device)
         if settings.workers > 1 and device.type == "cuda":
             raise SystemExit(

@@ -28,3 +28,8 @@ KUBE_PROMETHEUS_STACK = Chart(
 )
 DCGM_EXPORTER = Chart("https://nvidia.github.io/dcgm-exporter/helm-charts", "dcgm-exporter", "4.1.3")
 """DCGM exporter 4.2.x-4.1.x: GPU utilisation and memory for Prometheus."""
+KEDA_HTTP = Chart("https://kedacore.github.io/charts", "keda-add-ons-http", "0.15.0")
+"""KEDA HTTP add-on 0.15.0 (chart released 2026-06-15, kedacore/charts commit c4b92e9 "release v0.15.0", the
+newest in the kedacore/charts mirror read on 2026-12-02; built against KEDA 2.18 APIs, runs on the KEDA above):
+its interceptor holds requests while a Deployment scales from zero (liftoff:minReplicas 0). Beta: see
+docs/scale-to-zero.md. Its values.yaml and HTTPScaledObject CRD are in tests/infra/upstream/keda/."""

@@ -18,11 +18,12 @@ import pulumi_random as random
 from infra.addons import charts
 from infra.addons.charts import Chart
 from infra.clouds.platform import GpuScheduling, Platform
+from infra.workload import scale_to_zero
 
 INGRESS_NAMESPACE = "traefik"
 INGRESS_CLASS = "traefik"
 MONITORING_NAMESPACE = "monitoring"
-KEDA_NAMESPACE = "keda"
+KEDA_NAMESPACE = scale_to_zero.KEDA_NAMESPACE
 PROMETHEUS_NAME = "kps"
 """fullnameOverride of kube-prometheus-stack: Prometheus answers at kps-prometheus.monitoring:9090."""
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 (the Secret's name)
@@ -39,6 +40,8 @@ class AddonsArgs:
     """Install metrics-server even if the platform does not ask for it."""
     grafana_admin_password: pulumi.Input[str] | None
     """Secret; used when monitoring."""
+    keda_http_values: Mapping[str, Any] | None = None
+    """The KEDA HTTP add-on's values when the service scales to zero (with KEDA itself); None: neither."""
 
 
 class Addons(pulumi.ComponentResource):
@@ -57,7 +60,10 @@ class Addons(pulumi.ComponentResource):
         super().__init__("liftoff:workload:Addons", name, None, opts)
         self._platform = args.platform
         gpu = args.platform.gpu
-        traefik = self._release(INGRESS_NAMESPACE, charts.TRAEFIK, traefik_values(args.platform))
+        scales_to_zero = args.keda_http_values is not None
+        traefik = self._release(
+            INGRESS_NAMESPACE, charts.TRAEFIK, traefik_values(args.platform, external_names=scales_to_zero)
+        )
         if gpu is not None and args.platform.install_device_plugin:
             self._release(
                 "nvidia-device-plugin", charts.NVIDIA_DEVICE_PLUGIN, device_plugin_values(gpu), "kube-system"
@@ -67,6 +73,20 @@ class Addons(pulumi.ComponentResource):
                 "metrics-server", charts.METRICS_SERVER, metrics_server_values(args.platform), "kube-system"
             )
         self.custom_resource_owners = []
+        if args.monitoring or scales_to_zero:
+            keda = self._release(KEDA_NAMESPACE, charts.KEDA, keda_values())
+            self.custom_resource_owners.append(keda)
+        if args.keda_http_values is not None:
+            # Its interceptor is scaled by a ScaledObject of its own: KEDA's CRDs first.
+            self.custom_resource_owners.append(
+                self._release(
+                    scale_to_zero.HTTP_RELEASE,
+                    charts.KEDA_HTTP,
+                    args.keda_http_values,
+                    KEDA_NAMESPACE,
+                    depends_on=[keda],
+                )
+            )
         self.monitoring_namespace = None
         self.prometheus_url = None
         self.grafana_admin_password: pulumi.Output[str] | None = None
@@ -79,7 +99,6 @@ class Addons(pulumi.ComponentResource):
                 timeout_s=900,
                 depends_on=[self._grafana_admin(args.grafana_admin_password)],
             )
-            keda = self._release(KEDA_NAMESPACE, charts.KEDA, keda_values())
             if gpu is not None and args.platform.install_dcgm_exporter:
                 self._release(
                     "dcgm-exporter",
@@ -88,7 +107,7 @@ class Addons(pulumi.ComponentResource):
                     MONITORING_NAMESPACE,
                     depends_on=[prometheus],
                 )
-            self.custom_resource_owners = [prometheus, keda]
+            self.custom_resource_owners.append(prometheus)
             self.monitoring_namespace = MONITORING_NAMESPACE
             self.prometheus_url = PROMETHEUS_URL
         # The chart's Service, read back for its load balancer address.
@@ -157,13 +176,19 @@ class Addons(pulumi.ComponentResource):
         )
 
 
-def traefik_values(platform: Platform) -> dict[str, Any]:
+def traefik_values(platform: Platform, *, external_names: bool = False) -> dict[str, Any]:
+    """`external_names`: Ingresses may route to an ExternalName Service (the KEDA HTTP interceptor's
+    proxy, in another namespace, when scaling to zero); off otherwise, Traefik's safe default."""
     return {
         "deployment": {"replicas": 2},
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": INGRESS_CLASS},
         "providers": {
-            "kubernetesIngress": {"enabled": True, "publishedService": {"enabled": True}},
+            "kubernetesIngress": {
+                "enabled": True,
+                "publishedService": {"enabled": True},
+                "allowExternalNameServices": external_names,
+            },
             "kubernetesCRD": {"enabled": False},
         },
         "service": {"type": "LoadBalancer", "annotations": dict(platform.ingress_annotations)},

@@ -263,6 +263,7 @@ class Settings(CloudContext):
             )
         if self.model_dir is not None:
             model_directory.model_name(self.model_dir)  # the directory and its name, checked now
+            model_directory.check_requirements(self.model_dir)
         if self.image and self.image_source:
             raise SettingsError(
                 "liftoff:imageSource",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.settings import Settings
+from infra.workload import scale_to_zero
 
 INFERENCE_ROUTES = "/v2/models/{name}/infer|/v2/models/{name}/versions/{model_version}/infer|/predict"
 """The `route` label values of inference requests (route templates, docs/service-contract.md): the server's
@@ -45,15 +46,20 @@ def p95_latency_query(namespace: str) -> str:
     )
 
 
-def scaled_object_spec(settings: Settings, deployment: str, prometheus_url: str) -> dict[str, Any]:
+def scaled_object_spec(
+    settings: Settings, deployment: str, prometheus_url: str, http_scaled_object: str | None = None
+) -> dict[str, Any]:
+    """With `http_scaled_object` (scaling to zero), the KEDA HTTP add-on's request count is one more trigger:
+    it wakes the Deployment from zero, and the cooldown before zero is the idle window."""
     targets = settings.autoscaling
     namespace = settings.namespace
-    return {
+    spec: dict[str, Any] = {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
         "minReplicaCount": settings.min_replicas,
         "maxReplicaCount": settings.max_replicas,
         "pollingInterval": 15,
-        "cooldownPeriod": 300,
+        # KEDA applies it only to the last step, to zero.
+        "cooldownPeriod": settings.scale_to_zero.idle_s if http_scaled_object else 300,
         "advanced": {"horizontalPodAutoscalerConfig": {"behavior": _behavior()}},
         "triggers": [
             {
@@ -85,6 +91,9 @@ def scaled_object_spec(settings: Settings, deployment: str, prometheus_url: str)
             },
         ],
     }
+    if http_scaled_object is not None:
+        spec["triggers"].insert(0, scale_to_zero.http_trigger(http_scaled_object))
+    return spec
 
 
 def _behavior() -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from infra.clouds.platform import Platform
 from infra.settings import Settings
-from infra.workload import autoscaling, pod
+from infra.workload import autoscaling, pod, scale_to_zero
 from infra.workload.dashboard import dashboard_json
 
 NAME = "inference"
@@ -137,13 +137,16 @@ class InferenceService(pulumi.ComponentResource):
             ),
             opts=opts_(namespace),
         )
+        backend, backend_port = scale_to_zero.ingress_backend(settings, NAME, pod.PORT_NAME)
+        if settings.scales_to_zero:
+            self._scale_to_zero_objects(name, settings, meta, opts_(namespace), opts_(deployment), args)
         rule: dict[str, object] = {
             "http": {
                 "paths": [
                     {
                         "path": "/",
                         "pathType": "Prefix",
-                        "backend": {"service": {"name": NAME, "port": {"name": pod.PORT_NAME}}},
+                        "backend": {"service": {"name": backend, "port": {"name": backend_port}}},
                     }
                 ]
             }
@@ -162,8 +165,11 @@ class InferenceService(pulumi.ComponentResource):
             spec=untyped({"maxUnavailable": 1, "selector": {"matchLabels": labels}}),
             opts=opts_(namespace),
         )
-        allowed = [args.ingress_namespace] + (
-            [args.monitoring_namespace] if args.monitoring_namespace else []
+        allowed = (
+            [args.ingress_namespace]
+            + ([args.monitoring_namespace] if args.monitoring_namespace else [])
+            # The interceptor forwards the requests when scaling to zero.
+            + ([scale_to_zero.KEDA_NAMESPACE] if settings.scales_to_zero else [])
         )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
@@ -189,20 +195,23 @@ class InferenceService(pulumi.ComponentResource):
             ),
             opts=opts_(namespace),
         )
-        if args.prometheus_url is None:
+        if args.prometheus_url is None and not settings.scales_to_zero:
+            # Scaling to zero, the HTTPScaledObject's own ScaledObject owns the count instead.
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-autoscaler",
                 metadata=meta(),
                 spec=untyped(autoscaling.hpa_spec(settings, NAME)),
                 opts=opts_(deployment),
             )
-        else:
+        if args.prometheus_url is not None:
             k8s.apiextensions.CustomResource(
                 f"{name}-scaled-object",
                 api_version="keda.sh/v1alpha1",
                 kind="ScaledObject",
                 metadata=meta(),
-                spec=autoscaling.scaled_object_spec(settings, NAME, args.prometheus_url),
+                spec=autoscaling.scaled_object_spec(
+                    settings, NAME, args.prometheus_url, NAME if settings.scales_to_zero else None
+                ),
                 opts=opts_(deployment),
             )
             k8s.apiextensions.CustomResource(
@@ -228,3 +237,30 @@ class InferenceService(pulumi.ComponentResource):
         host = settings.ingress_host or args.ingress_address
         self.url = pulumi.Output.concat("http://", host, "/v2/models/", settings.model_name, "/infer")
         self.register_outputs({"url": self.url})
+
+    def _scale_to_zero_objects(
+        self,
+        name: str,
+        settings: Settings,
+        meta: Any,
+        in_namespace: pulumi.ResourceOptions,
+        after_deployment: pulumi.ResourceOptions,
+        args: InferenceServiceArgs,
+    ) -> None:
+        """The interceptor's way in (ExternalName Service) and the HTTPScaledObject (docs/scale-to-zero.md)."""
+        k8s.core.v1.Service(
+            f"{name}-interceptor",
+            metadata=meta(scale_to_zero.INTERCEPTOR_SERVICE),
+            spec=untyped(scale_to_zero.interceptor_service_spec()),
+            opts=in_namespace,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-http-scaled-object",
+            api_version="http.keda.sh/v1alpha1",
+            kind="HTTPScaledObject",
+            metadata=meta(
+                annotations=scale_to_zero.http_scaled_object_annotations(args.prometheus_url is not None)
+            ),
+            spec=scale_to_zero.http_scaled_object_spec(settings, NAME, NAME, pod.PORT_NAME),
+            opts=after_deployment,
+        )

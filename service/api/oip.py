@@ -26,7 +26,7 @@ from service.api.errors import ApiError
 from service.api.schemas import (
     InferRequest,
 )
-from service.api.tensors import bad, check_finite, shaped, to_array
+from service.api.tensors import bad, check_count, check_finite, check_shape, shaped, to_array
 from service.model.datatypes import NUMPY_DTYPES
 from service.model.handled import LoadedModel
 from service.model.metadata import ModelMetadata, TensorSpec
@@ -147,7 +147,9 @@ def _decode_inputs(
         where, tensor, chunk = by_name[spec.name]
         if tensor.datatype != spec.datatype:
             raise bad(f"{where}.datatype is {tensor.datatype!r}, but {spec.name!r} is {spec.datatype}")
+        check_shape(tensor.shape, spec, where, max_batch_size)
         if chunk is None:
+            check_count(tensor.data, tensor.shape, where)
             array = to_array(tensor.data, spec, f"{where}.data")
         else:
             raw = binary.from_bytes(chunk, NUMPY_DTYPES[spec.datatype], f"{where}'s binary data")

@@ -33,8 +33,8 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorResponse} for code in codes}
 
 
-OIP_ERRORS = _errors(400, 404, 413, 503)
-PREDICT_ERRORS = _errors(400, 413, 503)
+OIP_ERRORS = _errors(400, 404, 413, 415, 500, 503)
+PREDICT_ERRORS = _errors(400, 413, 415, 500, 503)
 
 
 @dataclass(frozen=True)

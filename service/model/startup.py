@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from service.handler import HandlerContext
+from service.handler import Handler, HandlerContext
 from service.model.directory import ModelDirectory, open_model
 from service.model.handled import HandledModel, LoadedModel
 from service.model.handler_import import import_handler
@@ -37,6 +37,13 @@ def load_handled(directory: ModelDirectory, settings: Settings) -> HandledModel:
         if isinstance(module, torch.jit.ScriptModule):
             module.eval()
     context = HandlerContext(directory.root, directory.metadata, device, TORCH_DTYPES[settings.dtype], module)
+    if handler_class.decode is Handler.decode:
+        for spec in directory.metadata.inputs:
+            if spec.datatype == "BYTES":
+                raise ModelLoadError(
+                    f"input {spec.name!r} is BYTES, but {handler_class.__name__} keeps the default decode, "
+                    "which passes bytes through: define decode to turn them into tensors"
+                )
     handler = handler_class()
     try:
         handler.setup(context)

@@ -21,10 +21,10 @@ PROBE = r"""
 import json, os, sys, sysconfig
 site = sysconfig.get_path("purelib")
 parts = json.loads(sys.argv[1])
-sizes = {"base image (OS, Python)": 0, "other Python dependencies": 0, "model (/app/models)": 0,
+sizes = {"base image (OS, Python)": 0, "other Python dependencies": 0, "model (/app/model)": 0,
          "project (/app/service)": 0, **{name: 0 for name, _ in parts}}
 def part(path):
-    if path.startswith("/app/models/"): return "model (/app/models)"
+    if path.startswith("/app/model/"): return "model (/app/model)"
     if path.startswith("/app/service/"): return "project (/app/service)"
     if path.startswith(site + "/"):
         top = path[len(site) + 1:].split("/", 1)[0].lower()

@@ -134,11 +134,13 @@ def test_base_image_is_pinned_by_tag_and_digest_and_overridable() -> None:
     steps = instructions(DOCKERFILE.read_text())
     base = next(args for keyword, args in steps if keyword == "ARG" and args.startswith("BASE_IMAGE="))
     assert re.fullmatch(r"BASE_IMAGE=[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", base), base
-    assert all(
-        args.startswith(("${BASE_IMAGE}", "builder ")) or args == "scratch AS model"
-        for keyword, args in steps
-        if keyword == "FROM"
-    )
+    # Every stage starts from the pinned base or from an earlier stage (the model alone from scratch).
+    earlier: set[str] = set()
+    for keyword, args in steps:
+        if keyword == "FROM":
+            image, _, name = args.partition(" AS ")
+            assert image == "${BASE_IMAGE}" or image in earlier or args == "scratch AS model", args
+            earlier.add(name)
 
 
 def stage(name: str) -> list[tuple[str, str]]:
@@ -153,11 +155,22 @@ def stage(name: str) -> list[tuple[str, str]]:
 def test_the_model_is_a_layer_of_its_own_after_the_dependencies_and_served_from_there() -> None:
     stage_steps = final_stage()
     copies = [args for keyword, args in stage_steps if keyword == "COPY"]
-    venv = copies.index("--from=model-deps /opt/venv /opt/venv")
+    venv = copies.index("--from=venv-layers /opt/venv /opt/venv")
     model = copies.index("--from=model / model/")
     assert venv < model < copies.index("service/ service/")
+    assert stage("venv-layers")[0] == ("FROM", "model-deps AS venv-layers"), "the model's requirements too"
     env = " ".join(args for keyword, args in stage_steps if keyword == "ENV")
     assert "LIFTOFF_MODEL_PATH=/app/model" in env
+
+
+def test_the_venv_ships_least_changed_first_nvidia_libraries_torch_then_the_rest() -> None:
+    copies = [args for keyword, args in final_stage() if keyword == "COPY"]
+    layers = [args for args in copies if args.startswith("--from=venv-layers ")]
+    assert layers == [
+        "--from=venv-layers /layers/nvidia/ /",
+        "--from=venv-layers /layers/torch/ /",
+        "--from=venv-layers /opt/venv /opt/venv",
+    ]
 
 
 def test_the_default_model_stage_is_the_digits_model_a_named_context_replaces() -> None:

@@ -4,11 +4,13 @@ fields their CRDs define (KEDA 2.17, prometheus-operator), written out below."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 
 from infra.plan import Plan
 
@@ -117,6 +119,34 @@ CUSTOM_RESOURCE_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
         },
     },
 }
+
+
+def upstream_crd_schema(path: Path) -> dict[str, Any]:
+    """The openAPIV3Schema of a CRD copied from a chart's templates (its first and last lines are the
+    template's `{{- if ... }}` and `{{- end }}`), its one served version."""
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("{{") and lines[-1].startswith("{{")
+    (version,) = yaml.safe_load("\n".join(lines[1:-1]))["spec"]["versions"]
+    schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
+    return _strict(schema)
+
+
+def _strict(schema: Any) -> Any:
+    """Unknown fields fail, as with `kubectl apply --validate=strict` (the API server would prune them)."""
+    if isinstance(schema, list):
+        return [_strict(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    strict = {key: _strict(value) for key, value in schema.items()}
+    if "properties" in strict and "additionalProperties" not in strict:
+        strict["additionalProperties"] = False
+    return strict
+
+
+# http.keda.sh/v1alpha1 HTTPScaledObject (scale to zero): the pinned add-on's own CRD, whole.
+CUSTOM_RESOURCE_SCHEMAS[("http.keda.sh/v1alpha1", "HTTPScaledObject")] = upstream_crd_schema(
+    Path(__file__).parent / "upstream" / "keda" / "crd-httpscaledobjects-0.15.0.yaml"
+)
 
 
 @pytest.fixture(params=["dev_plan", "dev_gpu_plan"])

@@ -64,3 +64,38 @@ def test_a_bad_model_directory_names_the_key_and_what_is_allowed(value: str, wor
         and words in message
         and "allowed: a directory inside the project" in message
     )
+
+
+def model_copy(tmp_name: str, requirements: str) -> str:
+    """A model directory inside the project (the setting refuses others), removed by the caller."""
+    from infra.model_directory import REPO_ROOT
+
+    root = REPO_ROOT / "out" / "test-models" / tmp_name
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "model.json").write_text('{"name": "mine"}')
+    (root / "requirements.txt").write_text(requirements)
+    return root.relative_to(REPO_ROOT).as_posix()
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("torch==2.0.0", "line 2 ('torch==2.0.0') conflicts with the project's pin torch==2.13.0"),
+        ("NumPy<2", "conflicts with the project's pin NumPy==2.4.6"),
+        ("--index-url http://x", "is a pip option"),
+        ("not a requirement!", "is not a requirement"),
+    ],
+)
+def test_a_requirement_that_conflicts_with_the_pins_names_the_package(line: str, words: str) -> None:
+    relative = model_copy("conflict", f"# comment\n{line}\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(ConfigSource.from_dict({"cloud": "local", "monitoring": False, "model": relative}))
+    assert "liftoff:model" in str(caught.value) and words in str(caught.value)
+
+
+def test_requirements_within_the_pins_or_unpinned_are_accepted() -> None:
+    relative = model_copy("fine", "torch>=2.6\npillow\nsome-package-not-pinned==1.0\n")
+    settings = load_settings(
+        ConfigSource.from_dict({"cloud": "local", "monitoring": False, "model": relative})
+    )
+    assert settings.model_name == "mine"

@@ -114,6 +114,19 @@ def test_model_without_metadata_is_refused_with_the_missing_file(
         read_settings()
 
 
+def test_a_handler_that_fails_to_import_stops_start_up_naming_file_and_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "model.json").write_text(
+        '{"name": "m", "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 1]}],'
+        ' "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 1]}]}'
+    )
+    (tmp_path / "handler.py").write_text("import torch\n\nraise ValueError('no weights here')\n")
+    monkeypatch.setenv("LIFTOFF_MODEL_PATH", str(tmp_path))
+    with pytest.raises(SystemExit, match=r"handler\.py line 3: ValueError: no weights here"):
+        read_settings()
+
+
 @pytest.mark.slow
 def test_python_m_service_exits_2_with_the_message_not_a_traceback() -> None:
     env = {**os.environ, "LIFTOFF_PORT": "not-a-port", "LIFTOFF_DEVICE": "tpu"}

@@ -6,6 +6,7 @@ build one part of it: network, cluster, node pools, registry (with the push-toke
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,6 +32,17 @@ __all__ = ["AzurePlatform", "AzurePlatformArgs", "create_platform"]
 # the port's appProtocol; say TCP outright, so an HTTP probe of `/` (a 404 at the proxy) never marks the
 # nodes down whatever the chart sets.
 INGRESS_ANNOTATIONS = {"service.beta.kubernetes.io/azure-load-balancer-health-probe-protocol": "tcp"}
+LB_IDLE_TIMEOUT_ANNOTATION = "service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout"
+"""Minutes (4 to 100; Azure's default 4) the load balancer keeps a connection that sends nothing."""
+
+
+def ingress_annotations(settings: Settings) -> dict[str, str]:
+    """Scaling to zero, a request waits silently through the cold start: Azure's default 4 minutes would
+    reset it first, so the load balancer waits a minute longer than the hold."""
+    if not settings.scales_to_zero:
+        return dict(INGRESS_ANNOTATIONS)
+    minutes = max(4, min(100, math.ceil(settings.scale_to_zero.cold_start_timeout_s / 60) + 1))
+    return {**INGRESS_ANNOTATIONS, LB_IDLE_TIMEOUT_ANNOTATION: str(minutes)}
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,6 @@ def create_platform(settings: Settings) -> Platform:
         # AKS installs the NVIDIA driver, not the device plugin; AKS ships metrics-server itself.
         install_device_plugin=component.gpu_pool is not None,
         install_metrics_server=False,
-        ingress_annotations=INGRESS_ANNOTATIONS,
+        ingress_annotations=ingress_annotations(settings),
         depends_on=tuple(component.ready),
     )

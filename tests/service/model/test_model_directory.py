@@ -107,3 +107,13 @@ def test_a_bytes_input_without_a_handler_is_refused(tmp_path: Path) -> None:
     write_model(nn.Linear(3, 2), root / "model.pt", metadata)
     with pytest.raises(ModelLoadError, match=r"BYTES, which a model file cannot take: a handler\.py"):
         prepare_model(Settings(model_path=root))
+
+
+def test_a_bytes_input_with_the_default_decode_is_refused(tmp_path: Path) -> None:
+    metadata = {**LINEAR_METADATA, "inputs": [{"name": "x", "datatype": "BYTES", "shape": [-1]}]}
+    root = model_dir(
+        tmp_path, "from service.handler import Handler\n\nclass Keeps(Handler):\n    pass\n", metadata
+    )
+    write_model(nn.Linear(3, 2), root / "model.pt", metadata)
+    with pytest.raises(ModelLoadError, match="Keeps keeps the default decode, which passes bytes through"):
+        prepare_model(Settings(model_path=root))
