@@ -29,6 +29,8 @@ addons = Addons(
         settings.monitoring,
         settings.metrics_server,
         settings.grafana_admin_password,
+        https_redirect=settings.edge.tls,
+        cert_manager=settings.edge.tls_email is not None,
         keda_http_values=keda_http_values(settings) if settings.scales_to_zero else None,
     ),
 )
@@ -48,6 +50,8 @@ service = InferenceService(
 )
 
 pulumi.export("url", service.url)
+if service.api_key is not None:
+    pulumi.export("apiKey", service.api_key)
 pulumi.export("registry", platform.registry.url if platform.registry else "")
 pulumi.export("imageDigest", image.digest)
 pulumi.export("image", image.ref)

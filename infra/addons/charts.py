@@ -17,7 +17,12 @@ class Chart:
 
 
 TRAEFIK = Chart("https://traefik.github.io/charts", "traefik", "37.3.0")
-"""Traefik Proxy v3.6: the ingress controller (the community ingress-nginx is out of maintenance)."""
+"""Traefik Proxy v3.6: the ingress controller (the community ingress-nginx is out of maintenance). Its values
+and Middleware CRD at this version are in tests/infra/upstream/ (README there: source and date)."""
+CERT_MANAGER = Chart("https://charts.jetstack.io", "cert-manager", "v1.21.1")
+"""cert-manager v1.21.1, released 2026-07-29 (github.com/cert-manager/cert-manager tag v1.21.1, the newest in
+the mirror of 2026-08-22; the project supports its two latest minors). Let's Encrypt certificates for
+liftoff:tlsEmail. Jetstack's chart versions carry the v."""
 NVIDIA_DEVICE_PLUGIN = Chart("https://nvidia.github.io/k8s-device-plugin", "nvidia-device-plugin", "0.17.1")
 METRICS_SERVER = Chart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.12.2")
 KEDA = Chart("https://kedacore.github.io/charts", "keda", "2.19.0")

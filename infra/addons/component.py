@@ -24,6 +24,7 @@ INGRESS_NAMESPACE = "traefik"
 INGRESS_CLASS = "traefik"
 MONITORING_NAMESPACE = "monitoring"
 KEDA_NAMESPACE = scale_to_zero.KEDA_NAMESPACE
+CERT_MANAGER_NAMESPACE = "cert-manager"
 PROMETHEUS_NAME = "kps"
 """fullnameOverride of kube-prometheus-stack: Prometheus answers at kps-prometheus.monitoring:9090."""
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 (the Secret's name)
@@ -40,6 +41,10 @@ class AddonsArgs:
     """Install metrics-server even if the platform does not ask for it."""
     grafana_admin_password: pulumi.Input[str] | None
     """Secret; used when monitoring."""
+    https_redirect: bool = False
+    """A host has TLS: Traefik's web entry point redirects every plain HTTP request to HTTPS."""
+    cert_manager: bool = False
+    """Install cert-manager (liftoff:tlsEmail: Let's Encrypt certificates by HTTP-01)."""
     keda_http_values: Mapping[str, Any] | None = None
     """The KEDA HTTP add-on's values when the service scales to zero (with KEDA itself); None: neither."""
 
@@ -62,8 +67,16 @@ class Addons(pulumi.ComponentResource):
         gpu = args.platform.gpu
         scales_to_zero = args.keda_http_values is not None
         traefik = self._release(
-            INGRESS_NAMESPACE, charts.TRAEFIK, traefik_values(args.platform, external_names=scales_to_zero)
+            INGRESS_NAMESPACE,
+            charts.TRAEFIK,
+            traefik_values(args.platform, external_names=scales_to_zero, https_redirect=args.https_redirect),
         )
+        # Traefik's chart installs the Middleware CRD the service's Ingress uses.
+        self.custom_resource_owners = [traefik]
+        if args.cert_manager:
+            self.custom_resource_owners.append(
+                self._release(CERT_MANAGER_NAMESPACE, charts.CERT_MANAGER, cert_manager_values())
+            )
         if gpu is not None and args.platform.install_device_plugin:
             self._release(
                 "nvidia-device-plugin", charts.NVIDIA_DEVICE_PLUGIN, device_plugin_values(gpu), "kube-system"
@@ -72,7 +85,6 @@ class Addons(pulumi.ComponentResource):
             self._release(
                 "metrics-server", charts.METRICS_SERVER, metrics_server_values(args.platform), "kube-system"
             )
-        self.custom_resource_owners = []
         if args.monitoring or scales_to_zero:
             keda = self._release(KEDA_NAMESPACE, charts.KEDA, keda_values())
             self.custom_resource_owners.append(keda)
@@ -176,10 +188,14 @@ class Addons(pulumi.ComponentResource):
         )
 
 
-def traefik_values(platform: Platform, *, external_names: bool = False) -> dict[str, Any]:
+def traefik_values(
+    platform: Platform, *, external_names: bool = False, https_redirect: bool = False
+) -> dict[str, Any]:
     """`external_names`: Ingresses may route to an ExternalName Service (the KEDA HTTP interceptor's
-    proxy, in another namespace, when scaling to zero); off otherwise, Traefik's safe default."""
-    return {
+    proxy, in another namespace, when scaling to zero); off otherwise, Traefik's safe default.
+    `https_redirect`: a host has TLS, so the web entry point redirects plain HTTP to HTTPS. Every key is
+    checked against the chart's values.yaml at the pinned version (tests/infra/upstream/)."""
+    values: dict[str, Any] = {
         "deployment": {"replicas": 2},
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": INGRESS_CLASS},
@@ -189,11 +205,32 @@ def traefik_values(platform: Platform, *, external_names: bool = False) -> dict[
                 "publishedService": {"enabled": True},
                 "allowExternalNameServices": external_names,
             },
-            "kubernetesCRD": {"enabled": False},
+            # For the Middlewares (rate and body limits, HSTS) the service's Ingress names; only their own
+            # namespace's, so one namespace cannot borrow or break another's.
+            "kubernetesCRD": {"enabled": True, "allowCrossNamespace": False},
         },
-        "service": {"type": "LoadBalancer", "annotations": dict(platform.ingress_annotations)},
+        "service": {
+            "type": "LoadBalancer",
+            "annotations": dict(platform.ingress_annotations),
+            # Keep the client's address (no SNAT to a node's) so the rate limit counts per client.
+            "spec": {"externalTrafficPolicy": "Local"},
+        },
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
         "logs": {"access": {"enabled": True}},
+    }
+    if https_redirect:
+        values["ports"] = {
+            "web": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}}
+        }
+    return values
+
+
+def cert_manager_values() -> dict[str, Any]:
+    """Checked against the chart's values.schema.json at the pinned version (tests/infra/upstream/)."""
+    return {
+        "crds": {"enabled": True, "keep": True},
+        "replicaCount": 1,
+        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
     }
 
 

@@ -39,6 +39,7 @@ from infra.config_keys import (
     cpu_millis,
     memory_bytes,
 )
+from infra.settings.edge import EdgeSettings
 from infra.settings.scale_to_zero import ScaleToZero
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Autoscaling",
     "CloudSettings",
     "ConfigSource",
+    "EdgeSettings",
     "Resources",
     "ServerSettings",
     "Settings",
@@ -171,7 +173,7 @@ class Settings(CloudContext):
     """Everything the program needs from the stack configuration (`gpu` and `allow_extended_support` come
     from `CloudContext`)."""
 
-    nested = ("resources", "server", "autoscaling", "scale_to_zero")
+    nested = ("resources", "server", "autoscaling", "scale_to_zero", "edge")
 
     cloud: CloudName = Field("local", alias="cloud")
     """Which `infra/clouds/<cloud>/` builds the platform."""
@@ -211,6 +213,8 @@ class Settings(CloudContext):
     """Install metrics-server even where the platform does not ask for it."""
     ingress_host: HostName | None = Field(None, alias="ingressHost")
     """Host name the Ingress answers to; None: any host, reached by the load balancer's address."""
+    edge: EdgeSettings
+    """API keys, the routes the Ingress publishes, TLS, Traefik's limits, egress (infra/settings/edge.py)."""
     pre_stop_s: int = Field(5, ge=0, le=120, alias="preStopSeconds")
     """Seconds a terminating pod keeps serving while endpoints and the proxy drop it."""
     startup_timeout_s: int = Field(600, ge=30, le=3600, alias="startupTimeoutSeconds")
@@ -232,7 +236,8 @@ class Settings(CloudContext):
         settings = super().load(source, context=CloudContext.load(source).context(day))
         # Unset, the stack generates one (a random secret, never the chart's public default).
         password = source.secret("grafanaAdminPassword") if settings.monitoring else None
-        return settings.model_copy(update={"grafana_admin_password": password})
+        edge = EdgeSettings.read_secrets(settings.edge, source)
+        return settings.model_copy(update={"grafana_admin_password": password, "edge": edge})
 
     @model_validator(mode="before")
     @classmethod
@@ -244,6 +249,7 @@ class Settings(CloudContext):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        self.edge.require_host(self.ingress_host)
         if self.min_replicas > self.max_replicas:
             raise SettingsError(
                 "liftoff:minReplicas",

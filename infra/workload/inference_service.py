@@ -1,8 +1,9 @@
 """The InferenceService: everything the model server needs in its own namespace.
 
-Namespace (Pod Security "restricted"), ServiceAccount (no token), Deployment (image by digest, probes,
-zero-downtime rollout, graceful drain), Service, Ingress, PodDisruptionBudget, NetworkPolicy, autoscaling,
-and with monitoring a ServiceMonitor and a Grafana dashboard.
+Namespace (Pod Security "restricted"), the API keys' Secret, ServiceAccount (no token), Deployment (image by
+digest, probes, zero-downtime rollout, graceful drain), Service, the edge (Ingress of the public routes,
+Traefik middlewares, TLS: infra/workload/ingress.py), PodDisruptionBudget, NetworkPolicies (default deny),
+autoscaling, and with monitoring a ServiceMonitor and a Grafana dashboard.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from infra.clouds.platform import Platform
 from infra.settings import Settings
-from infra.workload import autoscaling, pod, scale_to_zero
+from infra.workload import api_keys, autoscaling, ingress, network_policies, pod, scale_to_zero
 from infra.workload.dashboard import dashboard_json
 
 NAME = "inference"
@@ -53,7 +54,9 @@ class InferenceServiceArgs:
 
 class InferenceService(pulumi.ComponentResource):
     url: pulumi.Output[str]
-    """Where the model answers: http://<host or load balancer>/v2/models/<name>/infer."""
+    """Where the model answers: http(s)://<host or load balancer>/v2/models/<name>/infer."""
+    api_key: pulumi.Output[str] | None
+    """Secret: the first API key (generated when liftoff:apiKeys is unset); None with liftoff:auth false."""
 
     def __init__(
         self, name: str, args: InferenceServiceArgs, opts: pulumi.ResourceOptions | None = None
@@ -91,6 +94,18 @@ class InferenceService(pulumi.ComponentResource):
             },
             opts=opts_(),
         )
+        self.api_key = None
+        keys_secret: list[pulumi.Resource] = []
+        if settings.edge.auth:
+            keys = api_keys.keys_or_generated(settings.edge.api_keys, self)
+            # The first key, for the user's curl: `pulumi stack output apiKey --show-secrets`.
+            self.api_key = pulumi.Output.secret(keys.apply(lambda found: found[0]))
+            keys_secret.append(api_keys.keys_secret(f"{name}-api-keys", ns, labels, keys, opts_(namespace)))
+        else:
+            pulumi.log.warn(
+                "liftoff:auth is false: anyone who finds the address can call the model. "
+                "Remove the setting to require API keys."
+            )
         account = k8s.core.v1.ServiceAccount(
             f"{name}-account", metadata=meta(), automount_service_account_token=False, opts=opts_(namespace)
         )
@@ -118,6 +133,7 @@ class InferenceService(pulumi.ComponentResource):
             ),
             opts=opts_(
                 account,
+                *keys_secret,
                 custom_timeouts=pulumi.CustomTimeouts(
                     create=f"{settings.deploy_timeout_s}s", update=f"{settings.deploy_timeout_s}s"
                 ),
@@ -140,24 +156,8 @@ class InferenceService(pulumi.ComponentResource):
         backend, backend_port = scale_to_zero.ingress_backend(settings, NAME, pod.PORT_NAME)
         if settings.scales_to_zero:
             self._scale_to_zero_objects(name, settings, meta, opts_(namespace), opts_(deployment), args)
-        rule: dict[str, object] = {
-            "http": {
-                "paths": [
-                    {
-                        "path": "/",
-                        "pathType": "Prefix",
-                        "backend": {"service": {"name": backend, "port": {"name": backend_port}}},
-                    }
-                ]
-            }
-        }
-        if settings.ingress_host:
-            rule["host"] = settings.ingress_host
-        k8s.networking.v1.Ingress(
-            f"{name}-ingress",
-            metadata=meta(),
-            spec=untyped({"ingressClassName": args.ingress_class, "rules": [rule]}),
-            opts=opts_(namespace),
+        ingress.create_edge(
+            name, settings, args.ingress_class, backend, backend_port, meta(), opts_(namespace)
         )
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-disruption-budget",
@@ -165,7 +165,13 @@ class InferenceService(pulumi.ComponentResource):
             spec=untyped({"maxUnavailable": 1, "selector": {"matchLabels": labels}}),
             opts=opts_(namespace),
         )
-        allowed = (
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata=meta(f"{NAME}-default-deny"),
+            spec=untyped(network_policies.default_deny_spec()),
+            opts=opts_(namespace),
+        )
+        sources = (
             [args.ingress_namespace]
             + ([args.monitoring_namespace] if args.monitoring_namespace else [])
             # The interceptor forwards the requests when scaling to zero.
@@ -175,23 +181,12 @@ class InferenceService(pulumi.ComponentResource):
             f"{name}-network-policy",
             metadata=meta(),
             spec=untyped(
-                {
-                    "podSelector": {"matchLabels": labels},
-                    "policyTypes": ["Ingress"],
-                    "ingress": [
-                        {
-                            "from": [
-                                {
-                                    "namespaceSelector": {
-                                        "matchLabels": {"kubernetes.io/metadata.name": source}
-                                    }
-                                }
-                                for source in allowed
-                            ],
-                            "ports": [{"port": pod.PORT, "protocol": "TCP"}],
-                        }
-                    ],
-                }
+                network_policies.server_spec(
+                    labels,
+                    pod.PORT,
+                    sources,
+                    settings.edge.egress_cidrs,
+                )
             ),
             opts=opts_(namespace),
         )
@@ -234,9 +229,16 @@ class InferenceService(pulumi.ComponentResource):
                 data=untyped({"liftoff-inference.json": dashboard_json(ns)}),
                 opts=opts_(namespace),
             )
+        if not settings.ingress_host:
+            pulumi.log.warn(
+                "No liftoff:ingressHost: traffic, API keys included, travels as plain HTTP. Point a DNS record "
+                "at the load balancer (pulumi stack output url), then set liftoff:ingressHost and "
+                "liftoff:tlsEmail (or liftoff:tlsSecret) for HTTPS."
+            )
+        scheme = "https://" if settings.edge.tls else "http://"
         host = settings.ingress_host or args.ingress_address
-        self.url = pulumi.Output.concat("http://", host, "/v2/models/", settings.model_name, "/infer")
-        self.register_outputs({"url": self.url})
+        self.url = pulumi.Output.concat(scheme, host, "/v2/models/", settings.model_name, "/infer")
+        self.register_outputs({"url": self.url, "apiKey": self.api_key})
 
     def _scale_to_zero_objects(
         self,

@@ -11,6 +11,7 @@ import pulumi
 
 from infra.clouds.platform import GpuScheduling
 from infra.settings import Settings
+from infra.workload import api_keys
 
 PORT = 8080
 PORT_NAME = "http"
@@ -38,6 +39,8 @@ def environment(settings: Settings) -> list[dict[str, Any]]:
     }
     if server.model_path:
         env["LIFTOFF_MODEL_PATH"] = server.model_path
+    if settings.edge.auth:
+        env["LIFTOFF_API_KEYS_FILE"] = api_keys.KEYS_FILE
     rendered: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in env.items()]
     # Each replica names itself in the X-Liftoff-Replica header.
     rendered.append({"name": "LIFTOFF_REPLICA_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
@@ -105,7 +108,14 @@ def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling |
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 (an emptyDir, per the contract)
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir, per the contract)
+            *(
+                [{"name": "api-keys", "mountPath": api_keys.MOUNT_DIR, "readOnly": True}]
+                if settings.edge.auth
+                else []
+            ),
+        ],
     }
 
 
@@ -134,7 +144,15 @@ def pod_spec(
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container(settings, image, gpu)],
-        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+        "volumes": [
+            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+            # Readable by the server's group only (fsGroup); no subPath, so a changed Secret reaches the pod.
+            *(
+                [{"name": "api-keys", "secret": {"secretName": api_keys.SECRET_NAME, "defaultMode": 0o440}}]
+                if settings.edge.auth
+                else []
+            ),
+        ],
         "topologySpreadConstraints": spread,
         "nodeSelector": dict(gpu.node_selector) if gpu and gpu.node_selector else None,
         "tolerations": [t.to_k8s() for t in gpu.tolerations] if gpu else None,

@@ -43,3 +43,12 @@ def dev_plan() -> Plan:
 @pytest.fixture(scope="session")
 def dev_gpu_plan() -> Plan:
     return run_stack("dev", DEV_GPU_MONITORING)
+
+
+DEV_TLS = {"ingressHost": "models.example.com", "tlsEmail": "ops@example.com"}
+"""The dev stack with a host and a Let's Encrypt certificate: cert-manager, the ClusterIssuer, HSTS."""
+
+
+@pytest.fixture(scope="session")
+def dev_tls_plan() -> Plan:
+    return run_stack("dev", DEV_TLS)

@@ -1,6 +1,7 @@
 """Every Kubernetes object the dev stack creates validates against the Kubernetes 1.33 OpenAPI schema,
 strictly (an unknown field fails). Custom resources are not in that schema: they are checked against the
-fields their CRDs define (KEDA 2.17, prometheus-operator), written out below."""
+fields their CRDs define: KEDA 2.17 and prometheus-operator written out below, Traefik's Middleware and
+cert-manager's ClusterIssuer read from the CRDs their pinned charts install (tests/infra/upstream/)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from infra.addons import charts
+from infra.addons.component import cert_manager_values
 from infra.plan import Plan
+from tests.infra.upstream_schemas import CRD_FILES, chart_file, crd_schema, unknown_value_keys
 
 KUBERNETES_VERSION = "1.33.0"
 """The oldest version the stacks pin; kubernetes-validate ships its schema."""
@@ -149,9 +153,12 @@ CUSTOM_RESOURCE_SCHEMAS[("http.keda.sh/v1alpha1", "HTTPScaledObject")] = upstrea
 )
 
 
-@pytest.fixture(params=["dev_plan", "dev_gpu_plan"])
+CUSTOM_RESOURCE_SCHEMAS |= {key: crd_schema(*key) for key in CRD_FILES}
+
+
+@pytest.fixture(params=["dev_plan", "dev_gpu_plan", "dev_tls_plan"])
 def plan(request: pytest.FixtureRequest) -> Plan:
-    """The dev stack, and its GPU variant with monitoring (every optional object)."""
+    """The dev stack, its GPU variant with monitoring, and with a host and TLS (every optional object)."""
     found: Plan = request.getfixturevalue(request.param)
     return found
 
@@ -217,3 +224,44 @@ def test_the_crd_schemas_catch_a_typo() -> None:
     }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(obj, CUSTOM_RESOURCE_SCHEMAS[("monitoring.coreos.com/v1", "ServiceMonitor")])
+
+
+def test_the_middleware_crd_schema_catches_a_typo() -> None:
+    obj = {
+        "apiVersion": "traefik.io/v1alpha1",
+        "kind": "Middleware",
+        "metadata": {"name": "x", "namespace": "y"},
+        "spec": {"rateLimit": {"avrage": 100}},
+    }
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(obj, CUSTOM_RESOURCE_SCHEMAS[("traefik.io/v1alpha1", "Middleware")])
+    obj["spec"] = {"rateLimit": {"average": 100}}
+    jsonschema.validate(obj, CUSTOM_RESOURCE_SCHEMAS[("traefik.io/v1alpha1", "Middleware")])
+
+
+def test_the_tls_plan_has_the_middlewares_and_cluster_issuer_checked(dev_tls_plan: Plan) -> None:
+    kinds = {o["kind"] for o in assert_custom_resources_match_their_crds(dev_tls_plan)}
+    assert kinds == {"Middleware", "ClusterIssuer"}
+
+
+def test_traefik_values_are_keys_of_the_pinned_chart(dev_tls_plan: Plan) -> None:
+    assert charts.TRAEFIK.version == "37.3.0", "update tests/infra/upstream/ with the pin"
+    values = dev_tls_plan.helm_release("traefik").inputs["values"]
+    assert unknown_value_keys(values, chart_file("traefik-37.3.0.values.yaml")) == []
+    jsonschema.validate(values, chart_file("traefik-37.3.0.values.schema.json"))
+    assert unknown_value_keys({"providers": {"kubernetesCRDs": {}}}, chart_file("traefik-37.3.0.values.yaml"))
+
+
+def test_cert_manager_values_match_the_pinned_charts_schema() -> None:
+    assert charts.CERT_MANAGER.version == "v1.21.1", "update tests/infra/upstream/ with the pin"
+    schema = chart_file("cert-manager-v1.21.1.values.schema.json")
+    jsonschema.validate(cert_manager_values(), schema)
+    assert unknown_value_keys(cert_manager_values(), chart_file("cert-manager-v1.21.1.values.yaml")) == []
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"installCRD": True}, schema)
+
+
+def test_traefik_values_without_tls_are_keys_of_the_pinned_chart(dev_plan: Plan) -> None:
+    values = dev_plan.helm_release("traefik").inputs["values"]
+    assert "ports" not in values
+    assert unknown_value_keys(values, chart_file("traefik-37.3.0.values.yaml")) == []

@@ -260,7 +260,7 @@ def test_extended_support_is_billed_only_when_the_stack_allows_it() -> None:
 def test_the_vpc_cni_enforces_the_services_network_policy(default_plan: Plan) -> None:
     addon = default_plan.one("aws:eks/addon:Addon", "vpc-cni").inputs
     assert json.loads(addon["configurationValues"])["enableNetworkPolicy"] == "true"
-    assert default_plan.k8s_object("NetworkPolicy")
+    assert default_plan.k8s_object("NetworkPolicy", "inference")
 
 
 def test_the_ebs_csi_controller_gets_its_role_through_pod_identity(default_plan: Plan) -> None:

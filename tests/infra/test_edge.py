@@ -1,0 +1,188 @@
+"""The edge under mocks (issue 15): API keys in a mounted Secret, only the public routes on the Ingress,
+TLS by cert-manager, Traefik's limits, NetworkPolicies closed by default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.addons import charts
+from infra.plan import Plan, PlanError, run_stack
+from infra.workload import api_keys
+
+HOST = "models.example.com"
+
+
+def pod_spec(plan: Plan) -> dict[str, Any]:
+    spec: dict[str, Any] = plan.k8s_object("Deployment", "inference")["spec"]["template"]["spec"]
+    return spec
+
+
+def env(plan: Plan) -> dict[str, str]:
+    (container,) = pod_spec(plan)["containers"]
+    return {e["name"]: e.get("value", "") for e in container["env"]}
+
+
+def routed(plan: Plan) -> dict[str, str]:
+    (rule,) = plan.k8s_object("Ingress", "inference")["spec"]["rules"]
+    return {p["path"]: p["pathType"] for p in rule["http"]["paths"]}
+
+
+def middlewares(plan: Plan) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in plan.k8s_objects() if o["kind"] == "Middleware"}
+
+
+def test_the_ingress_publishes_only_the_inference_and_metadata_routes(dev_plan: Plan) -> None:
+    assert routed(dev_plan) == {"/v2": "Exact", "/v2/models": "Prefix", "/predict": "Exact"}
+
+
+def test_public_docs_adds_the_docs_and_nothing_else() -> None:
+    plan = run_stack("dev", {"publicDocs": True})
+    assert routed(plan) == {
+        "/v2": "Exact",
+        "/v2/models": "Prefix",
+        "/predict": "Exact",
+        "/docs": "Prefix",
+        "/openapi.json": "Exact",
+    }
+
+
+def test_keys_are_generated_into_a_secret_the_server_reads_as_its_key_file(dev_plan: Plan) -> None:
+    generated = dev_plan.one("random:index/randomPassword:RandomPassword")
+    assert generated.name == "inference-api-key" and generated.inputs["length"] >= 32
+    secret = dev_plan.k8s_object("Secret", api_keys.SECRET_NAME)
+    assert secret["metadata"]["namespace"] == "liftoff"
+    assert secret["stringData"] == {"keys": "[secret]"}
+    spec = pod_spec(dev_plan)
+    (volume,) = [v for v in spec["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == api_keys.SECRET_NAME
+    (container,) = spec["containers"]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    # A directory mount (no subPath): the kubelet updates it when the Secret changes, so keys rotate.
+    assert "subPath" not in mount and mount["readOnly"] is True
+    assert env(dev_plan)["LIFTOFF_API_KEYS_FILE"] == f"{mount['mountPath']}/keys"
+    assert "LIFTOFF_API_KEYS" not in env(dev_plan)
+    assert dev_plan.outputs["apiKey"] == "[secret]"
+
+
+def test_configured_keys_are_used_and_none_is_generated() -> None:
+    plan = run_stack("dev", {"apiKeys": ["k" * 24, "j" * 24]})
+    assert plan.by_type("random:index/randomPassword:RandomPassword") == []
+    assert plan.k8s_object("Secret", api_keys.SECRET_NAME)["stringData"] == {"keys": "[secret]"}
+    assert plan.outputs["apiKey"] == "[secret]"
+
+
+def test_auth_off_mounts_no_keys_and_exports_none() -> None:
+    plan = run_stack("dev", {"auth": False})
+    assert not [o for o in plan.k8s_objects() if o["kind"] == "Secret"]
+    assert "LIFTOFF_API_KEYS_FILE" not in env(plan)
+    assert "apiKey" not in plan.outputs
+    assert plan.by_type("random:index/randomPassword:RandomPassword") == []
+
+
+def test_every_request_passes_the_rate_and_body_limits_at_traefik(dev_plan: Plan) -> None:
+    found = middlewares(dev_plan)
+    limit = found["inference-rate-limit"]["spec"]["rateLimit"]
+    assert (limit["average"], limit["burst"], limit["period"]) == (100, 200, "1s")
+    assert found["inference-body-limit"]["spec"]["buffering"]["maxRequestBodyBytes"] == 8 * 1024 * 1024
+    annotations = dev_plan.k8s_object("Ingress", "inference")["metadata"]["annotations"]
+    chain = annotations["traefik.ingress.kubernetes.io/router.middlewares"].split(",")
+    # Each reference names a Middleware of the Ingress's own namespace, as Traefik spells it.
+    assert sorted(chain) == sorted(f"liftoff-{name}@kubernetescrd" for name in found)
+    assert chain[0] == "liftoff-inference-rate-limit@kubernetescrd"  # counted before a body is buffered
+    values = dev_plan.helm_release("traefik").inputs["values"]
+    assert values["providers"]["kubernetesCRD"]["enabled"] is True
+    assert values["service"]["spec"]["externalTrafficPolicy"] == "Local"
+
+
+def test_the_limits_follow_the_settings() -> None:
+    plan = run_stack("dev", {"rateLimitPerSecond": 7, "rateLimitBurst": 9, "maxBodyBytes": 4096})
+    found = middlewares(plan)
+    assert found["inference-rate-limit"]["spec"]["rateLimit"]["average"] == 7
+    assert found["inference-rate-limit"]["spec"]["rateLimit"]["burst"] == 9
+    assert found["inference-body-limit"]["spec"]["buffering"]["maxRequestBodyBytes"] == 4096
+
+
+def test_without_a_host_there_is_no_tls_and_the_url_says_http(dev_plan: Plan) -> None:
+    assert "tls" not in dev_plan.k8s_object("Ingress", "inference")["spec"]
+    assert "inference-hsts" not in middlewares(dev_plan)
+    assert dev_plan.outputs["url"].startswith("http://")
+    assert "ports" not in dev_plan.helm_release("traefik").inputs["values"]
+    assert "cert-manager" not in {r.inputs["chart"] for r in dev_plan.helm_releases()}
+
+
+def test_a_host_and_email_get_a_lets_encrypt_certificate_https_redirect_and_hsts(dev_tls_plan: Plan) -> None:
+    release = dev_tls_plan.helm_release("cert-manager")
+    assert (release.inputs["version"], release.inputs["repositoryOpts"]["repo"]) == (
+        charts.CERT_MANAGER.version,
+        charts.CERT_MANAGER.repo,
+    )
+    issuer = dev_tls_plan.k8s_object("ClusterIssuer", "liftoff-letsencrypt")["spec"]["acme"]
+    assert issuer["email"] == "ops@example.com"
+    assert issuer["server"] == "https://acme-v02.api.letsencrypt.org/directory"
+    assert issuer["solvers"] == [{"http01": {"ingress": {"ingressClassName": "traefik"}}}]
+    ingress = dev_tls_plan.k8s_object("Ingress", "inference")
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "liftoff-letsencrypt"
+    assert ingress["spec"]["tls"] == [{"hosts": [HOST], "secretName": "inference-tls"}]
+    assert ingress["spec"]["rules"][0]["host"] == HOST
+    redirect = dev_tls_plan.helm_release("traefik").inputs["values"]["ports"]["web"]["redirections"]
+    assert redirect == {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}
+    assert middlewares(dev_tls_plan)["inference-hsts"]["spec"]["headers"]["stsSeconds"] >= 31_536_000
+    assert dev_tls_plan.outputs["url"] == f"https://{HOST}/v2/models/digits/infer"
+
+
+def test_a_users_certificate_secret_is_used_without_cert_manager() -> None:
+    plan = run_stack("dev", {"ingressHost": HOST, "tlsSecret": "my-cert"})
+    assert plan.k8s_object("Ingress", "inference")["spec"]["tls"] == [
+        {"hosts": [HOST], "secretName": "my-cert"}
+    ]
+    assert "cert-manager" not in {r.inputs["chart"] for r in plan.helm_releases()}
+    assert not [o for o in plan.k8s_objects() if o["kind"] == "ClusterIssuer"]
+    assert plan.outputs["url"].startswith("https://")
+
+
+def test_the_namespace_denies_all_traffic_by_default(dev_plan: Plan) -> None:
+    deny = dev_plan.k8s_object("NetworkPolicy", "inference-default-deny")["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_the_server_may_reach_the_cluster_dns_and_nothing_else_by_default(dev_plan: Plan) -> None:
+    (dns,) = dev_plan.k8s_object("NetworkPolicy", "inference")["spec"]["egress"]
+    assert dns["to"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}
+    ]
+    assert dns["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+
+
+def test_egress_cidrs_open_exactly_those_networks() -> None:
+    plan = run_stack("dev", {"egressCidrs": ["10.0.0.0/8", "192.0.2.0/24"]})
+    _, extra = plan.k8s_object("NetworkPolicy", "inference")["spec"]["egress"]
+    assert extra == {"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}, {"ipBlock": {"cidr": "192.0.2.0/24"}}]}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"tlsEmail": "ops@example.com"}, "liftoff:tlsEmail: needs liftoff:ingressHost"),
+        ({"tlsSecret": "my-cert"}, "liftoff:tlsSecret: needs liftoff:ingressHost"),
+        (
+            {"ingressHost": HOST, "tlsEmail": "ops@example.com", "tlsSecret": "my-cert"},
+            "liftoff:tlsSecret: cannot be set together with liftoff:tlsEmail",
+        ),
+        ({"ingressHost": HOST, "tlsEmail": "not-an-email"}, "liftoff:tlsEmail: 'not-an-email' must match"),
+        ({"rateLimitPerSecond": 0}, "liftoff:rateLimitPerSecond: 0 is out of range"),
+        ({"egressCidrs": ["10.0.0.1/8"]}, "liftoff:egressCidrs"),
+    ],
+)
+def test_a_bad_edge_setting_stops_the_plan_naming_the_key(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(PlanError) as caught:
+        run_stack("dev", overrides)
+    assert message in str(caught.value)
+
+
+def test_a_malformed_api_key_is_refused_without_echoing_it() -> None:
+    with pytest.raises(PlanError) as caught:
+        run_stack("dev", {"apiKeys": ["short-key-secret"[:8]]})
+    assert "liftoff:apiKeys" in str(caught.value)
+    assert "short-ke" not in str(caught.value)
