@@ -8,9 +8,16 @@ from typing import Any
 from infra.settings import Settings
 from infra.workload import scale_to_zero
 
-INFERENCE_ROUTES = "/v2/models/{name}/infer|/v2/models/{name}/versions/{model_version}/infer|/predict"
-"""The `route` label values of inference requests (route templates, docs/service-contract.md): the server's
-fast routes in service/api/routes.py, held to them by tests/infra/test_dev_stack.py."""
+INFERENCE_ROUTES = "|".join(
+    (
+        "/v2/models/{name}/infer",
+        "/v2/models/{name}/versions/{model_version}/infer",
+        "/v1/models/{name}:predict",
+        "/predict",
+    )
+)
+"""The `route` label values of inference requests: the route table's fast rows (service/api/routes.py; not
+imported, so the Pulumi program needs no FastAPI), which tests/infra checks against that table."""
 
 
 def hpa_spec(settings: Settings, deployment: str) -> dict[str, Any]:

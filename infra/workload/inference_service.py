@@ -249,7 +249,35 @@ class InferenceService(pulumi.ComponentResource):
         after_deployment: pulumi.ResourceOptions,
         args: InferenceServiceArgs,
     ) -> None:
-        """The interceptor's way in (ExternalName Service) and the HTTPScaledObject (docs/scale-to-zero.md)."""
+        """The interceptor's way in (ExternalName Service), the HTTPScaledObject and the cold-start responder
+        it fails over to (docs/scale-to-zero.md)."""
+        k8s.apps.v1.Deployment(
+            f"{name}-cold-start",
+            metadata={
+                **meta(scale_to_zero.COLD_START_RESPONDER),
+                "labels": scale_to_zero.cold_start_responder_labels(),
+            },
+            spec=untyped(scale_to_zero.cold_start_responder_spec(args.image)),
+            opts=in_namespace,
+        )
+        k8s.core.v1.Service(
+            f"{name}-cold-start",
+            metadata={
+                **meta(scale_to_zero.COLD_START_RESPONDER),
+                "labels": scale_to_zero.cold_start_responder_labels(),
+            },
+            spec=untyped(scale_to_zero.cold_start_service_spec()),
+            opts=in_namespace,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-cold-start",
+            metadata={
+                **meta(scale_to_zero.COLD_START_RESPONDER),
+                "labels": scale_to_zero.cold_start_responder_labels(),
+            },
+            spec=untyped(scale_to_zero.cold_start_network_policy_spec()),
+            opts=in_namespace,
+        )
         k8s.core.v1.Service(
             f"{name}-interceptor",
             metadata=meta(scale_to_zero.INTERCEPTOR_SERVICE),

@@ -28,6 +28,13 @@ EXTERNAL_SCALER = f"{HTTP_RELEASE}-external-scaler.{KEDA_NAMESPACE}:9090"
 INTERCEPTOR_SERVICE = "inference-interceptor"
 """The ExternalName Service in the inference namespace that the Ingress sends traffic to."""
 INTERCEPTOR_PORT_NAME = "proxy"
+COLD_START_RESPONDER = "inference-cold-start"
+"""Deployment and Service that answer 503 + Retry-After once a cold start outlives its hold
+(service/cold_start.py): the add-on by itself would answer a bare 504."""
+COLD_START_PORT = 8080
+COLD_START_RETRY_AFTER_S = 10
+RESPONDER_GRACE_S = 5
+"""The add-on's own hold ends this long after the failover's, so the failover always answers first."""
 SKIP_SCALED_OBJECT = "httpscaledobject.keda.sh/skip-scaledobject-creation"
 HTTP_TRIGGER = "http-requests"
 
@@ -71,9 +78,15 @@ def http_scaled_object_spec(
         "scaledownPeriod": idle.idle_s,
         # Requests in flight per pod: a full batch each before another pod is asked for.
         "scalingMetric": {"concurrency": {"targetValue": settings.server.max_batch_size}},
+        # Past the cold-start hold, the request goes to the responder: 503 + Retry-After, never a hang.
+        "coldStartTimeoutFailoverRef": {
+            "service": COLD_START_RESPONDER,
+            "port": COLD_START_PORT,
+            "timeoutSeconds": idle.cold_start_timeout_s,
+        },
         "timeouts": {
-            # The cold-start hold: past it the interceptor answers instead of holding on (never a hang).
-            "conditionWait": f"{idle.cold_start_timeout_s}s",
+            # The interceptor's own limit, a little later, for a failover that cannot be reached either.
+            "conditionWait": f"{idle.cold_start_timeout_s + RESPONDER_GRACE_S}s",
             "responseHeader": f"{settings.server.request_timeout_s}s",
         },
     }
@@ -99,7 +112,7 @@ def http_trigger(http_scaled_object: str) -> dict[str, Any]:
 
 def keda_http_values(settings: Settings) -> dict[str, Any]:
     """Values of the pinned chart (each key checked against its values.yaml in tests/infra)."""
-    hold = f"{settings.scale_to_zero.cold_start_timeout_s}s"
+    hold = f"{settings.scale_to_zero.cold_start_timeout_s + RESPONDER_GRACE_S}s"
     return {
         "crds": {"install": True},
         "interceptor": {
@@ -108,4 +121,83 @@ def keda_http_values(settings: Settings) -> dict[str, Any]:
             "readinessTimeout": hold,
             "responseHeaderTimeout": f"{settings.server.request_timeout_s}s",
         },
+    }
+
+
+def cold_start_responder_labels() -> dict[str, str]:
+    return {"app.kubernetes.io/name": COLD_START_RESPONDER, "app.kubernetes.io/part-of": "liftoff"}
+
+
+def cold_start_responder_spec(image: Any) -> dict[str, Any]:
+    """Two small pods of the inference image on the system pool (no GPU, no model), read-only, non-root."""
+    labels = cold_start_responder_labels()
+    probe = {"httpGet": {"path": "/healthz", "port": COLD_START_PORT}, "periodSeconds": 10}
+    user = 10001
+    return {
+        "replicas": 2,
+        "selector": {"matchLabels": labels},
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": user,
+                    "runAsGroup": user,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containers": [
+                    {
+                        "name": "responder",
+                        "image": image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "command": ["python", "-m", "service.cold_start"],
+                        "env": [
+                            {"name": "LIFTOFF_PORT", "value": str(COLD_START_PORT)},
+                            {"name": "LIFTOFF_RETRY_AFTER_S", "value": str(COLD_START_RETRY_AFTER_S)},
+                        ],
+                        "ports": [{"name": "http", "containerPort": COLD_START_PORT, "protocol": "TCP"}],
+                        "resources": {
+                            "requests": {"cpu": "10m", "memory": "64Mi"},
+                            "limits": {"cpu": "200m", "memory": "128Mi"},
+                        },
+                        "livenessProbe": probe,
+                        "readinessProbe": probe,
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "runAsUser": user,
+                            "runAsGroup": user,
+                            "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]},
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
+                    }
+                ],
+            },
+        },
+    }
+
+
+def cold_start_service_spec() -> dict[str, Any]:
+    return {
+        "selector": cold_start_responder_labels(),
+        "ports": [{"name": "http", "port": COLD_START_PORT, "targetPort": "http", "protocol": "TCP"}],
+    }
+
+
+def cold_start_network_policy_spec() -> dict[str, Any]:
+    """Only the interceptor reaches the responder."""
+    return {
+        "podSelector": {"matchLabels": cold_start_responder_labels()},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {
+                "from": [
+                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KEDA_NAMESPACE}}}
+                ],
+                "ports": [{"port": COLD_START_PORT, "protocol": "TCP"}],
+            }
+        ],
     }

@@ -42,7 +42,7 @@ async def server_metadata() -> Response:
     return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": [binary.EXTENSION]})
 
 
-def _check_name(state: ServerState, name: str, model_version: str | None) -> LoadedModel:
+def check_name(state: ServerState, name: str, model_version: str | None) -> LoadedModel:
     model, _ = ready_model(state)
     meta = model.metadata
     if name != meta.name:
@@ -59,7 +59,7 @@ def _tensor(spec: TensorSpec) -> dict[str, Any]:
 
 
 async def model_metadata(request: Request, name: str, model_version: str | None = None) -> Response:
-    meta = _check_name(server_state(request), name, model_version).metadata
+    meta = check_name(server_state(request), name, model_version).metadata
     return json_response(
         {
             "name": meta.name,
@@ -73,7 +73,7 @@ async def model_metadata(request: Request, name: str, model_version: str | None 
 
 async def model_ready(request: Request, name: str, model_version: str | None = None) -> Response:
     state = server_state(request)
-    _check_name(state, name, model_version)
+    check_name(state, name, model_version)
     if not state.ready:
         raise ApiError(503, state.not_ready_reason(), {"Retry-After": RETRY_AFTER_S})
     return json_response({"name": name, "ready": True})
@@ -81,7 +81,7 @@ async def model_ready(request: Request, name: str, model_version: str | None = N
 
 async def model_infer(request: Request, name: str, model_version: str | None = None) -> Response:
     state = server_state(request)
-    model = _check_name(state, name, model_version)
+    model = check_name(state, name, model_version)
     _, batcher = ready_model(state)
     meta = model.metadata
     media = bodies.media_type(request.headers.get("content-type"))

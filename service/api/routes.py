@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.responses import PlainTextResponse, Response
 
-from service.api import docs, health, oip, predict
+from service.api import docs, health, kserve_v1, oip, predict, triton_ext
 from service.api.schemas import (
     ErrorResponse,
     InferRequest,
@@ -27,6 +27,8 @@ from service.api.schemas import (
 )
 
 OIP = "open inference protocol v2"
+KSERVE_V1 = "kserve v1"
+TRITON = "triton extensions"
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -48,11 +50,13 @@ class Route:
     """Keyword arguments of FastAPI's `add_api_route`: tags, response model, documented errors."""
 
 
-def _oip_model(suffix: str, handler: Callable[..., Awaitable[Response]], **openapi: Any) -> list[Route]:
+def _oip_model(
+    suffix: str, handler: Callable[..., Awaitable[Response]], tag: str = OIP, **openapi: Any
+) -> list[Route]:
     """A model route and its `/versions/{model_version}` twin, which OpenAPI leaves out as a duplicate."""
     method = "POST" if suffix == "/infer" else "GET"
     fast = suffix == "/infer"
-    options = {"tags": [OIP], "responses": OIP_ERRORS, **openapi}
+    options = {"tags": [tag], "responses": OIP_ERRORS, **openapi}
     return [
         Route(method, f"/v2/models/{{name}}{suffix}", handler, fast, options),
         Route(
@@ -64,6 +68,25 @@ def _oip_model(suffix: str, handler: Callable[..., Awaitable[Response]], **opena
         ),
     ]
 
+
+# Triton routes Liftoff knows and refuses with 501 and a message (one model, loaded at start; no shared
+# memory, tracing or log settings), so a client learns why instead of reading a bare 404.
+_TRITON_UNIMPLEMENTED: tuple[tuple[str, str, str], ...] = (
+    ("POST", "/v2/repository/models/{name}/load", "model loading"),
+    ("POST", "/v2/repository/models/{name}/unload", "model unloading"),
+    ("GET", "/v2/systemsharedmemory/{rest:path}", "system shared memory"),
+    ("POST", "/v2/systemsharedmemory/{rest:path}", "system shared memory"),
+    ("GET", "/v2/cudasharedmemory/{rest:path}", "CUDA shared memory"),
+    ("POST", "/v2/cudasharedmemory/{rest:path}", "CUDA shared memory"),
+    ("GET", "/v2/trace/setting", "trace settings"),
+    ("POST", "/v2/trace/setting", "trace settings"),
+    ("GET", "/v2/models/{name}/trace/setting", "trace settings"),
+    ("POST", "/v2/models/{name}/trace/setting", "trace settings"),
+    ("GET", "/v2/logging", "log settings"),
+    ("POST", "/v2/logging", "log settings"),
+    ("POST", "/v2/models/{name}/generate", "generate extension"),
+    ("POST", "/v2/models/{name}/generate_stream", "generate extension"),
+)
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/docs", docs.page, openapi={"include_in_schema": False}),
@@ -93,5 +116,37 @@ ROUTES: tuple[Route, ...] = (
             "responses": PREDICT_ERRORS,
             "openapi_extra": json_body(PredictRequest),
         },
+    ),
+    *_oip_model("/config", triton_ext.model_config, tag=TRITON),
+    *_oip_model("/stats", triton_ext.model_stats, tag=TRITON),
+    Route("POST", "/v2/repository/index", triton_ext.repository_index, openapi={"tags": [TRITON]}),
+    *(
+        Route(method, path, triton_ext.not_implemented(what), openapi={"include_in_schema": False})
+        for method, path, what in _TRITON_UNIMPLEMENTED
+    ),
+    Route("GET", "/v1/models", kserve_v1.models, openapi={"tags": [KSERVE_V1]}),
+    Route(
+        "GET",
+        "/v1/models/{name}",
+        kserve_v1.model_status,
+        openapi={"tags": [KSERVE_V1], "responses": OIP_ERRORS},
+    ),
+    Route(
+        "POST",
+        "/v1/models/{name}:predict",
+        kserve_v1.model_predict,
+        fast=True,
+        openapi={
+            "tags": [KSERVE_V1],
+            "response_model": PredictResponse,
+            "responses": OIP_ERRORS,
+            "openapi_extra": json_body(PredictRequest),
+        },
+    ),
+    Route(
+        "POST",
+        "/v1/models/{name}:explain",
+        kserve_v1.model_explain,
+        openapi={"tags": [KSERVE_V1], "responses": _errors(404, 501, 503)},
     ),
 )

@@ -322,13 +322,6 @@ def test_a_given_grafana_password_is_used_and_nothing_is_generated(gpu_plan: Pla
     assert generated == {"inference-api-key"}  # the API key, not Grafana's password
 
 
-def test_the_latency_trigger_and_dashboard_count_every_inference_route_the_server_serves() -> None:
-    from infra.workload.autoscaling import INFERENCE_ROUTES
-    from service.api.routes import ROUTES
-
-    assert set(INFERENCE_ROUTES.split("|")) == {route.path for route in ROUTES if route.fast}
-
-
 def test_helm_releases_set_no_deprecated_null_values_flag(dev_gpu_plan: Plan) -> None:
     releases = dev_gpu_plan.by_type("kubernetes:helm.sh/v3:Release")
     assert releases

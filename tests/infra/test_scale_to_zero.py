@@ -95,7 +95,8 @@ def test_the_http_scaled_object_targets_the_deployment_and_service_from_zero(pla
     assert target["portName"] in {p["name"] for p in service["spec"]["ports"]}
     assert spec["replicas"] == {"min": 0, "max": 4}
     assert spec["scaledownPeriod"] == 9 * 60
-    assert spec["timeouts"]["conditionWait"] == "480s"
+    # The failover answers at the setting (480 s); the add-on's own limit a little later.
+    assert spec["timeouts"]["conditionWait"] == "485s"
 
 
 def test_the_http_scaled_object_matches_the_pinned_crd(plan: Plan) -> None:
@@ -165,7 +166,7 @@ def test_keda_and_the_http_add_on_are_installed_pinned_with_known_values(plan: P
 
 def test_the_add_on_holds_requests_as_long_as_the_setting(plan: Plan) -> None:
     values = plan.helm_release(charts.KEDA_HTTP.name).inputs["values"]
-    assert values["interceptor"]["readinessTimeout"] == "480s"
+    assert values["interceptor"]["readinessTimeout"] == "485s"
 
 
 def assert_keys_known(ours: Any, upstream: Any, where: str) -> None:
@@ -228,3 +229,37 @@ def test_azure_keeps_a_held_connection_through_the_cold_start(plan_for: PlanFor)
     assert int(annotations[annotation]) * 60 > 600
     kept = plan_for("azure").helm_release("traefik").inputs["values"]["service"]["annotations"]
     assert annotation not in kept
+
+
+def test_a_cold_start_past_the_hold_fails_over_to_the_503_responder(plan: Plan) -> None:
+    failover = http_scaled_object(plan)["spec"]["coldStartTimeoutFailoverRef"]
+    assert failover["timeoutSeconds"] == ZERO["coldStartTimeoutSeconds"]
+    service = plan.k8s_object("Service", scale_to_zero.COLD_START_RESPONDER)
+    assert failover["service"] == service["metadata"]["name"]
+    assert failover["port"] in {p["port"] for p in service["spec"]["ports"]}
+    # The add-on's own limit comes later, so the responder, not a bare 504, answers a slow cold start.
+    wait = http_scaled_object(plan)["spec"]["timeouts"]["conditionWait"]
+    assert int(wait.rstrip("s")) > failover["timeoutSeconds"]
+
+
+def test_the_responder_runs_the_same_image_off_the_gpu_pool_reachable_only_from_the_interceptor(
+    plan: Plan,
+) -> None:
+    responder = plan.k8s_object("Deployment", scale_to_zero.COLD_START_RESPONDER)["spec"]["template"]["spec"]
+    server = plan.k8s_object("Deployment", "inference")["spec"]["template"]["spec"]
+    (container,) = responder["containers"]
+    assert container["image"] == server["containers"][0]["image"]
+    assert container["command"] == ["python", "-m", "service.cold_start"]
+    assert "nvidia.com/gpu" not in str(container["resources"])
+    assert not responder.get("tolerations")
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    selector = plan.k8s_object("Service", scale_to_zero.COLD_START_RESPONDER)["spec"]["selector"]
+    assert (
+        selector
+        == plan.k8s_object("Deployment", scale_to_zero.COLD_START_RESPONDER)["spec"]["selector"][
+            "matchLabels"
+        ]
+    )
+    policy = plan.k8s_object("NetworkPolicy", scale_to_zero.COLD_START_RESPONDER)["spec"]
+    sources = [f["namespaceSelector"]["matchLabels"] for rule in policy["ingress"] for f in rule["from"]]
+    assert sources == [{"kubernetes.io/metadata.name": scale_to_zero.KEDA_NAMESPACE}]

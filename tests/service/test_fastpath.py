@@ -49,6 +49,7 @@ def test_only_the_inference_routes_of_the_table_take_the_fast_path() -> None:
             "/predict",
             "/v2/models/{name}/infer",
             "/v2/models/{name}/versions/{model_version}/infer",
+            "/v1/models/{name}:predict",
         }
     )
     assert _fast_route(app, "/predict") == "/predict"
