@@ -20,6 +20,8 @@ MIDDLEWARE_API = "traefik.io/v1alpha1"
 CLUSTER_ISSUER = "liftoff-letsencrypt"
 LETSENCRYPT_SERVER = "https://acme-v02.api.letsencrypt.org/directory"
 TLS_SECRET = "inference-tls"  # noqa: S105 (the Secret's name)
+PLAIN_HTTP_WAIVER = "liftoff.dev/plain-http"
+"""The policy pack's waiver for an Ingress without TLS (policies/liftoff_policies/edge.py): the reason, stated."""
 HSTS_SECONDS = 31_536_000
 """A year, the minimum the HSTS preload list asks for."""
 
@@ -37,6 +39,7 @@ def public_paths(settings: Settings) -> list[PublicPath]:
         PublicPath("/v2", "Exact"),  # server metadata
         PublicPath("/v2/models", "Prefix"),  # model metadata, readiness, infer (and their /versions/ twins)
         PublicPath("/predict", "Exact"),
+        PublicPath("/v1/models", "Prefix"),  # KServe v1: the model list, readiness and :predict
     ]
     if settings.edge.public_docs:
         paths += [PublicPath("/docs", "Prefix"), PublicPath("/openapi.json", "Exact")]
@@ -86,6 +89,10 @@ def ingress_annotations(settings: Settings) -> dict[str, str]:
             f"{ns}-{name}@kubernetescrd" for name in middleware_specs(settings)
         )
     }
+    if not settings.edge.tls:
+        annotations[PLAIN_HTTP_WAIVER] = (
+            "no liftoff:ingressHost with liftoff:tlsEmail or liftoff:tlsSecret yet"
+        )
     if settings.edge.tls_email:
         # cert-manager's ingress-shim makes the Certificate for spec.tls and renews it.
         annotations["cert-manager.io/cluster-issuer"] = CLUSTER_ISSUER

@@ -99,8 +99,8 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     def decode() -> tuple[InferRequest, list[Any], set[str]]:
         json_part, binary_part = binary.split_body(raw, header_length)
         body = parse_json(json_part, InferRequest)
-        inputs = _decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
-        return body, inputs, _wanted_outputs(body, meta)
+        inputs = decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
+        return body, inputs, wanted_outputs(body, meta)
 
     with batcher.incoming():
         body, inputs, wanted = await decode_body(len(raw), decode)
@@ -125,7 +125,7 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     )
 
 
-def _decode_inputs(
+def decode_inputs(
     body: InferRequest, binary_part: bytes, meta: ModelMetadata, max_batch_size: int
 ) -> list[Any]:
     chunks = binary.slice_binary(binary_part, binary.binary_sizes(body))
@@ -161,7 +161,7 @@ def _decode_inputs(
     return arrays
 
 
-def _wanted_outputs(body: InferRequest, meta: ModelMetadata) -> set[str]:
+def wanted_outputs(body: InferRequest, meta: ModelMetadata) -> set[str]:
     if not body.outputs:
         return {spec.name for spec in meta.outputs}
     wanted = set()

@@ -34,7 +34,12 @@ def middlewares(plan: Plan) -> dict[str, dict[str, Any]]:
 
 
 def test_the_ingress_publishes_only_the_inference_and_metadata_routes(dev_plan: Plan) -> None:
-    assert routed(dev_plan) == {"/v2": "Exact", "/v2/models": "Prefix", "/predict": "Exact"}
+    assert routed(dev_plan) == {
+        "/v2": "Exact",
+        "/v2/models": "Prefix",
+        "/predict": "Exact",
+        "/v1/models": "Prefix",
+    }
 
 
 def test_public_docs_adds_the_docs_and_nothing_else() -> None:
@@ -43,6 +48,7 @@ def test_public_docs_adds_the_docs_and_nothing_else() -> None:
         "/v2": "Exact",
         "/v2/models": "Prefix",
         "/predict": "Exact",
+        "/v1/models": "Prefix",
         "/docs": "Prefix",
         "/openapi.json": "Exact",
     }
@@ -186,3 +192,27 @@ def test_a_malformed_api_key_is_refused_without_echoing_it() -> None:
         run_stack("dev", {"apiKeys": ["short-key-secret"[:8]]})
     assert "liftoff:apiKeys" in str(caught.value)
     assert "short-ke" not in str(caught.value)
+
+
+def _published(path: str, rules: dict[str, str]) -> bool:
+    """Whether Kubernetes' Ingress matching sends `path` on: Exact, or Prefix by whole path segments."""
+    return any(
+        path == rule or (kind == "Prefix" and path.startswith(rule.rstrip("/") + "/"))
+        for rule, kind in rules.items()
+    )
+
+
+def test_the_published_paths_follow_the_servers_route_table(dev_plan: Plan) -> None:
+    from service.api.routes import ROUTES
+
+    rules = routed(dev_plan)
+    published = {r.path for r in ROUTES if _published(r.path.replace("{name}", "digits"), rules)}
+    for inference in (
+        "/v2/models/{name}/infer",
+        "/predict",
+        "/v1/models/{name}:predict",
+        "/v2/models/{name}",
+    ):
+        assert inference in published
+    for private in ("/metrics", "/healthz", "/readyz", "/v2/health/ready", "/v2/health/live", "/docs"):
+        assert private not in published

@@ -228,6 +228,36 @@ BREAKAGES = {
         "images-by-digest",
         "by digest",
     ),
+    "ingress-plain-http-unwaived": Breakage(
+        "dev",
+        first("kubernetes:networking.k8s.io/v1:Ingress"),
+        lambda inputs: inputs["metadata"]["annotations"].pop("liftoff.dev/plain-http"),
+        "edge-tls",
+        "spec.tls",
+    ),
+    "server-without-keys": Breakage(
+        "dev",
+        DEPLOYMENT,
+        _containers(
+            lambda c: c.update(env=[e for e in c["env"] if not e["name"].startswith("LIFTOFF_API_KEYS")])
+        ),
+        "edge-auth",
+        "LIFTOFF_API_KEYS_FILE",
+    ),
+    "eks-pods-reach-imds": Breakage(
+        "aws",
+        first("aws:ec2/launchTemplate:LaunchTemplate"),
+        _set("metadataOptions.httpPutResponseHopLimit", 2),
+        "node-credentials",
+        "httpPutResponseHopLimit=1",
+    ),
+    "gke-node-metadata-exposed": Breakage(
+        "gcp",
+        first("gcp:container/nodePool:NodePool"),
+        _set("nodeConfig.workloadMetadataConfig.mode", "GCE_METADATA"),
+        "node-credentials",
+        "GKE_METADATA",
+    ),
     "aws-untagged": Breakage(
         "aws", first("aws:ec2/vpc:Vpc"), _set("tags", {}), "cost-tags", "project, stack"
     ),

@@ -194,8 +194,10 @@ def _node_group(
         metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
             http_endpoint="enabled",
             http_tokens="required",
-            # 2 lets the EBS CSI node plugin (not on the host network) read the instance's zone and ID.
-            http_put_response_hop_limit=2,
+            # One hop: the node's own agents (kubelet, VPC CNI, Pod Identity agent: host network) reach IMDS, a
+            # pod's packets (one hop more) do not, so no pod can take the node role's credentials (EKS best
+            # practices). The EBS CSI node plugin then reads its zone and instance from the Node object.
+            http_put_response_hop_limit=1,
         ),
         tag_specifications=[
             aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=dict(children.tags))

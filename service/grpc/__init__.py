@@ -1,0 +1,1 @@
+"""The Open Inference Protocol v2 over gRPC (issue 19): the .proto, its compiled stubs."""

@@ -1,0 +1,57 @@
+"""The gRPC stubs, compiled from grpc_predict_v2.proto by the pinned grpcio-tools, never committed.
+
+`python -m service.grpc.stubs` compiles them into service/grpc/generated/ (git-ignored), and `load()` does
+it first when they are missing or older than the .proto. The image build does not run it yet (issue 19).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+HERE = Path(__file__).parent
+PROTO = HERE / "grpc_predict_v2.proto"
+GENERATED = HERE / "generated"
+ROOT = HERE.parent.parent
+"""protoc writes under ROOT at the proto's virtual path service/grpc/generated/, so the generated modules
+import each other as `service.grpc.generated.*`."""
+
+
+class StubError(RuntimeError):
+    pass
+
+
+def compile_stubs() -> None:
+    from grpc_tools import protoc  # a build-time dependency: only imported when compiling
+
+    GENERATED.mkdir(exist_ok=True)
+    (GENERATED / "__init__.py").write_text('"""Compiled by service/grpc/stubs.py; git-ignored."""\n')
+    args = [
+        "protoc",
+        f"--proto_path=service/grpc/generated={HERE}",
+        f"--python_out={ROOT}",
+        f"--pyi_out={ROOT}",
+        f"--grpc_python_out={ROOT}",
+        str(PROTO),
+    ]
+    if protoc.main(args) != 0:
+        raise StubError(f"protoc could not compile {PROTO.name}")
+
+
+def _fresh() -> bool:
+    compiled = [GENERATED / "grpc_predict_v2_pb2.py", GENERATED / "grpc_predict_v2_pb2_grpc.py"]
+    return all(path.exists() and path.stat().st_mtime >= PROTO.stat().st_mtime for path in compiled)
+
+
+def load() -> tuple[ModuleType, ModuleType]:
+    """The messages module and the service module, compiling them first when needed."""
+    if not _fresh():
+        compile_stubs()
+    messages = importlib.import_module("service.grpc.generated.grpc_predict_v2_pb2")
+    service = importlib.import_module("service.grpc.generated.grpc_predict_v2_pb2_grpc")
+    return messages, service
+
+
+if __name__ == "__main__":
+    compile_stubs()

@@ -1,0 +1,41 @@
+"""An app (lifespan: model load, batcher) with the gRPC servicer on a free 127.0.0.1 port, and a stub to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+import pytest
+
+from service.app import create_app
+from service.grpc.servicer import InferenceServicer, pb_grpc
+from service.settings import Settings
+from service.state import ServerState
+
+
+@pytest.fixture
+def grpc_serve() -> Callable[..., Any]:
+    @contextlib.asynccontextmanager
+    async def serving(settings: Settings) -> AsyncIterator[tuple[Any, ServerState]]:
+        app = create_app(settings)
+        state: ServerState = app.state.liftoff
+        async with app.router.lifespan_context(app):
+            for _ in range(3000):
+                if state.ready or state.load_error:
+                    break
+                await asyncio.sleep(0.02)
+            assert state.ready, state.load_error
+            server = grpc.aio.server()
+            pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(state), server)
+            port = server.add_insecure_port("127.0.0.1:0")
+            await server.start()
+            try:
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                    yield pb_grpc.GRPCInferenceServiceStub(channel), state
+            finally:
+                await server.stop(grace=None)
+
+    return serving
