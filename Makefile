@@ -78,6 +78,10 @@ STACK ?= dev
 plan: $(STAMP) ## what `pulumi up --stack $(STACK)` would create, offline -> out/plan/$(STACK) (STACK=dev|aws|gcp|azure)
 	$(PY) -m infra.plan --stack $(STACK) --out out/plan/$(STACK)
 
+.PHONY: preflight
+preflight: $(STAMP) ## with your cloud credentials: quota, versions, machine types, before `pulumi up` (STACK=aws)
+	$(PY) -m infra.preflight --stack $(STACK)
+
 # The container image (docs/image.md). Builds need BuildKit; scripts/image-build.sh finds
 # a docker client that has it. BASE_IMAGE empty keeps the Dockerfile's pinned base.
 BASE_IMAGE ?=

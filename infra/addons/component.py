@@ -177,7 +177,6 @@ class Addons(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
             values=dict(values),
             # Null values in `values` remove a chart default (the device plugin's NFD-based affinity).
-            allow_null_values=True,
             atomic=True,
             cleanup_on_fail=True,
             timeout=timeout_s,
@@ -257,6 +256,12 @@ def keda_values() -> dict[str, Any]:
 def prometheus_values() -> dict[str, Any]:
     return {
         "fullnameOverride": PROMETHEUS_NAME,
+        # Managed control planes (EKS, GKE, AKS) expose no controller-manager, scheduler, etcd or kube-proxy
+        # metrics to the cluster (and kind binds them to localhost): scraping them only fires TargetDown.
+        "kubeControllerManager": {"enabled": False},
+        "kubeScheduler": {"enabled": False},
+        "kubeEtcd": {"enabled": False},
+        "kubeProxy": {"enabled": False},
         "prometheus": {
             "prometheusSpec": {
                 # Pick up ServiceMonitors from every namespace, not only those labelled for this release.

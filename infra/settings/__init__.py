@@ -107,6 +107,43 @@ class ServerSettings(StackModel):
     drain_timeout_s: int = Field(20, ge=1, le=3600, alias="drainTimeoutSeconds")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", alias="logLevel")
 
+    @model_validator(mode="after")
+    def _the_server_accepts_them(self) -> Self:
+        """The server's own checks of its LIFTOFF_* settings (service/settings.py), run here: a value the
+        server would refuse at start (every pod exiting 2 until `pulumi up` times out) fails the plan."""
+        from pydantic import ValidationError
+
+        from service.settings import Settings as ServerContract
+
+        try:
+            ServerContract(**{field: getattr(self, field) for field in _SERVER_KEYS})
+        except ValidationError as refused:
+            error = refused.errors()[0]
+            field = next((part for part in error["loc"] if part in _SERVER_KEYS), None)
+            message = str((error.get("ctx") or {}).get("error") or error["msg"])
+            key = _SERVER_KEYS[str(field)] if field else _key_named_in(message)
+            raise SettingsError(f"liftoff:{key}", f"the server refuses it: {message}") from None
+        return self
+
+
+_SERVER_KEYS = {
+    "dtype": "dtype",
+    "max_batch_size": "maxBatchSize",
+    "max_batch_wait_ms": "maxBatchWaitMs",
+    "queue_limit": "queueLimit",
+    "request_timeout_s": "requestTimeoutSeconds",
+    "drain_timeout_s": "drainTimeoutSeconds",
+    "log_level": "logLevel",
+}
+"""ServerSettings fields the server reads (same names there), and the stack key of each."""
+
+
+def _key_named_in(message: str) -> str:
+    """The stack key of the first LIFTOFF_* variable a server message names (its cross-field rules)."""
+    named = {message.find(f"LIFTOFF_{field.upper()}"): key for field, key in _SERVER_KEYS.items()}
+    named.pop(-1, None)
+    return named[min(named)] if named else "maxBatchSize"
+
 
 class Autoscaling(StackModel):
     """Targets the autoscalers hold: per pod for KEDA (with monitoring), CPU for the plain HPA."""
@@ -220,6 +257,16 @@ class Settings(CloudContext):
                 "allowed: at most liftoff:maxReplicas",
             )
         self._check_scale_to_zero()
+        capacity = self.cloud_settings.gpu_pod_capacity(self.gpu) if self.gpu > 0 else None
+        if capacity is not None and self.max_replicas + 1 > capacity:
+            pool_key = self.cloud_settings.gpu_pool_size_key
+            raise SettingsError(
+                "liftoff:maxReplicas",
+                f"{self.max_replicas} pods of {self.gpu} GPU(s) plus the one a rolling update starts before "
+                f"it stops an old one need room for {self.max_replicas + 1}, but the GPU pool holds "
+                f"{capacity} at liftoff:{pool_key}; allowed: liftoff:maxReplicas at most {capacity - 1}, "
+                f"or a larger liftoff:{pool_key}",
+            )
         if self.model_dir is not None:
             model_directory.model_name(self.model_dir)  # the directory and its name, checked now
             model_directory.check_requirements(self.model_dir)

@@ -320,3 +320,15 @@ def test_without_a_grafana_password_the_stack_generates_a_secret_one() -> None:
 def test_a_given_grafana_password_is_used_and_nothing_is_generated(gpu_plan: Plan) -> None:
     generated = {r.name for r in gpu_plan.by_type("random:index/randomPassword:RandomPassword")}
     assert generated == {"inference-api-key"}  # the API key, not Grafana's password
+
+
+def test_helm_releases_set_no_deprecated_null_values_flag(dev_gpu_plan: Plan) -> None:
+    releases = dev_gpu_plan.by_type("kubernetes:helm.sh/v3:Release")
+    assert releases
+    assert all("allowNullValues" not in release.inputs for release in releases)
+
+
+def test_prometheus_scrapes_no_control_plane_component_a_managed_cluster_hides(dev_gpu_plan: Plan) -> None:
+    values = release_values(dev_gpu_plan, charts.KUBE_PROMETHEUS_STACK)
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert values[component] == {"enabled": False}, component

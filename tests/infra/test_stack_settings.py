@@ -98,3 +98,42 @@ def test_the_first_of_several_wrong_values_is_the_one_named() -> None:
     with pytest.raises(SettingsError) as caught:
         load(gpu=-1, dtype="int8")
     assert caught.value.key == "liftoff:gpu"
+
+
+def test_a_batch_size_the_server_would_refuse_fails_the_plan_naming_the_key() -> None:
+    """The server's own rule (service/settings.py): its queue must hold a full batch."""
+    with pytest.raises(SettingsError) as caught:
+        load(maxBatchSize=512)
+    assert caught.value.key == "liftoff:queueLimit"
+    assert "LIFTOFF_QUEUE_LIMIT (256)" in str(caught.value) and "LIFTOFF_MAX_BATCH_SIZE (512)" in str(
+        caught.value
+    )
+    assert load(maxBatchSize=512, queueLimit=1024).server.max_batch_size == 512
+
+
+@pytest.mark.parametrize(
+    ("cloud", "values", "pool_key"),
+    [
+        ("aws", {"awsGpuMaxNodes": 2}, "liftoff:awsGpuMaxNodes"),
+        ("azure", {"azureGpuMaxCount": 2}, "liftoff:azureGpuMaxCount"),
+        (
+            "gcp",
+            {
+                "gcpGpuNodesMax": 2,
+                "gcp:project": "liftoff-example",
+                "gcp:region": "us-central1",
+                "gcp:zone": "us-central1-a",
+                "gcpMasterAuthorizedNetworks": ["203.0.113.7/32"],
+            },
+            "liftoff:gcpGpuNodesMax",
+        ),
+    ],
+)
+def test_a_gpu_pool_without_room_for_the_rollouts_surge_pod_is_refused(
+    cloud: str, values: dict[str, object], pool_key: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load(cloud=cloud, gpu=1, maxReplicas=2, **values)
+    assert caught.value.key == "liftoff:maxReplicas"
+    assert pool_key in str(caught.value) and "at most 1" in str(caught.value)
+    assert load(cloud=cloud, gpu=1, maxReplicas=1, **values).max_replicas == 1

@@ -21,6 +21,8 @@ GPU_RESOURCE = "nvidia.com/gpu"
 # plugin's DaemonSet runs on GPU nodes only.
 GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 GPU_LABELS = {POOL_LABEL: "gpu", GPU_PRESENT_LABEL: "true"}
+ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
+"""On the GPU nodes and in their autoscaler template: see GPU_MODELS in infra/clouds/aws/settings.py."""
 SYSTEM_LABELS = {POOL_LABEL: "system"}
 # Pods without this toleration (everything but the inference server and GPU DaemonSets) keep off GPU nodes.
 GPU_TAINT = Toleration(key=GPU_RESOURCE, operator="Equal", value="true", effect="NoSchedule")
@@ -113,9 +115,10 @@ def _gpu_node_group(
     children: Children,
     depends_on: Sequence[pulumi.Resource],
 ) -> aws.eks.NodeGroup:
+    labels = {**GPU_LABELS, ACCELERATOR_LABEL: pool.accelerator}
     template_tags = autoscaler_tags(
         cluster_name,
-        GPU_LABELS,
+        labels,
         [GPU_TAINT],
         {GPU_RESOURCE: str(pool.gpus_per_node), "ephemeral-storage": f"{pool.disk_gib}Gi"},
     )
@@ -130,7 +133,7 @@ def _gpu_node_group(
         capacity_type="SPOT" if pool.spot else "ON_DEMAND",
         sizes=(pool.min_nodes, pool.max_nodes, pool.desired_nodes),
         disk_gib=pool.disk_gib,
-        labels=GPU_LABELS,
+        labels=labels,
         taints=[GPU_TAINT],
         group_tags=children.tagged(**template_tags),
         children=children,

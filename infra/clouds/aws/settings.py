@@ -11,7 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
@@ -82,6 +82,23 @@ GPU_INSTANCE_GPUS: dict[str, dict[str, int]] = {
     "p5en": {"48xlarge": 8},
 }
 GPU_FAMILIES = tuple(GPU_INSTANCE_GPUS)
+# The GPU model of each family, as the value of the `k8s.amazonaws.com/accelerator` node label:
+# cluster-autoscaler's AWS provider reads that label to know a GPU node is still initialising its GPUs
+# (its README, "GPU instances"), and would otherwise start a second node for the same pending pod.
+GPU_MODELS: dict[str, str] = {
+    "g4dn": "nvidia-tesla-t4",
+    "g5": "nvidia-a10g",
+    "g6": "nvidia-l4",
+    "g6e": "nvidia-l40s",
+    "gr6": "nvidia-l4",
+    "p3": "nvidia-tesla-v100",
+    "p3dn": "nvidia-tesla-v100",
+    "p4d": "nvidia-tesla-a100",
+    "p4de": "nvidia-a100-80gb",
+    "p5": "nvidia-h100",
+    "p5e": "nvidia-h200",
+    "p5en": "nvidia-h200",
+}
 
 _REGION = r"[a-z]{2}(-gov)?-[a-z]+-\d"
 _INSTANCE_TYPE = re.compile(r"^([a-z][a-z0-9-]*)\.([a-z0-9]+)$")
@@ -110,6 +127,11 @@ class GpuPool:
     spot: bool
     disk_gib: int
 
+    @property
+    def accelerator(self) -> str:
+        """The GPU model of the pool's first instance type (the accelerator label's value)."""
+        return GPU_MODELS[self.instance_types[0].split(".", 1)[0]]
+
 
 class AwsSettings(StackModel):
     region: Region = Field("us-east-1", alias="awsRegion")
@@ -136,7 +158,7 @@ class AwsSettings(StackModel):
     """False: no GPU node group (the service runs on CPU nodes)."""
     gpu_instance_types: Strings = Field(("g5.xlarge",), alias="awsGpuInstanceTypes")
     gpu_min_nodes: int = Field(0, ge=0, le=100, alias="awsGpuMinNodes")
-    gpu_max_nodes: int = Field(2, ge=1, le=100, alias="awsGpuMaxNodes")
+    gpu_max_nodes: int = Field(4, ge=1, le=100, alias="awsGpuMaxNodes")
     gpu_desired_nodes: int = Field(0, ge=0, le=100, alias="awsGpuDesiredNodes")
     """Below the minimum is read as the minimum (the Pulumi.yaml default 0 must work with any minimum)."""
     gpu_spot: bool = Field(False, alias="awsGpuSpot")
@@ -242,6 +264,13 @@ class AwsSettings(StackModel):
 
     def version_warnings(self, day: date) -> list[str]:
         return versions.expiry_warnings("aws", self.kubernetes_version, day)
+
+    gpu_pool_size_key: ClassVar[str] = "awsGpuMaxNodes"
+
+    def gpu_pod_capacity(self, gpus_per_pod: int) -> int | None:
+        """Inference pods the GPU pool holds at its largest (None: no pool to judge)."""
+        pool = self.gpu_pool
+        return None if pool is None else pool.max_nodes * (pool.gpus_per_node // gpus_per_pod)
 
     @property
     def idle_gpu_nodes(self) -> GpuFloor | None:

@@ -18,6 +18,7 @@ from infra.clouds.azure.cluster import create_cluster
 from infra.clouds.azure.kubeconfig import user_kubeconfig
 from infra.clouds.azure.network import create_network
 from infra.clouds.azure.node_pools import create_gpu_pool, gpu_scheduling
+from infra.clouds.azure.propagation import RolePropagation
 from infra.clouds.azure.registry import ImageRegistry, create_registry
 from infra.clouds.azure.settings import AzureSettings
 from infra.clouds.azure.tags import cost_tags
@@ -110,12 +111,21 @@ class AzurePlatform(pulumi.ComponentResource):
             children=children,
         )
         self.kubeconfig = user_kubeconfig(self.cluster, network.resource_group.name)
+        # The deployer's AKS RBAC Cluster Admin is used by the first Helm release seconds later: wait for it.
+        admin_propagation = (
+            RolePropagation(
+                f"{name}-admin-propagation", assignments=[built.admin_assignment], opts=children.opts()
+            )
+            if built.admin_assignment is not None
+            else None
+        )
         self.ready = [
             resource
             for resource in (
                 self.cluster,
                 self.gpu_pool,
                 built.admin_assignment,
+                admin_propagation,
                 built.subnet_assignment,
                 self.registry.kubelet_pull,
             )

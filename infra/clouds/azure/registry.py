@@ -13,6 +13,7 @@ from pulumi_azure_native import authorization, containerregistry
 
 from infra.clouds.azure.acr_token import ACR_TOKEN_USERNAME, AcrPushToken
 from infra.clouds.azure.cluster import role_definition_id
+from infra.clouds.azure.propagation import RolePropagation
 from infra.clouds.azure.settings import AzureSettings
 from infra.clouds.children import Children
 from infra.clouds.platform import Registry
@@ -82,6 +83,11 @@ def create_registry(
                 description="liftoff: the identity running pulumi up pushes the inference image",
                 opts=opts,
             )
+        )
+    if len(push_depends) > 1:
+        # AcrPush is used seconds after it is granted: wait until Azure has propagated it.
+        push_depends.append(
+            RolePropagation(f"{name}-push-propagation", assignments=push_depends[1:], opts=children.opts())
         )
     push_token = AcrPushToken(
         f"{name}-push-token",

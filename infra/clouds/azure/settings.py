@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
@@ -84,7 +84,7 @@ class AzureSettings(StackModel):
     """A GPU pool exists: the service asks for GPUs (`liftoff:gpu` > 0). Derived, not a key."""
     gpu_vm_size: VmSize = Field("Standard_NC4as_T4_v3", alias="azureGpuVmSize")
     gpu_min_count: int = Field(0, ge=0, le=1000, alias="azureGpuMinCount")
-    gpu_max_count: int = Field(2, ge=1, le=1000, alias="azureGpuMaxCount")
+    gpu_max_count: int = Field(4, ge=1, le=1000, alias="azureGpuMaxCount")
     gpu_spot: bool = Field(False, alias="azureGpuSpot")
     """Spot VMs for the GPU pool: far cheaper, evicted (deleted) when Azure needs the capacity back."""
     gpu_os_disk_gb: int = Field(128, ge=64, le=2048, alias="azureGpuOsDiskGb")
@@ -149,6 +149,13 @@ class AzureSettings(StackModel):
 
     def version_warnings(self, day: date) -> list[str]:
         return versions.expiry_warnings("azure", self.kubernetes_version, day)
+
+    gpu_pool_size_key: ClassVar[str] = "azureGpuMaxCount"
+
+    def gpu_pod_capacity(self, gpus_per_pod: int) -> int | None:
+        """Inference pods the GPU pool holds at its largest (None: a size whose GPU count is not listed)."""
+        on_vm = GPUS_PER_VM.get(self.gpu_vm_size)
+        return None if on_vm is None else self.gpu_max_count * (on_vm // gpus_per_pod)
 
     @property
     def idle_gpu_nodes(self) -> GpuFloor | None:

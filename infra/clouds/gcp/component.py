@@ -15,7 +15,7 @@ from infra.clouds.children import Children
 from infra.clouds.gcp.cluster import create_cluster
 from infra.clouds.gcp.identity import create_node_identity
 from infra.clouds.gcp.kubeconfig import cluster_kubeconfig
-from infra.clouds.gcp.network import create_network
+from infra.clouds.gcp.network import allow_control_plane_to_webhooks, create_network
 from infra.clouds.gcp.node_pools import ACCELERATOR_LABEL, GPU_TAINT_KEY, NodePools, create_node_pools
 from infra.clouds.gcp.registry import ImageRegistry, create_registry
 from infra.clouds.gcp.services import enable_services
@@ -56,6 +56,14 @@ class GcpPlatform(pulumi.ComponentResource):
         # Cloud NAT before the cluster: private nodes need it to register and pull the first images.
         self.cluster = create_cluster(
             name, settings, network=network, children=children, depends_on=[*services, network.nat]
+        )
+        allow_control_plane_to_webhooks(
+            name,
+            settings,
+            network=network,
+            cluster=self.cluster,
+            node_account_email=identity.account.email,
+            children=children,
         )
         self.node_pools = create_node_pools(
             name, settings, cluster=self.cluster, identity=identity, children=children

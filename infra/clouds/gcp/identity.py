@@ -17,7 +17,14 @@ import pulumi_gcp as gcp
 from infra.clouds.children import Children
 from infra.clouds.gcp.settings import GcpSettings
 
-NODE_PROJECT_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
+# roles/container.defaultNodeServiceAccount is GKE's documented minimum for a node's own account (it holds
+# logging, monitoring and the metadata writes nodes make); the two before it are kept for clusters whose
+# GKE predates that role.
+NODE_PROJECT_ROLES = (
+    "roles/container.defaultNodeServiceAccount",
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+)
 NODE_REPOSITORY_ROLE = "roles/artifactregistry.reader"
 
 

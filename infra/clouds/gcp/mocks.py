@@ -21,10 +21,20 @@ def _named(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {"name": args.inputs.get("name") or args.name}
 
 
+CONTROL_PLANE_PRIVATE_IP = "10.10.0.2"
+"""In the node subnet (gcpSubnetCidr's default), as GKE puts a Private Service Connect endpoint."""
+
+
 def _cluster(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     master_auth = dict(args.inputs.get("masterAuth") or {})
     master_auth["clusterCaCertificate"] = CLUSTER_CA
-    return {**_named(args), "endpoint": CLUSTER_ENDPOINT, "masterAuth": master_auth}
+    private = {**(args.inputs.get("privateClusterConfig") or {}), "privateEndpoint": CONTROL_PLANE_PRIVATE_IP}
+    return {
+        **_named(args),
+        "endpoint": CLUSTER_ENDPOINT,
+        "masterAuth": master_auth,
+        "privateClusterConfig": private,
+    }
 
 
 def _service_account(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:

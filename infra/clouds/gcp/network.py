@@ -78,3 +78,44 @@ def create_network(
         opts=opts,
     )
     return Network(network=network, subnetwork=subnetwork, router=router, nat=nat)
+
+
+# KEDA's metrics server (6443, behind the external-metrics API) and its admission webhooks (9443) are called by
+# the control plane on the pods' own ports; with private nodes GKE's automatic rules open only 443 and 10250
+# from the control plane, so the queue-depth and latency triggers would never answer without this rule.
+CONTROL_PLANE_TO_POD_PORTS = ("6443", "9443")
+
+
+def allow_control_plane_to_webhooks(
+    name: str,
+    settings: GcpSettings,
+    *,
+    network: Network,
+    cluster: gcp.container.Cluster,
+    node_account_email: pulumi.Input[str],
+    children: Children,
+) -> gcp.compute.Firewall:
+    """Ingress from the control plane's private endpoint to the nodes (their service account), on
+    CONTROL_PLANE_TO_POD_PORTS only."""
+    source = cluster.private_cluster_config.apply(_control_plane_range)
+    return gcp.compute.Firewall(
+        f"{name}-control-plane-webhooks",
+        project=settings.project,
+        network=network.network.self_link,
+        description="Liftoff: GKE control plane to KEDA's metrics server and webhooks",
+        direction="INGRESS",
+        source_ranges=[source],
+        target_service_accounts=[node_account_email],
+        allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=list(CONTROL_PLANE_TO_POD_PORTS))],
+        opts=children.opts(depends_on=[cluster]),
+    )
+
+
+def _control_plane_range(config: gcp.container.outputs.ClusterPrivateClusterConfig | None) -> str:
+    """The control plane's range: its /28 when it has one (VPC peering), else its private endpoint's /32
+    (Private Service Connect, this cluster's kind)."""
+    if config is not None and config.master_ipv4_cidr_block:
+        return config.master_ipv4_cidr_block
+    if config is None or not config.private_endpoint:
+        raise ValueError("the GKE cluster reports no private endpoint (privateClusterConfig.privateEndpoint)")
+    return f"{config.private_endpoint}/32"

@@ -15,6 +15,9 @@ REQUIRED_APIS = (
     "container.googleapis.com",
     "artifactregistry.googleapis.com",
     "iam.googleapis.com",
+    # The project-level IAM bindings (the node account's roles) go through Resource Manager, which a
+    # fresh project has off.
+    "cloudresourcemanager.googleapis.com",
 )
 
 

@@ -14,7 +14,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
@@ -106,7 +106,7 @@ class GcpSettings(StackModel):
     requested_accelerator_count: int = Field(0, ge=0, le=16, alias="gcpGpuAcceleratorCount")
     """`gcpGpuAcceleratorCount` as set (0: the machine type's own); see `gpu_accelerator_count`."""
     gpu_nodes_min: int = Field(0, ge=0, le=1000, alias="gcpGpuNodesMin")
-    gpu_nodes_max: int = Field(2, ge=1, le=1000, alias="gcpGpuNodesMax")
+    gpu_nodes_max: int = Field(4, ge=1, le=1000, alias="gcpGpuNodesMax")
     gpu_spot: bool = Field(False, alias="gcpGpuSpot")
     gpu_driver_version: Literal["DEFAULT", "LATEST"] = Field("LATEST", alias="gcpGpuDriverVersion")
     registry_keep_count: int = Field(10, ge=1, le=1000, alias="gcpRegistryKeepCount")
@@ -213,6 +213,12 @@ class GcpSettings(StackModel):
 
     def version_warnings(self, day: date) -> list[str]:
         return versions.expiry_warnings("gcp", self.kubernetes_version, day)
+
+    gpu_pool_size_key: ClassVar[str] = "gcpGpuNodesMax"
+
+    def gpu_pod_capacity(self, gpus_per_pod: int) -> int | None:
+        """Inference pods the GPU pool holds at its largest."""
+        return self.gpu_nodes_max * (self.gpu_accelerator_count // gpus_per_pod)
 
     @property
     def idle_gpu_nodes(self) -> GpuFloor | None:

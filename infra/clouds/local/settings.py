@@ -7,7 +7,7 @@ The model for every `infra/clouds/<cloud>/settings.py`: a `StackModel` whose ali
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -34,6 +34,12 @@ class LocalSettings(StackModel):
     """kind and Docker Desktop lack metrics-server (the CPU autoscaler needs it); k3d ships one: set false."""
     image_platform: Literal["linux/amd64", "linux/arm64"] = Field("linux/amd64", alias="localImagePlatform")
     """The nodes' OS/architecture: `linux/arm64` for kind on Apple silicon."""
+
+    gpu_pool_size_key: ClassVar[str] = ""
+
+    def gpu_pod_capacity(self, gpus_per_pod: int) -> int | None:
+        """None: the cluster's GPU nodes are not this program's to count."""
+        return None
 
     def version_warnings(self, day: date) -> list[str]:
         """None: the cluster's version is whatever the kubeconfig's cluster runs."""

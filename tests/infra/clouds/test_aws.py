@@ -611,3 +611,11 @@ def test_bad_stack_config_fails_the_plan_naming_the_key(overrides: dict[str, obj
     with pytest.raises(PlanError) as caught:
         plan(overrides)
     assert key in str(caught.value)
+
+
+def test_gpu_nodes_carry_the_accelerator_label_cluster_autoscaler_waits_on(default_plan: Plan) -> None:
+    """Without it, cluster-autoscaler starts a second GPU node while the first still initialises its GPU."""
+    gpu = node_group(default_plan, "gpu")
+    assert gpu["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-a10g"  # g5.xlarge, the stack's type
+    template = "k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"
+    assert gpu["tags"][template] == "nvidia-a10g"

@@ -577,12 +577,13 @@ def program():
     platform = create_platform(load_settings())
     found["depends_on"] = sorted(r._name for r in platform.depends_on)
 _sync_await(run_pulumi_func(program))
-print(json.dumps({"depends_on": found["depends_on"], "provider": monitor.dependencies["azure-k8s"]}))
+print(json.dumps({"depends_on": found["depends_on"], "provider": monitor.dependencies["azure-k8s"],
+                  "all": monitor.dependencies}))
 """
 
 
 @pytest.fixture(scope="module")
-def dependencies() -> dict[str, list[str]]:
+def dependencies() -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", _DEPENDENCIES_PROGRAM],
         cwd=Path(__file__).resolve().parents[3],
@@ -591,12 +592,12 @@ def dependencies() -> dict[str, list[str]]:
         timeout=240,
         check=True,
     )
-    result: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
 def test_the_workload_and_its_provider_wait_for_the_pools_and_the_deployers_access(
-    dependencies: dict[str, list[str]], default_plan: Plan
+    dependencies: dict[str, Any], default_plan: Plan
 ) -> None:
     pool = default_plan.one(AGENT_POOL).name
     cluster_name = default_plan.one(CLUSTER).name
@@ -604,3 +605,18 @@ def test_the_workload_and_its_provider_wait_for_the_pools_and_the_deployers_acce
     assert len(roles) == 3  # the deployer's admin role, the kubelet's AcrPull, the cluster's subnet role
     for waits_for in (dependencies["depends_on"], dependencies["provider"]):
         assert {pool, cluster_name, *roles} <= set(waits_for), waits_for
+
+
+def test_the_deployers_roles_are_used_only_once_azure_has_propagated_them(
+    dependencies: dict[str, Any],
+) -> None:
+    """Role assignments take up to five minutes to take effect: the first Helm release and the first push
+    wait for a RolePropagation that waits on each new assignment."""
+    from infra.clouds.azure.propagation import PROPAGATION_S
+
+    assert PROPAGATION_S >= 300
+    every = dependencies["all"]
+    assert "azure-aks-deployer-admin" in every["azure-admin-propagation"]
+    assert "azure-admin-propagation" in dependencies["provider"]
+    assert "azure-acr-deployer-push" in every["azure-acr-push-propagation"]
+    assert "azure-acr-push-propagation" in every["azure-acr-push-token"]

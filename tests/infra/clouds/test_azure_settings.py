@@ -18,7 +18,7 @@ def test_defaults_ask_for_a_t4_pool_that_scales_from_zero() -> None:
     azure = settings()
     assert azure.gpu_pool is True
     assert azure.gpu_vm_size == "Standard_NC4as_T4_v3"
-    assert (azure.gpu_min_count, azure.gpu_max_count) == (0, 2)
+    assert (azure.gpu_min_count, azure.gpu_max_count) == (0, 4)
     assert azure.gpu_spot is False
     assert azure.network_policy == "cilium"
     assert azure.grant_deployer_roles is True

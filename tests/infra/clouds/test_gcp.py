@@ -14,7 +14,12 @@ from infra.plan import Plan, PlanError, PlannedResource, run_stack
 STACK = "gcp"
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
-PROJECT_ROLES = {"roles/logging.logWriter", "roles/monitoring.metricWriter"}
+# GKE's documented minimum for a node account, and the two it covers (kept for older GKE versions).
+PROJECT_ROLES = {
+    "roles/container.defaultNodeServiceAccount",
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+}
 REPOSITORY_ROLE = "roles/artifactregistry.reader"
 COST_LABELS = {"project": "liftoff", "stack": STACK, "managed-by": "pulumi"}
 IAM_TYPES = (
@@ -342,3 +347,22 @@ def test_gke_collects_gpu_metrics_itself_so_no_dcgm_exporter_is_installed(defaul
     charts = {r.inputs.get("chart") for r in default_plan.helm_releases()}
     assert "kube-prometheus-stack" in charts, "the gcp stack runs with monitoring"
     assert "dcgm-exporter" not in charts
+
+
+def test_resource_manager_is_enabled_before_the_project_iam_bindings_need_it(default_plan: Plan) -> None:
+    services = {s.inputs["service"] for s in default_plan.by_type("gcp:projects/service:Service")}
+    assert "cloudresourcemanager.googleapis.com" in services
+
+
+def test_the_control_plane_reaches_kedas_metrics_server_and_webhooks_on_the_nodes(default_plan: Plan) -> None:
+    """Private nodes: GKE opens only 443 and 10250 from the control plane; KEDA needs 6443 and 9443."""
+    from infra.clouds.gcp.mocks import CONTROL_PLANE_PRIVATE_IP
+
+    rule = default_plan.one("gcp:compute/firewall:Firewall", "liftoff-control-plane-webhooks").inputs
+    assert rule["direction"] == "INGRESS"
+    assert rule["sourceRanges"] == [f"{CONTROL_PLANE_PRIVATE_IP}/32"]
+    assert rule["allows"] == [{"protocol": "tcp", "ports": ["6443", "9443"]}]
+    nodes = default_plan.one("gcp:serviceaccount/account:Account")
+    assert rule["targetServiceAccounts"] == [
+        f"{nodes.inputs['accountId']}@{nodes.inputs['project']}.iam.gserviceaccount.com"
+    ]

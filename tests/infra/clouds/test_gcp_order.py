@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from infra.clouds.gcp.identity import NODE_PROJECT_ROLES
+
 STACK = "gcp"
 NODE_POOL = "gcp:container/nodePool:NodePool"
 IAM_MEMBERS = (
@@ -62,7 +64,8 @@ def test_nodes_start_only_once_they_can_log_pull_and_reach_out() -> None:
     grants = [urn for t in IAM_MEMBERS for urn in of_type(t)]
     [nat] = of_type("gcp:compute/routerNat:RouterNat")
     pools = of_type(NODE_POOL)
-    assert len(grants) == 3 and len(pools) == 2
+    # The node account's project roles (infra/clouds/gcp/identity.py) and its registry reader role.
+    assert len(grants) == len(NODE_PROJECT_ROLES) + 1 and len(pools) == 2
     for pool_urn in pools:
         assert all(waits_for(pool_urn, grant) for grant in grants), pool_urn
         assert waits_for(pool_urn, nat)
