@@ -38,6 +38,31 @@ class KeyInterceptor(grpc.aio.ServerInterceptor):
         return self._refusal
 
 
+SERVICE = "/inference.GRPCInferenceService/"
+
+
+class TritonRefusals(grpc.GenericRpcHandler):
+    """Triton's other methods of the same service (ModelConfig, ModelStatistics, RepositoryIndex, shared
+    memory, ...) answer UNIMPLEMENTED with a message, not grpc's bare "Method not found!". Registered after
+    the servicer, so it only sees the methods the servicer does not have."""
+
+    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        method = details.method or ""
+        if not method.startswith(SERVICE):
+            return None
+        name = method.removeprefix(SERVICE)
+
+        async def refuse(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+            await context.abort(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"Liftoff does not implement {name} over gRPC (docs/protocols.md lists what it serves; "
+                "model config and statistics are on REST: /v2/models/{name}/config and /stats)",
+            )
+            return b""
+
+        return grpc.unary_unary_rpc_method_handler(refuse)
+
+
 def build_server(state: ServerState, keys: KeyStore, address: str) -> tuple[grpc.aio.Server, int]:
     """A started-ready server (call `.start()`), bound to `address`; the port it got (for `:0`)."""
     settings = state.settings
@@ -50,5 +75,6 @@ def build_server(state: ServerState, keys: KeyStore, address: str) -> tuple[grpc
         options=[("grpc.max_receive_message_length", state.max_body_bytes)],
     )
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(state), server)
+    server.add_generic_rpc_handlers((TritonRefusals(),))
     port = server.add_insecure_port(address)
     return server, port

@@ -70,3 +70,20 @@ async def test_the_app_serves_grpc_on_its_port_for_its_lifetime(linear_model: Pa
     assert live.live
     with pytest.raises(ConnectionRefusedError):  # the listener closed with the app
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+async def test_tritons_other_methods_are_unimplemented_with_a_message(linear_model: Path) -> None:
+    state: ServerState = create_app(Settings(model_path=linear_model)).state.liftoff
+    server, port = build_server(state, KeyStore(), "127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            config = channel.unary_unary("/inference.GRPCInferenceService/ModelConfig")
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await config(b"")
+            live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest())
+    finally:
+        await server.stop(grace=None)
+    assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert "Liftoff does not implement ModelConfig over gRPC" in (caught.value.details() or "")
+    assert live.live  # the servicer's own methods still win over the refusals
