@@ -85,6 +85,19 @@ def probes(settings: Settings) -> dict[str, Any]:
     }
 
 
+def container_security_context() -> dict[str, Any]:
+    """Every Liftoff container: its own non-root user, a read-only root, no capabilities, no escalation."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS,
+        "runAsGroup": RUN_AS,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
 def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling | None) -> dict[str, Any]:
     return {
         "name": "server",
@@ -99,15 +112,7 @@ def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling |
         "lifecycle": {"preStop": {"sleep": {"seconds": settings.pre_stop_s}}}
         if settings.pre_stop_s
         else None,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUN_AS,
-            "runAsGroup": RUN_AS,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": container_security_context(),
         "volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir, per the contract)
             *(

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.settings import Settings
+from infra.workload import pod
 
 KEDA_NAMESPACE = "keda"
 HTTP_RELEASE = "keda-add-ons-http"
@@ -132,7 +133,7 @@ def cold_start_responder_spec(image: Any) -> dict[str, Any]:
     """Two small pods of the inference image on the system pool (no GPU, no model), read-only, non-root."""
     labels = cold_start_responder_labels()
     probe = {"httpGet": {"path": "/healthz", "port": COLD_START_PORT}, "periodSeconds": 10}
-    user = 10001
+    user = pod.RUN_AS
     return {
         "replicas": 2,
         "selector": {"matchLabels": labels},
@@ -164,15 +165,7 @@ def cold_start_responder_spec(image: Any) -> dict[str, Any]:
                         },
                         "livenessProbe": probe,
                         "readinessProbe": probe,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": user,
-                            "runAsGroup": user,
-                            "allowPrivilegeEscalation": False,
-                            "readOnlyRootFilesystem": True,
-                            "capabilities": {"drop": ["ALL"]},
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
+                        "securityContext": pod.container_security_context(),
                     }
                 ],
             },
