@@ -55,6 +55,10 @@ def middleware_specs(settings: Settings) -> dict[str, dict[str, Any]]:
             "rateLimit": {"average": edge.rate_limit_per_s, "period": "1s", "burst": edge.rate_limit_burst}
         },
         "inference-body-limit": {"buffering": {"maxRequestBodyBytes": edge.max_body_bytes}},
+        # A request whose pod died before answering goes to another pod. Traefik retries only when the pod
+        # sent nothing (a network error), which the server's one-write responses make the whole story of a
+        # killed pod; inference is safe to repeat. After the buffering, so the body can be sent again.
+        "inference-retry": {"retry": {"attempts": 2, "initialInterval": "50ms"}},
     }
     if edge.tls:
         specs["inference-hsts"] = {

@@ -102,6 +102,18 @@ def test_every_request_passes_the_rate_and_body_limits_at_traefik(dev_plan: Plan
     assert values["service"]["spec"]["externalTrafficPolicy"] == "Local"
 
 
+def test_a_request_to_a_pod_that_died_is_retried_on_another_after_its_body_is_buffered(
+    dev_plan: Plan,
+) -> None:
+    found = middlewares(dev_plan)
+    assert found["inference-retry"]["spec"]["retry"]["attempts"] == 2
+    annotations = dev_plan.k8s_object("Ingress", "inference")["metadata"]["annotations"]
+    chain = annotations["traefik.ingress.kubernetes.io/router.middlewares"].split(",")
+    assert chain.index("liftoff-inference-body-limit@kubernetescrd") < chain.index(
+        "liftoff-inference-retry@kubernetescrd"
+    )
+
+
 def test_the_limits_follow_the_settings() -> None:
     plan = run_stack("dev", {"rateLimitPerSecond": 7, "rateLimitBurst": 9, "maxBodyBytes": 4096})
     found = middlewares(plan)
