@@ -256,30 +256,25 @@ class InferenceService(pulumi.ComponentResource):
     ) -> None:
         """The interceptor's way in (ExternalName Service), the HTTPScaledObject and the cold-start responder
         it fails over to (docs/scale-to-zero.md)."""
+        responder_meta: Any = {
+            **meta(scale_to_zero.COLD_START_RESPONDER),
+            "labels": scale_to_zero.cold_start_responder_labels(),
+        }
         k8s.apps.v1.Deployment(
             f"{name}-cold-start",
-            metadata={
-                **meta(scale_to_zero.COLD_START_RESPONDER),
-                "labels": scale_to_zero.cold_start_responder_labels(),
-            },
+            metadata=responder_meta,
             spec=untyped(scale_to_zero.cold_start_responder_spec(args.image)),
             opts=in_namespace,
         )
         k8s.core.v1.Service(
             f"{name}-cold-start",
-            metadata={
-                **meta(scale_to_zero.COLD_START_RESPONDER),
-                "labels": scale_to_zero.cold_start_responder_labels(),
-            },
+            metadata=responder_meta,
             spec=untyped(scale_to_zero.cold_start_service_spec()),
             opts=in_namespace,
         )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-cold-start",
-            metadata={
-                **meta(scale_to_zero.COLD_START_RESPONDER),
-                "labels": scale_to_zero.cold_start_responder_labels(),
-            },
+            metadata=responder_meta,
             spec=untyped(scale_to_zero.cold_start_network_policy_spec()),
             opts=in_namespace,
         )

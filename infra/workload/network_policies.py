@@ -16,7 +16,7 @@ from typing import Any
 DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
 
 
-def _namespace(name: str) -> dict[str, Any]:
+def from_namespace(name: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
@@ -33,7 +33,7 @@ def server_spec(
     """`sources`: the namespaces that may open connections to the server's port."""
     egress: list[dict[str, Any]] = [
         # Cluster DNS runs in kube-system on every platform (CoreDNS, kube-dns, AKS's coredns).
-        {"to": [_namespace("kube-system")], "ports": DNS_PORTS}
+        {"to": [from_namespace("kube-system")], "ports": DNS_PORTS}
     ]
     if egress_cidrs:
         egress.append({"to": [{"ipBlock": {"cidr": cidr}} for cidr in egress_cidrs]})
@@ -42,7 +42,7 @@ def server_spec(
         "policyTypes": ["Ingress", "Egress"],
         "ingress": [
             {
-                "from": [_namespace(source) for source in sources],
+                "from": [from_namespace(source) for source in sources],
                 "ports": [{"port": port, "protocol": "TCP"}],
             }
         ],

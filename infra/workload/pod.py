@@ -85,6 +85,17 @@ def probes(settings: Settings) -> dict[str, Any]:
     }
 
 
+def pod_security_context() -> dict[str, Any]:
+    """Every Liftoff pod: its own non-root user and group (and volumes' group), the runtime's seccomp."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS,
+        "runAsGroup": RUN_AS,
+        "fsGroup": RUN_AS,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
 def container_security_context() -> dict[str, Any]:
     """Every Liftoff container: its own non-root user, a read-only root, no capabilities, no escalation."""
     return {
@@ -141,13 +152,7 @@ def pod_spec(
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": settings.termination_grace_s,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUN_AS,
-            "runAsGroup": RUN_AS,
-            "fsGroup": RUN_AS,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": pod_security_context(),
         "containers": [container(settings, image, gpu)],
         "volumes": [
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},

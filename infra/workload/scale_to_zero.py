@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.settings import Settings
-from infra.workload import pod
+from infra.workload import network_policies, pod
 
 KEDA_NAMESPACE = "keda"
 HTTP_RELEASE = "keda-add-ons-http"
@@ -133,7 +133,6 @@ def cold_start_responder_spec(image: Any) -> dict[str, Any]:
     """Two small pods of the inference image on the system pool (no GPU, no model), read-only, non-root."""
     labels = cold_start_responder_labels()
     probe = {"httpGet": {"path": "/healthz", "port": COLD_START_PORT}, "periodSeconds": 10}
-    user = pod.RUN_AS
     return {
         "replicas": 2,
         "selector": {"matchLabels": labels},
@@ -142,12 +141,7 @@ def cold_start_responder_spec(image: Any) -> dict[str, Any]:
             "spec": {
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": user,
-                    "runAsGroup": user,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
+                "securityContext": pod.pod_security_context(),
                 "containers": [
                     {
                         "name": "responder",
@@ -187,9 +181,7 @@ def cold_start_network_policy_spec() -> dict[str, Any]:
         "policyTypes": ["Ingress"],
         "ingress": [
             {
-                "from": [
-                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KEDA_NAMESPACE}}}
-                ],
+                "from": [network_policies.from_namespace(KEDA_NAMESPACE)],
                 "ports": [{"port": COLD_START_PORT, "protocol": "TCP"}],
             }
         ],
