@@ -39,30 +39,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replica]:
         replica.stop(timeout_s=15.0)
 
 
-def test_generated_requests_get_no_5xx_and_every_response_matches_the_openapi_schema(
-    server: Replica, tmp_path: Path
-) -> None:
-    config = tmp_path / "schemathesis.toml"
+def schemathesis_command(
+    port: int, folder: Path, checks: str, max_examples: int, seed: str, *extra: str
+) -> tuple[list[str], Path]:
+    """The `st run` command line against the server's own OpenAPI document, and where its JSON report lands."""
+    config = folder / "schemathesis.toml"
     config.write_text(CONFIG)
-    report_path = tmp_path / "report.json"
+    report_path = folder / "report.json"
     command = [
         str(Path(sys.executable).with_name("st")),
         "--config-file",
         str(config),
         "run",
-        f"http://127.0.0.1:{server.port}/openapi.json",
+        f"http://127.0.0.1:{port}/openapi.json",
         "--checks",
-        ",".join(CHECKS),
-        # KServe's :explain answers a documented 501 on purpose (tests/service/api prove it), which
-        # schemathesis would count as a server error.
-        "--exclude-path-regex",
-        ":explain$",
+        checks,
         "--phases",
         "examples,coverage,fuzzing",
         "--max-examples",
-        "80",
+        str(max_examples),
         "--seed",
-        "20261130",
+        seed,
         "--workers",
         "2",
         "--generation-database",
@@ -71,7 +68,25 @@ def test_generated_requests_get_no_5xx_and_every_response_matches_the_openapi_sc
         "json",
         "--report-json-path",
         str(report_path),
+        *extra,
     ]
+    return command, report_path
+
+
+def test_generated_requests_get_no_5xx_and_every_response_matches_the_openapi_schema(
+    server: Replica, tmp_path: Path
+) -> None:
+    command, report_path = schemathesis_command(
+        server.port,
+        tmp_path,
+        ",".join(CHECKS),
+        80,
+        "20261130",
+        # KServe's :explain answers a documented 501 on purpose (tests/service/api prove it), which
+        # schemathesis would count as a server error.
+        "--exclude-path-regex",
+        ":explain$",
+    )
     result = subprocess.run(command, capture_output=True, text=True, timeout=110, check=False)
     report = json.loads(report_path.read_text())
     cases = report["test_cases"]

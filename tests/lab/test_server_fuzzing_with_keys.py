@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 from lab.ports import free_port
 from lab.replicas import Replica
-from tests.lab.test_server_fuzzing import CHECKS, CONFIG
+from tests.lab.test_server_fuzzing import CHECKS, schemathesis_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -35,33 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replica]:
 
 
 def schemathesis(server: Replica, folder: Path, checks: str, *extra: str) -> dict[str, object]:
-    config = folder / "schemathesis.toml"
-    config.write_text(CONFIG)
-    report_path = folder / "report.json"
-    command = [
-        str(Path(sys.executable).with_name("st")),
-        "--config-file",
-        str(config),
-        "run",
-        f"http://127.0.0.1:{server.port}/openapi.json",
-        "--checks",
-        checks,
-        "--phases",
-        "examples,coverage,fuzzing",
-        "--max-examples",
-        "40",
-        "--seed",
-        "20261202",
-        "--workers",
-        "2",
-        "--generation-database",
-        "none",
-        "--report",
-        "json",
-        "--report-json-path",
-        str(report_path),
-        *extra,
-    ]
+    command, report_path = schemathesis_command(server.port, folder, checks, 40, "20261202", *extra)
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "lab.fuzz_checks", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(command, capture_output=True, text=True, timeout=200, check=False, env=env)
     report: dict[str, object] = json.loads(report_path.read_text())
