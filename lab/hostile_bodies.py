@@ -133,6 +133,11 @@ def main() -> int:
         sent_before = sent.value
         attacked = _well_behaved(base, args.seconds)
         attack_rate = (sent.value - sent_before) / args.seconds
+        # The server's CPU per hostile body, with the attackers alone: less at the mercy of the machine's
+        # load than the client's latency.
+        cpu_before, sent_before = _cpu_s(server.pid), sent.value
+        time.sleep(3.0)
+        cpu_per_body_ms = (_cpu_s(server.pid) - cpu_before) / max(1, sent.value - sent_before) * 1000
         for process in attackers:
             process.terminate()
             process.join(timeout=30)
@@ -145,11 +150,18 @@ def main() -> int:
     print(
         f"attack bodies: {body_bytes - 1} bytes of zeros, each answered {answered}, {attack_rate:.0f} per second"
     )
+    print(f"server CPU:     {cpu_per_body_ms:.2f} ms per attack body (all its threads)")
     print(f"alone:          {_percentiles(alone)}")
     print(f"two attackers:  {_percentiles(attacked)}")
     print(f"p99 ratio:      {_at(attacked, 0.99) / _at(alone, 0.99):.1f}x (target: 2x)")
     print(f"load average:   {' '.join(f'{load:.1f}' for load in os.getloadavg())} on {os.cpu_count()} cores")
     return 0
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _body_limit(port: int) -> int:
