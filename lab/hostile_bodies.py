@@ -121,7 +121,9 @@ def main() -> int:
                 return 1
             time.sleep(0.1)
         body_bytes = args.body_bytes or _body_limit(port)
+        cpu_before = _cpu_s(server.pid)
         alone = _well_behaved(base, args.seconds)
+        cpu_per_request_ms = (_cpu_s(server.pid) - cpu_before) / len(alone) * 1000
         # Each attacker in its own process, so its CPU and GIL are not the measured client's.
         sent = multiprocessing.Value("q", 0)
         attackers = [
@@ -150,7 +152,10 @@ def main() -> int:
     print(
         f"attack bodies: {body_bytes - 1} bytes of zeros, each answered {answered}, {attack_rate:.0f} per second"
     )
-    print(f"server CPU:     {cpu_per_body_ms:.2f} ms per attack body (all its threads)")
+    print(
+        f"server CPU:     {cpu_per_body_ms:.2f} ms per attack body, "
+        f"{cpu_per_request_ms:.2f} ms per well-behaved request (all its threads)"
+    )
     print(f"alone:          {_percentiles(alone)}")
     print(f"two attackers:  {_percentiles(attacked)}")
     print(f"p99 ratio:      {_at(attacked, 0.99) / _at(alone, 0.99):.1f}x (target: 2x)")
