@@ -171,6 +171,10 @@ bench-gpu: ## serve the ResNet-sized model on a GPU in bfloat16 -> docs/benchmar
 	bench/setup.sh wrk
 	$(GPU_PYTHON) -m bench.gpu
 
+.PHONY: bench-hostile
+bench-hostile: $(STAMP) $(MODEL) ## a client's p50/p95/p99 alone and beside two posting the largest bodies of zeros (issue 20)
+	$(PY) -m lab.hostile_bodies $(BENCH_ARGS)
+
 .PHONY: bench-profile
 bench-profile: $(STAMP) $(MODEL) ## where a Liftoff request's time goes: py-spy under wrk load (BENCH_ARGS=--model ...)
 	bench/setup.sh wrk

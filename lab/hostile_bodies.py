@@ -3,7 +3,9 @@ well-behaved third one (issue 20, item 3; figures in docs/hardening.md).
 
 Starts one `python -m service` (the bundled digits model) on a free loopback port, measures a client
 sending one-row /predict requests one after another, alone and then while two others keep posting bodies
-of `0,0,...` as large as the server takes (each answered 400 or 413), and prints p50/p95/p99 for both.
+of `0,0,...` as large as the server takes (each answered 400 or 413), and prints p50/p95/p99 for both,
+their p99 ratio (issue 20's target: 2x), the attack rate and the load average (the figures are only as
+quiet as the machine). `make bench-hostile` runs it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 import httpx
@@ -29,13 +32,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _percentiles(samples_ms: list[float]) -> str:
+def _at(samples_ms: list[float], share: float) -> float:
     ordered = sorted(samples_ms)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
-    def at(share: float) -> float:
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
-    return f"n={len(ordered)} p50 {at(0.50):.2f} ms, p95 {at(0.95):.2f} ms, p99 {at(0.99):.2f} ms"
+def _percentiles(samples_ms: list[float]) -> str:
+    p50, p95, p99 = (_at(samples_ms, share) for share in (0.50, 0.95, 0.99))
+    return f"n={len(samples_ms)} p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms"
 
 
 def _well_behaved(base: str, seconds: float) -> list[float]:
@@ -56,11 +60,37 @@ def _zeros(body_bytes: int) -> bytes:
     return head + b",".join([b"0"] * count) + tail
 
 
-def _attack(base: str, body_bytes: int) -> None:
+def _attack(port: int, body_bytes: int, sent: Synchronized[int]) -> None:
+    """Posts the body back to back on one keep-alive connection, the request built once: on 2 shared cores
+    an attacker's own CPU (httpx's costs more than the server's answer) would be what the client waits for."""
     body = _zeros(body_bytes)
-    with httpx.Client(base_url=base, timeout=30) as client:
+    request = (
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         while True:
-            client.post("/predict", content=body, headers={"content-type": "application/json"})
+            sock.sendall(request)
+            _read_response(sock)
+            with sent.get_lock():
+                sent.value += 1
+
+
+def _read_response(sock: socket.socket) -> None:
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
 
 
 def main() -> int:
@@ -91,13 +121,25 @@ def main() -> int:
                 return 1
             time.sleep(0.1)
         body_bytes = args.body_bytes or _body_limit(port)
+        cpu_before = _cpu_s(server.pid)
         alone = _well_behaved(base, args.seconds)
+        cpu_per_request_ms = (_cpu_s(server.pid) - cpu_before) / len(alone) * 1000
         # Each attacker in its own process, so its CPU and GIL are not the measured client's.
-        attackers = [multiprocessing.Process(target=_attack, args=(base, body_bytes - 1)) for _ in range(2)]
+        sent = multiprocessing.Value("q", 0)
+        attackers = [
+            multiprocessing.Process(target=_attack, args=(port, body_bytes - 1, sent)) for _ in range(2)
+        ]
         for process in attackers:
             process.start()
         time.sleep(1.0)
+        sent_before = sent.value
         attacked = _well_behaved(base, args.seconds)
+        attack_rate = (sent.value - sent_before) / args.seconds
+        # The server's CPU per hostile body, with the attackers alone: less at the mercy of the machine's
+        # load than the client's latency.
+        cpu_before, sent_before = _cpu_s(server.pid), sent.value
+        time.sleep(3.0)
+        cpu_per_body_ms = (_cpu_s(server.pid) - cpu_before) / max(1, sent.value - sent_before) * 1000
         for process in attackers:
             process.terminate()
             process.join(timeout=30)
@@ -107,10 +149,24 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"attack bodies: {body_bytes - 1} bytes of zeros, each answered {answered}")
+    print(
+        f"attack bodies: {body_bytes - 1} bytes of zeros, each answered {answered}, {attack_rate:.0f} per second"
+    )
+    print(
+        f"server CPU:     {cpu_per_body_ms:.2f} ms per attack body, "
+        f"{cpu_per_request_ms:.2f} ms per well-behaved request (all its threads)"
+    )
     print(f"alone:          {_percentiles(alone)}")
     print(f"two attackers:  {_percentiles(attacked)}")
+    print(f"p99 ratio:      {_at(attacked, 0.99) / _at(alone, 0.99):.1f}x (target: 2x)")
+    print(f"load average:   {' '.join(f'{load:.1f}' for load in os.getloadavg())} on {os.cpu_count()} cores")
     return 0
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _body_limit(port: int) -> int:

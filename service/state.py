@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from service.batching import Batcher
-from service.body_limit import FALLBACK_BYTES, model_body_limit
+from service.body_limit import FALLBACK_BYTES, model_body_limit, model_separator_limit
 from service.metrics import Metrics
 from service.model.handled import LoadedModel
 from service.settings import Settings
@@ -37,6 +37,13 @@ class ServerState:
             limit = model_body_limit(self.model.metadata.inputs, self.settings.max_batch_size)
             self._body_limit = (self.model, limit)
         return limit
+
+    @property
+    def max_json_separators(self) -> int | None:
+        """The most commas a JSON request body may hold (service/body_limit.py); None: no such limit."""
+        if self.model is None:
+            return None
+        return model_separator_limit(self.model.metadata.inputs, self.settings.max_batch_size)
 
     @property
     def ready(self) -> bool:

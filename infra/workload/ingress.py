@@ -2,8 +2,9 @@
 
 Only the inference and model-metadata routes are published (and the API docs with liftoff:publicDocs); the
 probes stay for the kubelet and `/metrics` for Prometheus, inside the cluster. Every request passes a
-per-client rate limit and a body size limit at Traefik before it costs a pod anything; with a host and
-TLS, plain HTTP is redirected (Traefik's web entry point) and HTTPS answers carry HSTS.
+per-client rate limit and a body size limit at Traefik before it costs a pod anything, and is buffered so
+that Traefik can send it to another pod if its pod dies with it; with a host and TLS, plain HTTP is
+redirected (Traefik's web entry point) and HTTPS answers carry HSTS.
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ PLAIN_HTTP_WAIVER = "liftoff.dev/plain-http"
 """The policy pack's waiver for an Ingress without TLS (policies/liftoff_policies/edge.py): the reason, stated."""
 HSTS_SECONDS = 31_536_000
 """A year, the minimum the HSTS preload list asks for."""
+REPLAY_EXPRESSION = "IsNetworkError() && Attempts() <= 2"
+"""When Traefik's buffering middleware sends a request again, through the load balancer, so to another pod:
+the pod died with the request in hand (docs/hardening.md, "A killed replica cuts no answer"). Traefik v3.6's
+Retry middleware cannot: it stops once the request's headers were written to the pod
+(pkg/middlewares/retry/retry.go, WrapHandler), and has no option for POST or for status codes until v3.7.
+IsNetworkError() is the 502 or 504 Traefik's proxy makes of a connection closed or reset with no response
+(vulcand/oxy v2.0.3 buffer/threshold.go; traefik pkg/proxy/httputil/proxy.go, ComputeStatusCode), which the
+server never answers itself. Three attempts in all, as the lab's HAProxy (`retries 2`): the next pick may
+still be the dead pod until Kubernetes drops it from the endpoints. Replaying a POST is safe here: inference
+is not idempotent in HTTP's terms but is a pure function of its input, so a second run changes nothing."""
 
 
 @dataclass(frozen=True)
@@ -54,11 +65,9 @@ def middleware_specs(settings: Settings) -> dict[str, dict[str, Any]]:
         "inference-rate-limit": {
             "rateLimit": {"average": edge.rate_limit_per_s, "period": "1s", "burst": edge.rate_limit_burst}
         },
-        "inference-body-limit": {"buffering": {"maxRequestBodyBytes": edge.max_body_bytes}},
-        # A request whose pod died before answering goes to another pod. Traefik retries only when the pod
-        # sent nothing (a network error), which the server's one-write responses make the whole story of a
-        # killed pod; inference is safe to repeat. After the buffering, so the body can be sent again.
-        "inference-retry": {"retry": {"attempts": 2, "initialInterval": "50ms"}},
+        "inference-body-limit": {
+            "buffering": {"maxRequestBodyBytes": edge.max_body_bytes, "retryExpression": REPLAY_EXPRESSION}
+        },
     }
     if edge.tls:
         specs["inference-hsts"] = {

@@ -52,6 +52,24 @@ async def decode_body(size: int, decode: Callable[[], Decoded]) -> Decoded:
     return await asyncio.to_thread(decode)
 
 
+COMMA = ord(",")
+
+
+def check_separators(json_text: bytes, limit: int | None) -> None:
+    """Refuse, on the event loop and before any parsing, a JSON body with more values than the model's
+    largest request (`limit`: ServerState.max_json_separators). A body too large is cheap to send and dear
+    to parse: the count takes about 50 us on 116 KB, orjson about 400 us (issue 20, item 3)."""
+    if limit is None or len(json_text) <= limit:
+        return
+    found = int(np.count_nonzero(np.frombuffer(json_text, dtype=np.uint8) == COMMA))
+    if found > limit:
+        raise ApiError(
+            400,
+            f"the body holds more values than the model takes in one request: {found} commas, where its "
+            f"largest request (max batch size rows) needs at most {limit}; send fewer rows per request",
+        )
+
+
 def parse_json(raw: bytes, model: type[Body]) -> Body:
     try:
         document = orjson.loads(raw)

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from service.api import binary, bodies
 from service.api.common import (
     RETRY_AFTER_S,
+    check_separators,
     decode_body,
     infer,
     json_response,
@@ -96,8 +97,10 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     raw = await request.body()  # before incoming(): see predict.py
     header_length = request.headers.get(binary.HEADER)
 
+    json_part, binary_part = binary.split_body(raw, header_length)
+    check_separators(json_part, state.max_json_separators)
+
     def decode() -> tuple[InferRequest, list[Any], set[str]]:
-        json_part, binary_part = binary.split_body(raw, header_length)
         body = parse_json(json_part, InferRequest)
         inputs = decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
         return body, inputs, wanted_outputs(body, meta)

@@ -11,7 +11,15 @@ from fastapi import Request
 from starlette.responses import Response
 
 from service.api import bodies
-from service.api.common import decode_body, infer, json_response, parse_json, ready_model, server_state
+from service.api.common import (
+    check_separators,
+    decode_body,
+    infer,
+    json_response,
+    parse_json,
+    ready_model,
+    server_state,
+)
 from service.api.errors import ApiError
 from service.api.schemas import PredictRequest
 from service.api.tensors import instances_array, strings
@@ -41,6 +49,7 @@ async def predict(request: Request) -> Response:
 
     with batcher.incoming():
         if bodies.is_json(media):
+            check_separators(raw, state.max_json_separators)
             inputs = await decode_body(len(raw), decode)
         elif media == bodies.MULTIPART:
             inputs = await asyncio.to_thread(bodies.multipart_rows, header or "", raw, meta)

@@ -11,7 +11,9 @@ final stage carries no compilers, no pip and no scikit-learn. Then it runs the c
 real predictions on scikit-learn's digits (labels must match at least MIN_ACCURACY), Docker's own
 HEALTHCHECK turning healthy, and SIGTERM with requests in flight: each accepted request completes with the
 same answer it would have had, readiness fails at once, and the process exits by itself with status 0
-(not killed after a grace period).
+(not killed after a grace period). A second container gets SIGTERM under a flood of fresh connections:
+every connection its kernel accepted is answered (200, or 503 + Retry-After + Connection: close), none
+closed unanswered (issue 20, item 7; in process: tests/service/test_sigterm_fresh_connections.py).
 
 Prints the image size, by part and by layer (tests/image/image_sizes.py), and the time from `docker run` to
 ready beside their targets. The size limit is checked (it does not depend on the machine's load); the time
@@ -28,9 +30,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -48,6 +52,11 @@ SAMPLE_ROWS = 300
 ROWS_PER_REQUEST = 20
 IN_FLIGHT_REQUESTS = 8
 DRAIN_TIMEOUT_S = 20
+FLOOD_CLIENTS = 16
+FLOOD_ANSWERED_BEFORE_SIGNAL = 200
+FLOOD_ANSWERS = {"200", "503 retry-after close", "not accepted"}
+"""What a fresh connection around SIGTERM may come to; "not accepted" (refused, dropped, unreachable once the
+container is gone) is a client's cue to go elsewhere, unlike a connection accepted then closed unanswered."""
 UID = "10001"
 
 
@@ -354,6 +363,81 @@ def _readiness_after_signal(container: Container) -> int:
         return 0
 
 
+def flood_outcome(host: str, port: int, row: list[float]) -> str:
+    """What became of one /predict request on a fresh connection."""
+    body = json.dumps({"instances": [row]}).encode()
+    request = (
+        f"POST /predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+    try:
+        sock = socket.create_connection((host, port), timeout=5)
+    except OSError:
+        return "not accepted"
+    received = []
+    with sock:
+        try:
+            sock.sendall(request)
+            while chunk := sock.recv(65536):
+                received.append(chunk)
+        except OSError:  # reset, or no answer within the timeout
+            return "closed unanswered"
+    head = b"".join(received).split(b"\r\n\r\n", 1)[0].lower()
+    if head.startswith(b"http/1.1 200 "):
+        return "200"
+    if head.startswith(b"http/1.1 503 ") and b"retry-after" in head and b"connection: close" in head:
+        return "503 retry-after close"
+    return f"other: {head[:40]!r}" if head else "closed unanswered"
+
+
+def check_drain_under_flood(image: str, name: str, env: dict[str, str], row: list[float]) -> Counter[str]:
+    """SIGTERM while clients keep opening fresh connections: none that the kernel accepted goes unanswered."""
+    outcomes: Counter[str] = Counter()
+    with running(image, name, env) as container:
+        wait_ready(container)
+        # The flood goes to the container's own address on Docker's bridge, not to the published port:
+        # there Docker's userland proxy (docker-proxy) accepts every connection itself, answers none, and
+        # closes it when the container's end fails, so a connection the server never accepted would count
+        # as accepted and closed unanswered, and the check would say nothing about the server.
+        address = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+        host = docker("inspect", "--format", address, name)
+        check(bool(host), f"the container has an address on Docker's bridge ({host or 'none'})")
+        lock, stop = threading.Lock(), threading.Event()
+
+        def client() -> None:
+            while not stop.is_set():
+                outcome = flood_outcome(host, 8080, row)
+                with lock:
+                    outcomes[outcome] += 1
+
+        threads = [threading.Thread(target=client) for _ in range(FLOOD_CLIENTS)]
+        try:
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 60
+            while outcomes["200"] < FLOOD_ANSWERED_BEFORE_SIGNAL and time.monotonic() < deadline:
+                stop.wait(0.05)
+            check(
+                outcomes["200"] >= FLOOD_ANSWERED_BEFORE_SIGNAL,
+                f"{FLOOD_CLIENTS} clients reach {host}:8080 directly ({dict(outcomes)} before SIGTERM)",
+            )
+            docker("kill", "--signal", "SIGTERM", name)
+            exit_code = docker("wait", name, timeout=DRAIN_TIMEOUT_S + 30)
+            stop.wait(1.5)  # clients that connected at the last moment find out what became of them
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+    check(exit_code == "0", f"under the flood too, the server exits by itself with status 0 ({exit_code})")
+    check(outcomes["not accepted"] >= 1, "the flood went on past the exit")
+    check(
+        set(outcomes) <= FLOOD_ANSWERS,
+        f"SIGTERM under {FLOOD_CLIENTS} clients opening fresh connections: none closed unanswered "
+        f"({dict(outcomes)})",
+    )
+    return outcomes
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Prove a built Liftoff inference image.")
     parser.add_argument("--image", default="liftoff:cpu")
@@ -383,6 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             accuracy, predicted = check_predictions(container, rows, labels)
             check_healthcheck(container)
             drained_s = check_drain(container, rows, predicted)
+        flood = check_drain_under_flood(args.image, f"{name}-flood", env, rows[0])
     except (CheckFailed, subprocess.TimeoutExpired, subprocess.CalledProcessError, OSError) as failure:
         print(f"FAIL  {failure}", file=sys.stderr)
         return 1
@@ -390,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nimage {args.image}: size {size / 1e6:.0f} MB (target < {size_limit / 1e6:.0f} MB), "
         f"ready {ready_s:.2f} s after docker run (target < {READY_TARGET_S:.0f} s), "
         f"digits accuracy {accuracy:.3f}, SIGTERM to exit {drained_s:.1f} s with "
-        f"{IN_FLIGHT_REQUESTS} requests in flight"
+        f"{IN_FLIGHT_REQUESTS} requests in flight; SIGTERM under a flood of fresh connections: {dict(flood)}"
     )
     return 0
 
