@@ -53,7 +53,13 @@ serve: $(MODEL) ## serve the default model on http://127.0.0.1:8080
 # The scaling lab (docs/lab.md). HAProxy comes from the OS packages (make test-prereqs).
 REPLICAS ?= 3
 PORT ?= 8000
-LOADTEST_URL ?= http://127.0.0.1:$(PORT)
+# LAB_FLAGS="--no-tls --no-auth" for a plain lab; LAB_FILES=<the "files:" dir the lab printed> lets the load
+# test trust the lab's certificate and send its API key.
+LAB_FLAGS ?=
+LAB_FILES ?=
+LOADTEST_URL ?= $(if $(findstring --no-tls,$(LAB_FLAGS)),http,https)://127.0.0.1:$(PORT)
+LOADTEST_TLS_AND_KEY = $(if $(wildcard $(LAB_FILES)/lab-cert.pem),--cacert $(LAB_FILES)/lab-cert.pem) \
+	$(if $(wildcard $(LAB_FILES)/api-keys),--api-key-file $(LAB_FILES)/api-keys)
 PROFILE ?= joe-and-friends
 USERS ?= 64
 DURATION ?= 30
@@ -61,12 +67,12 @@ RATE ?= 1000
 P99_MS ?= 100
 
 .PHONY: lab
-lab: $(MODEL) ## REPLICAS=3 servers behind HAProxy on 127.0.0.1:PORT=8000 until Ctrl-C
-	$(PY) -m lab --replicas $(REPLICAS) --port $(PORT)
+lab: $(MODEL) ## REPLICAS=3 servers behind HAProxy (TLS, API key; LAB_FLAGS=--no-tls --no-auth) on 127.0.0.1:PORT=8000
+	$(PY) -m lab --replicas $(REPLICAS) --port $(PORT) $(LAB_FLAGS)
 
 .PHONY: loadtest
-loadtest: $(STAMP) ## load the lab (LOADTEST_URL): PROFILE=joe-and-friends USERS=64 DURATION=30
-	$(PY) -m lab.loadtest --url $(LOADTEST_URL) --profile $(PROFILE) --users $(USERS) --duration $(DURATION)
+loadtest: $(STAMP) ## load the lab (LAB_FILES=<its files dir>): PROFILE=joe-and-friends USERS=64 DURATION=30
+	$(PY) -m lab.loadtest --url $(LOADTEST_URL) $(LOADTEST_TLS_AND_KEY) --profile $(PROFILE) --users $(USERS) --duration $(DURATION)
 
 .PHONY: capacity
 capacity: $(MODEL) ## one replica's req/s at P99_MS=100 and the autoscaling for RATE=1000 req/s

@@ -3,6 +3,9 @@
 SIGHUP to the lab replaces the replicas one by one (a rolling update); `kill -9` on a replica shows
 self-healing. `--min-replicas 0 --max-replicas 3 --idle-seconds 30` scales to zero: no replica runs until
 a request comes, which HAProxy holds while the lab starts one.
+
+By default HAProxy speaks TLS with a certificate the lab makes at start, and the replicas require the API key
+the lab writes to its key file; `--no-tls` and `--no-auth` turn either off for a plain run.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
+from lab.api_keys import read_key
 from lab.proxy import ProxyError
 from lab.replicas import ReplicaError
 from lab.supervisor import Lab, LabConfig
+from lab.tls import CertificateError
 
 log = logging.getLogger("lab")
 
@@ -57,6 +63,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--env", type=_env_pair, action="append", default=[], help="LIFTOFF_NAME=value for every replica"
     )
     parser.add_argument("--keep-workdir", action="store_true", help="keep the config and logs after stopping")
+    parser.add_argument(
+        "--no-tls",
+        action="store_true",
+        help="plain HTTP at the proxy (default: TLS, a certificate made at start)",
+    )
+    parser.add_argument(
+        "--no-auth", action="store_true", help="replicas serve without an API key (default: one is required)"
+    )
+    parser.add_argument(
+        "--api-key-file",
+        type=Path,
+        help="require the first key in this file instead of a fresh random one (not on the command line: "
+        "ps would show it)",
+    )
     return parser.parse_args(argv)
 
 
@@ -64,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
+        api_key = read_key(args.api_key_file) if args.api_key_file is not None else None
         config = LabConfig(
             replicas=args.max_replicas if args.max_replicas is not None else args.replicas,
             min_replicas=args.min_replicas,
@@ -73,8 +94,11 @@ def main(argv: list[str] | None = None) -> int:
             drain_timeout_s=args.drain_timeout,
             replica_env=dict(args.env),
             keep_workdir=args.keep_workdir,
+            tls=not args.no_tls,
+            auth=not args.no_auth,
+            api_key=api_key,
         )
-    except ValueError as error:
+    except (OSError, ValueError) as error:
         print(f"python -m lab: {error}", file=sys.stderr)
         return 2
 
@@ -90,9 +114,18 @@ def main(argv: list[str] | None = None) -> int:
             for replica in lab.replicas:
                 state = f"pid {replica.pid}" if replica.alive() else "stopped until requests need it"
                 print(f"  {replica.replica_id}: 127.0.0.1:{replica.port} {state}")
+            client = ""
+            if lab.certificate is not None:
+                print(f"  TLS certificate (trust it, e.g. curl --cacert): {lab.certificate.cert_path}")
+                client += f" --cacert {lab.certificate.cert_path}"
+            if lab.api_keys_path is not None:
+                print(
+                    f"  API key (Authorization: Bearer <key>): {lab.api_key}\n  key file: {lab.api_keys_path}"
+                )
+                client += f" --api-key-file {lab.api_keys_path}"
             print(
                 f"  files: {lab.workdir}\n"
-                f"Try: python -m lab.loadtest --url {lab.url} --profile joe-and-friends\n"
+                f"Try: python -m lab.loadtest --url {lab.url}{client} --profile joe-and-friends\n"
                 f"     kill -9 <replica pid>       (self-healing)\n"
                 f"     kill -HUP {os.getpid()}  (rolling update)\n"
                 "Ctrl-C or SIGTERM stops everything.",
@@ -110,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                     else:
                         log.info("rolling update done")
             print("stopping every process the lab started ...", flush=True)
-    except (ProxyError, ReplicaError) as error:
+    except (ProxyError, ReplicaError, CertificateError) as error:
         print(f"python -m lab: {error}", file=sys.stderr)
         return 1
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import ssl
 import tempfile
 import threading
 import time
@@ -14,10 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from lab.api_keys import KEY_FILE_NAME, new_key, write_keys
 from lab.autoscaler import Autoscaler, ScalingPolicy, Traffic, haproxy_traffic
+from lab.loadtest.digit_requests import inference_request
+from lab.loadtest.http import PreparedRequest
 from lab.ports import free_port, free_ports
 from lab.proxy import DEFAULT_MAX_IN_FLIGHT, HAProxy, Upstream
 from lab.replicas import SERVER_COMMAND, Replica, ReplicaError
+from lab.tls import LabCertificate, make_certificate
 
 log = logging.getLogger("lab")
 
@@ -43,6 +48,12 @@ class LabConfig:
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     """Requests HAProxy sends one replica at once; the rest wait in HAProxy's queue for up to 0.5 s."""
     keep_workdir: bool = False
+    tls: bool = True
+    """HAProxy terminates TLS with a certificate the lab makes at start (lab/tls.py); False: plain HTTP."""
+    auth: bool = True
+    """The replicas require an API key from the lab's key file; False: they serve anyone (and warn)."""
+    api_key: str | None = None
+    """With `auth`: the key to require; None: a fresh random one (lab/api_keys.py)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.replicas <= 64:
@@ -89,6 +100,20 @@ class Lab:
         self.workdir = Path(tempfile.mkdtemp(prefix="liftoff-lab-"))
         self.port = config.port or free_port()
         ports = free_ports(config.replicas)
+        try:
+            self.certificate: LabCertificate | None = make_certificate(self.workdir) if config.tls else None
+        except BaseException:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
+        self.api_keys_path: Path | None = self.workdir / KEY_FILE_NAME if config.auth else None
+        """The key file every replica reads; rewrite it with lab.api_keys.write_keys to rotate keys."""
+        self.api_key: str | None = None
+        """The key the lab wrote at start (the file may hold others later)."""
+        replica_env = {"LIFTOFF_DRAIN_TIMEOUT_S": f"{config.drain_timeout_s:g}", **config.replica_env}
+        if self.api_keys_path is not None:
+            self.api_key = config.api_key or new_key()
+            write_keys(self.api_keys_path, [self.api_key])
+            replica_env["LIFTOFF_API_KEYS_FILE"] = str(self.api_keys_path)
         self._slots = [
             _Slot(
                 Replica(
@@ -96,7 +121,7 @@ class Lab:
                     port,
                     self.workdir / f"replica-{i}.log",
                     command=config.replica_command,
-                    env={"LIFTOFF_DRAIN_TIMEOUT_S": f"{config.drain_timeout_s:g}", **config.replica_env},
+                    env=replica_env,
                 )
             )
             for i, port in enumerate(ports)
@@ -105,7 +130,8 @@ class Lab:
             slot.wanted = False
         upstreams = [Upstream(s.replica.replica_id, s.replica.port, idle=not s.wanted) for s in self._slots]
         hold_s = config.cold_start_timeout_s if config.scales else None
-        self.proxy = HAProxy(self.port, upstreams, self.workdir, config.max_in_flight, hold_s)
+        tls_pem = self.certificate.haproxy_pem if self.certificate is not None else None
+        self.proxy = HAProxy(self.port, upstreams, self.workdir, config.max_in_flight, hold_s, tls_pem)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -117,7 +143,19 @@ class Lab:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.certificate is not None else 'http'}://127.0.0.1:{self.port}"
+
+    def client_tls(self) -> ssl.SSLContext | None:
+        """What a client of this lab verifies the proxy with: its certificate, and nothing else."""
+        return self.certificate.client_context() if self.certificate is not None else None
+
+    def inference_request(
+        self, route: str = "predict", rows: int = 1, api_key: str | None = None
+    ) -> PreparedRequest:
+        """An inference request through the proxy, with the lab's key (or `api_key`) and its TLS."""
+        return inference_request(
+            self.url, route, rows, api_key=api_key or self.api_key, tls=self.client_tls()
+        )
 
     @property
     def replicas(self) -> list[Replica]:

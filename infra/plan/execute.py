@@ -22,6 +22,20 @@ def execute(stack: str, config: dict[str, str]) -> Plan:
     """Run the program with this stack's config (full keys, Pulumi string values) and record everything."""
     mocks = PlanMocks()
     monitor = RecordingMonitor(mocks)
+    warnings: list[str] = []
+    show = pulumi.log.warn
+
+    def warn(
+        msg: str,
+        resource: pulumi.Resource | None = None,
+        stream_id: int | None = None,
+        ephemeral: bool | None = None,
+    ) -> None:
+        # Recorded for the tests, and still printed, as `pulumi up` would show it.
+        warnings.append(msg)
+        show(msg, resource, stream_id, ephemeral)
+
+    pulumi.log.warn = warn
     pulumi.runtime.set_all_config(config)
     pulumi.runtime.set_mocks(mocks, project=project_name(), stack=stack, preview=False, monitor=monitor)
 
@@ -34,6 +48,7 @@ def execute(stack: str, config: dict[str, str]) -> Plan:
         resources=monitor.recorded,
         outputs=_stack_outputs(),
         unanswered_calls=sorted(set(mocks.unanswered_calls)),
+        warnings=warnings,
     )
 
 

@@ -55,6 +55,8 @@ class Plan:
     resources: list[PlannedResource]
     outputs: dict[str, Any]
     unanswered_calls: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the program passed to `pulumi.log.warn`, in order: what `pulumi up` would show the user."""
 
     def by_type(self, type_: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == type_]

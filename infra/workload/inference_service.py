@@ -240,6 +240,12 @@ class InferenceService(pulumi.ComponentResource):
                 "at the load balancer (pulumi stack output url), then set liftoff:ingressHost and "
                 "liftoff:tlsEmail (or liftoff:tlsSecret) for HTTPS."
             )
+        elif not settings.edge.tls:
+            pulumi.log.warn(
+                f"liftoff:ingressHost {settings.ingress_host} has no certificate: traffic, API keys included, "
+                "travels as plain HTTP. Set liftoff:tlsEmail (a Let's Encrypt certificate through cert-manager) "
+                "or liftoff:tlsSecret (a kubernetes.io/tls Secret of yours) for HTTPS."
+            )
         scheme = "https://" if settings.edge.tls else "http://"
         host = settings.ingress_host or args.ingress_address
         self.url = pulumi.Output.concat(scheme, host, "/v2/models/", settings.model_name, "/infer")

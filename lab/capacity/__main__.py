@@ -4,10 +4,12 @@ autoscaling settings it implies for a target request rate, as `pulumi config set
 from __future__ import annotations
 
 import argparse
+import ssl
 import sys
 import tempfile
 from pathlib import Path
 
+from lab.api_keys import read_key
 from lab.capacity.autoscaling import advise, config_keys, pulumi_commands
 from lab.capacity.search import Capacity, StepResult, find_capacity
 from lab.loadtest.digit_requests import ROUTES, inference_request
@@ -23,6 +25,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--p99-ms", type=float, default=100.0, help="p99 latency target in ms (default 100)")
     parser.add_argument("--url", help="measure this running server instead of starting one replica")
+    parser.add_argument("--cacert", type=Path, help="with an https:// --url: trust this certificate")
+    parser.add_argument(
+        "--api-key-file", type=Path, help="with --url: send the first key in this file (the lab's api-keys)"
+    )
     parser.add_argument("--step-seconds", type=float, default=5.0, help="seconds per load step (default 5)")
     parser.add_argument("--max-users", type=int, default=256, help="stop stepping here (default 256)")
     parser.add_argument("--min-replicas", type=int, default=1, help="the autoscaler's floor (default 1)")
@@ -36,7 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def measure(args: argparse.Namespace, url: str) -> Capacity:
-    request = inference_request(url, args.route, args.rows)
+    api_key = read_key(args.api_key_file) if args.api_key_file else None
+    tls = ssl.create_default_context(cafile=str(args.cacert)) if args.cacert else None
+    request = inference_request(url, args.route, args.rows, api_key=api_key, tls=tls)
     print(f"stepping load on {url} (p99 target {args.p99_ms:g} ms, {args.step_seconds:g} s per step)")
     return run_fast(
         find_capacity(
@@ -60,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     if args.url:
-        capacity = measure(args, args.url.rstrip("/"))
+        try:
+            capacity = measure(args, args.url.rstrip("/"))
+        except (OSError, ValueError) as error:
+            print(f"python -m lab.capacity: {error}", file=sys.stderr)
+            return 2
     else:
         with tempfile.TemporaryDirectory(prefix="liftoff-capacity-") as workdir:
             replica = Replica("replica-0", free_port(), Path(workdir) / "replica-0.log")

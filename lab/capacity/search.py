@@ -73,7 +73,7 @@ async def _sample_queue_depth(metrics: PreparedRequest, samples: list[float], st
 async def measure_step(url: str, request: PreparedRequest, users: int, seconds: float) -> StepResult:
     samples: list[float] = []
     stop = asyncio.Event()
-    metrics = PreparedRequest.build(url, "GET", "/metrics", b"", "text/plain")
+    metrics = PreparedRequest.build(url, "GET", "/metrics", b"", "text/plain", tls=request.tls)
     sampler = asyncio.create_task(_sample_queue_depth(metrics, samples, stop))
     try:
         report = await run_load(LoadSpec(url, request, steady(users, seconds), timeout_s=10.0))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import ssl
 import sys
 from pathlib import Path
 
+from lab.api_keys import read_key
 from lab.loadtest.digit_requests import ROUTES, inference_request
 from lab.loadtest.profiles import PROFILES, describe, plan_for
 from lab.loadtest.runner import LoadSpec, run_fast, run_load, tty_progress
@@ -39,6 +42,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0,
         help="resend a request whose answer was cut off, up to N times (counted in the report)",
     )
+    parser.add_argument(
+        "--cacert",
+        type=Path,
+        help="for https://: trust this certificate (the lab prints its own); default: the system's CAs",
+    )
+    parser.add_argument(
+        "--api-key-file",
+        type=Path,
+        help="send the first key in this file as 'Authorization: Bearer'; default: $LIFTOFF_API_KEY, if set",
+    )
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     return parser.parse_args(argv)
 
@@ -47,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         plan = plan_for(args.profile, args.users, args.duration)
-        request = inference_request(args.url, args.route, args.rows, args.model)
-    except ValueError as error:
+        api_key = read_key(args.api_key_file) if args.api_key_file else os.environ.get("LIFTOFF_API_KEY")
+        tls = ssl.create_default_context(cafile=str(args.cacert)) if args.cacert else None
+        request = inference_request(args.url, args.route, args.rows, args.model, api_key, tls)
+    except (OSError, ValueError) as error:
         print(f"python -m lab.loadtest: {error}", file=sys.stderr)
         return 2
     if args.rate < 0:

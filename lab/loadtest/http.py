@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -49,19 +51,40 @@ class PreparedRequest:
     port: int
     raw: bytes
     """The request line, headers and body, exactly as sent."""
+    tls: ssl.SSLContext | None = None
+    """For an https:// URL: the context that verifies the server (never one that skips verification)."""
 
     @classmethod
-    def build(cls, url: str, method: str, path: str, body: bytes, content_type: str) -> PreparedRequest:
+    def build(
+        cls,
+        url: str,
+        method: str,
+        path: str,
+        body: bytes,
+        content_type: str,
+        headers: Mapping[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> PreparedRequest:
+        """`tls` is used for an https:// URL (default: the system's trusted CAs); `headers` are sent as given."""
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"url: {url!r} is not an http:// URL with a host; allowed: http://host[:port]")
-        port = parts.port or 80
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"url: {url!r} is not an http:// or https:// URL with a host; allowed: http[s]://host[:port]"
+            )
+        secure = parts.scheme == "https"
+        port = parts.port or (443 if secure else 80)
         host_header = parts.netloc
         full_path = (parts.path.rstrip("/") + path) or "/"
         head = [f"{method} {full_path} HTTP/1.1", f"Host: {host_header}", "User-Agent: liftoff-loadtest"]
+        head += [f"{name}: {value}" for name, value in (headers or {}).items()]
         if body or method in ("POST", "PUT", "PATCH"):
             head += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
-        return cls(parts.hostname, port, ("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        context = (tls or ssl.create_default_context()) if secure else None
+        return cls(parts.hostname, port, ("\r\n".join(head) + "\r\n\r\n").encode() + body, context)
+
+    def __repr__(self) -> str:
+        # The raw bytes may carry an API key: never in a repr, a log line or an assertion message.
+        return f"PreparedRequest({self.host}:{self.port}, {len(self.raw)} bytes, tls={self.tls is not None})"
 
 
 class Connection:
@@ -97,8 +120,11 @@ class Connection:
         if self._writer is None:
             try:
                 self._reader, self._writer = await asyncio.open_connection(
-                    self._request.host, self._request.port
+                    self._request.host, self._request.port, ssl=self._request.tls
                 )
+            except ssl.SSLError as error:
+                # A certificate the client does not trust, or a handshake that failed: not a refused port.
+                raise RequestFailed("tls", error.reason or type(error).__name__) from error
             except OSError as error:
                 raise RequestFailed("connect", error.strerror or type(error).__name__) from error
         assert self._reader is not None and self._writer is not None

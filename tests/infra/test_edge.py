@@ -1,5 +1,6 @@
 """The edge under mocks (issue 15): API keys in a mounted Secret, only the public routes on the Ingress,
-TLS by cert-manager, Traefik's limits, NetworkPolicies closed by default."""
+TLS by cert-manager, Traefik's limits, NetworkPolicies closed by default, and the warnings `pulumi up` shows.
+What must hold on every stack is asserted on dev, aws, gcp and azure alike (`stack_plan`, `tls_plan`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,22 @@ import pytest
 from infra.addons import charts
 from infra.plan import Plan, PlanError, run_stack
 from infra.workload import api_keys
+from tests.infra.conftest import DEV_TLS
 
-HOST = "models.example.com"
+HOST = DEV_TLS["ingressHost"]
+STACKS = ("dev", "aws", "gcp", "azure")
+
+
+@pytest.fixture(params=STACKS)
+def stack_plan(request: pytest.FixtureRequest) -> Plan:
+    """Each stack as committed (no host); run_stack caches a plan, so the cloud tests share these."""
+    return run_stack(request.param)
+
+
+@pytest.fixture(params=STACKS)
+def tls_plan(request: pytest.FixtureRequest) -> Plan:
+    """Each stack with a host and a Let's Encrypt certificate (DEV_TLS)."""
+    return run_stack(request.param, DEV_TLS)
 
 
 def pod_spec(plan: Plan) -> dict[str, Any]:
@@ -33,8 +48,8 @@ def middlewares(plan: Plan) -> dict[str, dict[str, Any]]:
     return {o["metadata"]["name"]: o for o in plan.k8s_objects() if o["kind"] == "Middleware"}
 
 
-def test_the_ingress_publishes_only_the_inference_and_metadata_routes(dev_plan: Plan) -> None:
-    assert routed(dev_plan) == {
+def test_the_ingress_publishes_only_the_inference_and_metadata_routes(stack_plan: Plan) -> None:
+    assert routed(stack_plan) == {
         "/v2": "Exact",
         "/v2/models": "Prefix",
         "/predict": "Exact",
@@ -54,22 +69,22 @@ def test_public_docs_adds_the_docs_and_nothing_else() -> None:
     }
 
 
-def test_keys_are_generated_into_a_secret_the_server_reads_as_its_key_file(dev_plan: Plan) -> None:
-    generated = dev_plan.one("random:index/randomPassword:RandomPassword")
-    assert generated.name == "inference-api-key" and generated.inputs["length"] >= 32
-    secret = dev_plan.k8s_object("Secret", api_keys.SECRET_NAME)
+def test_keys_are_generated_into_a_secret_the_server_reads_as_its_key_file(stack_plan: Plan) -> None:
+    generated = stack_plan.one("random:index/randomPassword:RandomPassword", "inference-api-key")
+    assert generated.inputs["length"] >= 32
+    secret = stack_plan.k8s_object("Secret", api_keys.SECRET_NAME)
     assert secret["metadata"]["namespace"] == "liftoff"
     assert secret["stringData"] == {"keys": "[secret]"}
-    spec = pod_spec(dev_plan)
+    spec = pod_spec(stack_plan)
     (volume,) = [v for v in spec["volumes"] if "secret" in v]
     assert volume["secret"]["secretName"] == api_keys.SECRET_NAME
     (container,) = spec["containers"]
     (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
     # A directory mount (no subPath): the kubelet updates it when the Secret changes, so keys rotate.
     assert "subPath" not in mount and mount["readOnly"] is True
-    assert env(dev_plan)["LIFTOFF_API_KEYS_FILE"] == f"{mount['mountPath']}/keys"
-    assert "LIFTOFF_API_KEYS" not in env(dev_plan)
-    assert dev_plan.outputs["apiKey"] == "[secret]"
+    assert env(stack_plan)["LIFTOFF_API_KEYS_FILE"] == f"{mount['mountPath']}/keys"
+    assert "LIFTOFF_API_KEYS" not in env(stack_plan)
+    assert stack_plan.outputs["apiKey"] == "[secret]"
 
 
 def test_configured_keys_are_used_and_none_is_generated() -> None:
@@ -85,6 +100,9 @@ def test_auth_off_mounts_no_keys_and_exports_none() -> None:
     assert "LIFTOFF_API_KEYS_FILE" not in env(plan)
     assert "apiKey" not in plan.outputs
     assert plan.by_type("random:index/randomPassword:RandomPassword") == []
+    # `pulumi up` says so.
+    (warning,) = [w for w in plan.warnings if "liftoff:auth" in w]
+    assert "liftoff:auth is false: anyone who finds the address can call the model" in warning
 
 
 def test_every_request_passes_the_rate_and_body_limits_at_traefik(dev_plan: Plan) -> None:
@@ -121,32 +139,32 @@ def test_the_limits_follow_the_settings() -> None:
     assert found["inference-body-limit"]["spec"]["buffering"]["maxRequestBodyBytes"] == 4096
 
 
-def test_without_a_host_there_is_no_tls_and_the_url_says_http(dev_plan: Plan) -> None:
-    assert "tls" not in dev_plan.k8s_object("Ingress", "inference")["spec"]
-    assert "inference-hsts" not in middlewares(dev_plan)
-    assert dev_plan.outputs["url"].startswith("http://")
-    assert "ports" not in dev_plan.helm_release("traefik").inputs["values"]
-    assert "cert-manager" not in {r.inputs["chart"] for r in dev_plan.helm_releases()}
+def test_without_a_host_there_is_no_tls_and_the_url_says_http(stack_plan: Plan) -> None:
+    assert "tls" not in stack_plan.k8s_object("Ingress", "inference")["spec"]
+    assert "inference-hsts" not in middlewares(stack_plan)
+    assert stack_plan.outputs["url"].startswith("http://")
+    assert "ports" not in stack_plan.helm_release("traefik").inputs["values"]
+    assert "cert-manager" not in {r.inputs["chart"] for r in stack_plan.helm_releases()}
 
 
-def test_a_host_and_email_get_a_lets_encrypt_certificate_https_redirect_and_hsts(dev_tls_plan: Plan) -> None:
-    release = dev_tls_plan.helm_release("cert-manager")
+def test_a_host_and_email_get_a_lets_encrypt_certificate_https_redirect_and_hsts(tls_plan: Plan) -> None:
+    release = tls_plan.helm_release("cert-manager")
     assert (release.inputs["version"], release.inputs["repositoryOpts"]["repo"]) == (
         charts.CERT_MANAGER.version,
         charts.CERT_MANAGER.repo,
     )
-    issuer = dev_tls_plan.k8s_object("ClusterIssuer", "liftoff-letsencrypt")["spec"]["acme"]
+    issuer = tls_plan.k8s_object("ClusterIssuer", "liftoff-letsencrypt")["spec"]["acme"]
     assert issuer["email"] == "ops@example.com"
     assert issuer["server"] == "https://acme-v02.api.letsencrypt.org/directory"
     assert issuer["solvers"] == [{"http01": {"ingress": {"ingressClassName": "traefik"}}}]
-    ingress = dev_tls_plan.k8s_object("Ingress", "inference")
+    ingress = tls_plan.k8s_object("Ingress", "inference")
     assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "liftoff-letsencrypt"
     assert ingress["spec"]["tls"] == [{"hosts": [HOST], "secretName": "inference-tls"}]
     assert ingress["spec"]["rules"][0]["host"] == HOST
-    redirect = dev_tls_plan.helm_release("traefik").inputs["values"]["ports"]["web"]["redirections"]
+    redirect = tls_plan.helm_release("traefik").inputs["values"]["ports"]["web"]["redirections"]
     assert redirect == {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}
-    assert middlewares(dev_tls_plan)["inference-hsts"]["spec"]["headers"]["stsSeconds"] >= 31_536_000
-    assert dev_tls_plan.outputs["url"] == f"https://{HOST}/v2/models/digits/infer"
+    assert middlewares(tls_plan)["inference-hsts"]["spec"]["headers"]["stsSeconds"] >= 31_536_000
+    assert tls_plan.outputs["url"] == f"https://{HOST}/v2/models/digits/infer"
 
 
 def test_a_users_certificate_secret_is_used_without_cert_manager() -> None:
@@ -157,15 +175,52 @@ def test_a_users_certificate_secret_is_used_without_cert_manager() -> None:
     assert "cert-manager" not in {r.inputs["chart"] for r in plan.helm_releases()}
     assert not [o for o in plan.k8s_objects() if o["kind"] == "ClusterIssuer"]
     assert plan.outputs["url"].startswith("https://")
+    assert plain_http_warnings(plan) == []
 
 
-def test_the_namespace_denies_all_traffic_by_default(dev_plan: Plan) -> None:
-    deny = dev_plan.k8s_object("NetworkPolicy", "inference-default-deny")["spec"]
+def plain_http_warnings(plan: Plan) -> list[str]:
+    return [w for w in plan.warnings if "plain HTTP" in w]
+
+
+def test_without_a_host_pulumi_up_warns_that_traffic_is_plain_http_and_how_to_add_one(
+    stack_plan: Plan,
+) -> None:
+    (warning,) = plain_http_warnings(stack_plan)
+    assert warning.startswith("No liftoff:ingressHost: traffic, API keys included, travels as plain HTTP")
+    # How: a DNS record at the load balancer, then the host and a certificate.
+    for step in (
+        "DNS record",
+        "load balancer",
+        "liftoff:ingressHost",
+        "liftoff:tlsEmail",
+        "liftoff:tlsSecret",
+    ):
+        assert step in warning
+    # Auth is on by default: no warning that the endpoint is open.
+    assert not [w for w in stack_plan.warnings if "liftoff:auth" in w]
+
+
+def test_a_host_with_a_certificate_gets_no_warning_about_plain_http_or_open_access(tls_plan: Plan) -> None:
+    assert plain_http_warnings(tls_plan) == []
+    assert not [w for w in tls_plan.warnings if "liftoff:auth" in w]
+
+
+def test_a_host_without_a_certificate_warns_that_traffic_to_it_is_plain_http() -> None:
+    plan = run_stack("dev", {"ingressHost": HOST})
+    assert "tls" not in plan.k8s_object("Ingress", "inference")["spec"]
+    assert plan.outputs["url"] == f"http://{HOST}/v2/models/digits/infer"
+    (warning,) = plain_http_warnings(plan)
+    assert f"liftoff:ingressHost {HOST} has no certificate" in warning
+    assert "liftoff:tlsEmail" in warning and "liftoff:tlsSecret" in warning
+
+
+def test_the_namespace_denies_all_traffic_by_default(stack_plan: Plan) -> None:
+    deny = stack_plan.k8s_object("NetworkPolicy", "inference-default-deny")["spec"]
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
-def test_the_server_may_reach_the_cluster_dns_and_nothing_else_by_default(dev_plan: Plan) -> None:
-    (dns,) = dev_plan.k8s_object("NetworkPolicy", "inference")["spec"]["egress"]
+def test_the_server_may_reach_the_cluster_dns_and_nothing_else_by_default(stack_plan: Plan) -> None:
+    (dns,) = stack_plan.k8s_object("NetworkPolicy", "inference")["spec"]["egress"]
     assert dns["to"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}
     ]
@@ -213,10 +268,10 @@ def _published(path: str, rules: dict[str, str]) -> bool:
     )
 
 
-def test_the_published_paths_follow_the_servers_route_table(dev_plan: Plan) -> None:
+def test_the_published_paths_follow_the_servers_route_table(stack_plan: Plan) -> None:
     from service.api.routes import ROUTES
 
-    rules = routed(dev_plan)
+    rules = routed(stack_plan)
     published = {r.path for r in ROUTES if _published(r.path.replace("{name}", "digits"), rules)}
     for inference in (
         "/v2/models/{name}/infer",

@@ -11,25 +11,34 @@ from types import TracebackType
 
 import torch
 
-from lab.loadtest import LoadReport, LoadSpec, inference_request, plan_for, run_load
+from lab.loadtest import LoadReport, LoadSpec, plan_for, run_load
+from lab.supervisor import Lab
 
 
-def load(url: str, users: int, seconds: float, honor_retry_after: bool = False) -> LoadReport:
-    """A steady load run to its end."""
+def load(lab: Lab, users: int, seconds: float, honor_retry_after: bool = False) -> LoadReport:
+    """A steady load run to its end, through the lab's proxy with its TLS and API key."""
     plan = plan_for("steady", users, seconds)
-    spec = LoadSpec(url, inference_request(url), plan, honor_retry_after=honor_retry_after)
+    spec = LoadSpec(lab.url, lab.inference_request(), plan, honor_retry_after=honor_retry_after)
     return asyncio.run(run_load(spec))
 
 
 class BackgroundLoad:
     """Steady load on a thread from `with` until the block ends; `report` holds what happened."""
 
-    def __init__(self, url: str, users: int, limit_s: float = 120.0, retry_cut_off: int = 1) -> None:
+    def __init__(
+        self,
+        lab: Lab,
+        users: int,
+        limit_s: float = 120.0,
+        retry_cut_off: int = 1,
+        api_key: str | None = None,
+    ) -> None:
         # By default one resend of a cut-off answer, what a client of a safe-to-repeat inference API does
         # when a replica dies mid-response (see LoadSpec.retry_cut_off); the tests print how often it
         # happened. 0: a client that never resends, whose every failure the server side must prevent.
         plan = plan_for("steady", users, limit_s)
-        self._spec = LoadSpec(url, inference_request(url), plan, retry_cut_off=retry_cut_off)
+        request = lab.inference_request(api_key=api_key)
+        self._spec = LoadSpec(lab.url, request, plan, retry_cut_off=retry_cut_off)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="background-load")
         self._result: LoadReport | None = None

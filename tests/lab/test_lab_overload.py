@@ -74,12 +74,12 @@ class _PeakRss:
 def test_overload_is_shed_with_retry_after_while_accepted_requests_memory_and_throughput_hold(
     slow_lab: Lab,
 ) -> None:
-    before = load(slow_lab.url, users=STEADY_USERS, seconds=3.0)
+    before = load(slow_lab, users=STEADY_USERS, seconds=3.0)
     shed_before = _rejected_queue_full(slow_lab)
     with _PeakRss(slow_lab) as rss:
-        overload = load(slow_lab.url, users=OVERLOAD_USERS, seconds=6.0, honor_retry_after=True)
+        overload = load(slow_lab, users=OVERLOAD_USERS, seconds=6.0, honor_retry_after=True)
     shed_by_servers = _rejected_queue_full(slow_lab) - shed_before
-    after = load(slow_lab.url, users=STEADY_USERS, seconds=3.0)
+    after = load(slow_lab, users=STEADY_USERS, seconds=3.0)
     growth_mib = {name: (rss.peak[name] - rss.start[name]) / 2**20 for name in rss.peak}
     print(
         f"\nbefore: {before.format()}\n\noverload ({OVERLOAD_USERS} users): {overload.format()}\n"

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from lab.proxy import Upstream, find_haproxy, render_config
+from lab.tls import make_certificate
 
 
 def _config(tmp_path: Path) -> str:
@@ -72,3 +73,16 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_with_a_certificate_haproxy_accepts_a_tls_only_bind_on_loopback(tmp_path: Path) -> None:
+    certificate = make_certificate(tmp_path)
+    config = render_config(18000, [Upstream("replica-0", 18001)], tmp_path, tls_pem=certificate.haproxy_pem)
+    binds = re.findall(r"^\s*bind (.+)$", config, re.MULTILINE)
+    assert binds == [f"127.0.0.1:18000 ssl crt {certificate.haproxy_pem} ssl-min-ver TLSv1.2 alpn http/1.1"]
+    # The replicas are still checked and reached in plain HTTP on loopback; /readyz needs no key.
+    assert "option httpchk GET /readyz" in config
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(config)
+    result = subprocess.run([find_haproxy(), "-c", "-f", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

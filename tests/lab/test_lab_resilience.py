@@ -35,7 +35,7 @@ def _share(report_replicas: dict[str, int], name: str) -> float:
 
 
 def test_every_replica_serves_a_fair_share_of_a_steady_load(lab_of_three: Lab) -> None:
-    report = load(lab_of_three.url, users=12, seconds=4.0)
+    report = load(lab_of_three, users=12, seconds=4.0)
     print(f"\nfair share: {report.format()}")
     assert report.sent > 100
     assert report.failed == 0, report.errors
@@ -51,7 +51,7 @@ def test_a_replica_killed_mid_run_fails_no_request_and_gets_traffic_again_once_r
     old_pid, generation = victim.pid, victim.generation
     assert old_pid is not None
     restarts_before = lab_of_three.restarts(1)
-    with BackgroundLoad(lab_of_three.url, users=12) as during:
+    with BackgroundLoad(lab_of_three, users=12) as during:
         time.sleep(2.0)
         os.kill(old_pid, signal.SIGKILL)
         lab_of_three.wait_in_rotation(1, timeout_s=60.0, after_generation=generation)
@@ -65,7 +65,7 @@ def test_a_replica_killed_mid_run_fails_no_request_and_gets_traffic_again_once_r
     assert lab_of_three.restarts(1) == restarts_before + 1
     assert victim.pid != old_pid
 
-    after = load(lab_of_three.url, users=12, seconds=3.0)
+    after = load(lab_of_three, users=12, seconds=3.0)
     print(f"after the restart: {after.format()}")
     assert after.failed == 0, after.errors
     assert _share(after.replicas, "replica-1") >= 0.25, after.replicas
@@ -79,7 +79,7 @@ def test_kill_9_of_a_replica_fails_none_of_5000_requests_from_a_client_that_neve
     victim = lab_of_three.replicas[2]
     old_pid, generation = victim.pid, victim.generation
     assert old_pid is not None
-    with BackgroundLoad(lab_of_three.url, users=12, retry_cut_off=0) as during:
+    with BackgroundLoad(lab_of_three, users=12, retry_cut_off=0) as during:
         time.sleep(2.0)
         os.kill(old_pid, signal.SIGKILL)
         lab_of_three.wait_in_rotation(2, timeout_s=60.0, after_generation=generation)
@@ -94,7 +94,7 @@ def test_kill_9_of_a_replica_fails_none_of_5000_requests_from_a_client_that_neve
 def test_replacing_every_replica_one_by_one_under_load_fails_no_request(lab_of_three: Lab) -> None:
     old_pids = [replica.pid for replica in lab_of_three.replicas]
     started = time.monotonic()
-    with BackgroundLoad(lab_of_three.url, users=12) as during:
+    with BackgroundLoad(lab_of_three, users=12) as during:
         time.sleep(1.0)
         lab_of_three.rolling_replace()
         time.sleep(1.0)

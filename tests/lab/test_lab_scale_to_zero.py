@@ -15,12 +15,15 @@ from service.model.examples import DIGIT_ZERO
 BODY = json.dumps({"instances": [DIGIT_ZERO]}).encode()
 
 
-def predict(port: int, timeout_s: float = 60.0) -> tuple[int, dict[str, str], bytes, float]:
-    """One /predict through the proxy: status, headers, body and seconds to the answer."""
+def predict(lab: Lab, timeout_s: float = 60.0) -> tuple[int, dict[str, str], bytes, float]:
+    """One /predict through the proxy, with the lab's TLS and key: status, headers, body, seconds to answer."""
     started = time.monotonic()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    connection = http.client.HTTPSConnection(
+        "127.0.0.1", lab.port, timeout=timeout_s, context=lab.client_tls()
+    )
+    headers = {"content-type": "application/json", "authorization": f"Bearer {lab.api_key}"}
     try:
-        connection.request("POST", "/predict", BODY, {"content-type": "application/json"})
+        connection.request("POST", "/predict", BODY, headers)
         response = connection.getresponse()
         body = response.read()
         return response.status, dict(response.getheaders()), body, time.monotonic() - started
@@ -28,9 +31,9 @@ def predict(port: int, timeout_s: float = 60.0) -> tuple[int, dict[str, str], by
         connection.close()
 
 
-def burst(port: int, clients: int) -> list[tuple[int, dict[str, str], bytes, float]]:
+def burst(lab: Lab, clients: int) -> list[tuple[int, dict[str, str], bytes, float]]:
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        return list(pool.map(lambda _: predict(port), range(clients)))
+        return list(pool.map(lambda _: predict(lab), range(clients)))
 
 
 def running(lab: Lab) -> int:
@@ -51,7 +54,7 @@ def test_from_zero_32_first_requests_all_succeed_then_idle_stops_every_replica_a
     with Lab(config) as lab:
         assert running(lab) == 0, "a lab scaled to zero starts no replica"
 
-        answers = burst(lab.port, 32)
+        answers = burst(lab, 32)
         assert [status for status, *_ in answers] == [200] * 32
         assert all(json.loads(body)["predictions"][0]["label"] == 0 for _, _, body, _ in answers)
         first = max(seconds for *_, seconds in answers)
@@ -60,7 +63,7 @@ def test_from_zero_32_first_requests_all_succeed_then_idle_stops_every_replica_a
 
         assert wait_for(lambda: running(lab) == 0, timeout_s=3.0 + 30.0), "replicas outlived the idle window"
 
-        again = burst(lab.port, 8)
+        again = burst(lab, 8)
         assert [status for status, *_ in again] == [200] * 8
         print(f"after idle: 8 requests answered within {max(s for *_, s in again):.2f} s")
 
@@ -72,7 +75,7 @@ def test_a_cold_start_that_outlives_the_timeout_answers_503_with_retry_after() -
         replicas=1, min_replicas=0, cold_start_timeout_s=2.0, ready_timeout_s=8.0, replica_command=never_ready
     )
     with Lab(config) as lab:
-        status, headers, body, seconds = predict(lab.port)
+        status, headers, body, seconds = predict(lab)
         assert status == 503
         assert {k.lower(): v for k, v in headers.items()}["retry-after"] == "1"
         assert "cold-start timeout" in json.loads(body)["error"]

@@ -5,9 +5,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab.loadtest import LoadSpec, PreparedRequest, inference_request, plan_for, run_load
+from lab.loadtest import LoadReport, LoadSpec, PreparedRequest, inference_request, plan_for, run_load
 from lab.loadtest.generator_ceiling import echo_server
 from lab.ports import free_port
+from lab.tls import LabCertificate, make_certificate
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +49,39 @@ def test_a_closed_port_is_a_connection_error_not_a_crash() -> None:
     assert report.ok == 0
     assert set(report.errors) == {"connect"}
     assert report.sent > 0
+
+
+KEY = "lk_generator_test_0123456789abcdef0123456789"
+
+
+@pytest.fixture(scope="module")
+def tls_echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, LabCertificate]]:
+    """The echo server over TLS with the lab's kind of certificate, answering 401 without KEY."""
+    certificate = make_certificate(tmp_path_factory.mktemp("echo-tls"))
+    with echo_server(certificate, api_key=KEY) as url:
+        yield url, certificate
+
+
+def _short_run(url: str, request: PreparedRequest) -> LoadReport:
+    return asyncio.run(run_load(LoadSpec(url, request, plan_for("steady", 2, 0.5))))
+
+
+def test_over_tls_the_generator_trusts_the_given_certificate_and_sends_the_key(
+    tls_echo: tuple[str, LabCertificate],
+) -> None:
+    url, certificate = tls_echo
+    assert url.startswith("https://")
+    report = _short_run(url, inference_request(url, api_key=KEY, tls=certificate.client_context()))
+    assert report.sent > 50 and report.ok == report.sent, report.errors
+    without_key = _short_run(url, inference_request(url, tls=certificate.client_context()))
+    assert without_key.errors == {"401": without_key.sent}
+
+
+def test_a_certificate_the_generator_does_not_trust_fails_every_request_as_tls(
+    tls_echo: tuple[str, LabCertificate],
+) -> None:
+    url, _ = tls_echo
+    # No context given for https://: the system's CAs, which do not include the lab's certificate.
+    report = _short_run(url, inference_request(url, api_key=KEY))
+    assert report.ok == 0 and report.sent > 0
+    assert set(report.errors) == {"tls"}
