@@ -154,3 +154,30 @@ def test_deploy_builds_the_image_once_before_the_stacks() -> None:
 
 def test_destroy_runs_only_by_hand() -> None:
     assert set(load(ROOT / ".github/workflows/destroy.yml")["on"]) == {"workflow_dispatch"}
+
+
+def test_deploy_runs_the_preflight_after_the_login_and_before_pulumi_up() -> None:
+    steps = load(ROOT / ".github/workflows/deploy.yml")["jobs"]["up"]["steps"]
+    order = [str(s.get("uses", "")) + str(s.get("run", "")) for s in steps]
+    login = next(i for i, s in enumerate(order) if "cloud-login" in s)
+    preflight = next(i for i, s in enumerate(order) if "-m infra.preflight --stack" in s)
+    up = next(i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "up")
+    assert login < preflight < up
+    assert steps[preflight]["env"]["STACK"] == "${{ matrix.stack }}"
+
+
+def test_cloud_login_installs_the_kubeconfig_auth_plugins_at_pinned_versions() -> None:
+    steps = load(ROOT / ".github/actions/cloud-login/action.yml")["runs"]["steps"]
+    gcloud = next(s for s in steps if "setup-gcloud@" in str(s.get("uses")))
+    assert gcloud["if"] == "inputs.stack == 'gcp'"
+    assert "gke-gcloud-auth-plugin" in gcloud["with"]["install_components"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", gcloud["with"]["version"]), "gcloud pinned, not latest"
+    kubelogin = next(s for s in steps if "use-kubelogin@" in str(s.get("uses")))
+    assert kubelogin["if"] == "inputs.stack == 'azure'"
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", kubelogin["with"]["kubelogin-version"])
+    # Each plugin comes after its cloud's sign-in, which it reuses.
+    names = [str(s.get("uses")) for s in steps]
+    assert names.index(gcloud["uses"]) > next(
+        i for i, n in enumerate(names) if "google-github-actions/auth@" in n
+    )
+    assert names.index(kubelogin["uses"]) > next(i for i, n in enumerate(names) if "azure/login@" in n)
