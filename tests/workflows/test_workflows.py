@@ -56,7 +56,7 @@ def all_steps() -> list[tuple[Path, dict[str, Any]]]:
 
 
 def test_the_three_workflows_exist() -> None:
-    assert {p.name for p in WORKFLOWS} >= {"pull-request.yml", "deploy.yml", "destroy.yml"}
+    assert {p.name for p in WORKFLOWS} >= {"pull-request.yml", "deploy.yml", "destroy.yml", "smoke.yml"}
 
 
 def test_actionlint_finds_nothing() -> None:
@@ -152,8 +152,19 @@ def test_deploy_builds_the_image_once_before_the_stacks() -> None:
     assert "matrix" not in jobs["image"].get("strategy", {})
 
 
-def test_destroy_runs_only_by_hand() -> None:
+def test_destroy_and_the_smoke_test_run_only_by_hand() -> None:
     assert set(load(ROOT / ".github/workflows/destroy.yml")["on"]) == {"workflow_dispatch"}
+    assert set(load(ROOT / ".github/workflows/smoke.yml")["on"]) == {"workflow_dispatch"}
+
+
+def test_the_smoke_test_runs_the_script_in_a_sandbox_environment_with_oidc() -> None:
+    job = load(ROOT / ".github/workflows/smoke.yml")["jobs"]["smoke"]
+    assert job["environment"] == "smoke-${{ inputs.stack }}", "the sandbox's own variables, not production's"
+    assert job["permissions"]["id-token"] == "write"
+    assert job["concurrency"]["group"] == "smoke-${{ inputs.stack }}"
+    runs = [s.get("run", "") for s in job["steps"]]
+    assert 'scripts/smoke.sh "$STACK"' in runs
+    assert any("cloud-login" in str(s.get("uses")) for s in job["steps"])
 
 
 def test_deploy_runs_the_preflight_after_the_login_and_before_pulumi_up() -> None:
