@@ -153,7 +153,7 @@ def test_no_disruption_budget_holds_a_pod_up(plan: Plan) -> None:
 
 def test_keda_and_the_http_add_on_are_installed_pinned_with_known_values(plan: Plan) -> None:
     for chart, values_file in [
-        (charts.KEDA, "keda-2.19.0.values.yaml"),
+        (charts.KEDA, "keda-2.20.2.values.yaml"),
         (charts.KEDA_HTTP, "keda-add-ons-http-0.15.0.values.yaml"),
     ]:
         assert chart.version in values_file
