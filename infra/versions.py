@@ -46,6 +46,9 @@ KUBERNETES: dict[str, dict[str, KubernetesPin]] = {
     "azure": {
         "1.34": KubernetesPin("1.34", date(2026, 12, 1), AKS_VERSIONS),
         "1.35": KubernetesPin("1.35", date(2027, 4, 1), AKS_VERSIONS),
+        # 1.36: GA Jun 2026, end of life Jun 2027 (the calendar in MicrosoftDocs/azure-aks-docs
+        # articles/aks/supported-kubernetes-versions.md, commit fb060ab of 2026-08-21, read 2026-12-04).
+        "1.36": KubernetesPin("1.36", date(2027, 7, 1), AKS_VERSIONS, read=date(2026, 12, 4)),
     },
     # GKE: end of standard support (then maintenance, then auto-upgrade); REGULAR offers 1.33 to 1.36 now.
     "gcp": {
@@ -74,8 +77,12 @@ AUTOSCALER_IMAGE_TAGS: dict[str, ImagePin] = {
 
 CHART_KUBERNETES_RANGES: dict[str, tuple[str, str, str]] = {
     # chart name: (oldest, newest Kubernetes minor its project lists as tested, source)
-    "keda": ("1.32", "1.34", "https://keda.sh/docs/2.19/operate/cluster/"),
+    # KEDA 2.20: v1.33 - v1.35 in the compatibility table of keda.sh/docs/2.22/operate/cluster/ (read
+    # 2026-12-04; 2.21 lists v1.34 - v1.36, but its chart is not in the kedacore/charts mirror read here).
+    "keda": ("1.33", "1.35", "https://keda.sh/docs/2.20/operate/cluster/"),
 }
+"""EKS and GKE have no 1.36 row yet: their calendars' 1.36 dates could not be read from here (2026-12-04);
+add them, with the date read, before moving a default to 1.36."""
 
 
 def minor_number(minor: str) -> int:

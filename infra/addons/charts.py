@@ -1,7 +1,7 @@
 """Every Helm chart Liftoff installs, pinned: repository, chart and version in one place.
 
 Dates: the versions below were pinned on 2026-11-30 from each repository's chart index (the `repo` URL),
-KEDA re-read on 2026-12-02 against its Kubernetes compatibility table (infra/versions.py keeps the tested
+KEDA moved to 2.20.2 on 2026-12-04 against its Kubernetes compatibility table (infra/versions.py keeps the tested
 range, and the plan warns when the cluster's minor leaves it)."""
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ the mirror of 2026-08-22; the project supports its two latest minors). Let's Enc
 liftoff:tlsEmail. Jetstack's chart versions carry the v."""
 NVIDIA_DEVICE_PLUGIN = Chart("https://nvidia.github.io/k8s-device-plugin", "nvidia-device-plugin", "0.17.1")
 METRICS_SERVER = Chart("https://kubernetes-sigs.github.io/metrics-server/", "metrics-server", "3.12.2")
-KEDA = Chart("https://kedacore.github.io/charts", "keda", "2.19.0")
-"""KEDA 2.19 (released 2026-02-10, https://github.com/kedacore/keda/releases/tag/v2.19.0): tested on Kubernetes
-1.32 to 1.34; 2.17 stopped at 1.32."""
+KEDA = Chart("https://kedacore.github.io/charts", "keda", "2.20.2")
+"""KEDA 2.20.2 (kedacore/charts commit cbb9bb8 "prepare v2.20.2 release", 2026-07-31, the newest keda chart in
+the mirror read on 2026-12-04): tested on Kubernetes 1.33 to 1.35, so on the default 1.35 (2.19 stopped at 1.34).
+Its values.yaml only adds keys to 2.19.0's (checked with a diff); the ones Liftoff sets are unchanged."""
 KUBE_PROMETHEUS_STACK = Chart(
     "https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "75.15.0"
 )

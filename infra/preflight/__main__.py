@@ -19,12 +19,22 @@ def preflight(stack: str, run: Runner | None = None) -> list[Check]:
         from infra.preflight import aws
 
         return aws.checks(settings.cloud_settings_as(AwsSettings), run)
+    if settings.cloud == "gcp":
+        from infra.clouds.gcp.settings import GcpSettings
+        from infra.preflight import gcp
+
+        return gcp.checks(settings.cloud_settings_as(GcpSettings), run)
+    if settings.cloud == "azure":
+        from infra.clouds.azure.settings import AzureSettings
+        from infra.preflight import azure
+
+        return azure.checks(settings.cloud_settings_as(AzureSettings), run)
     return [
         Check(
             f"preflight for {settings.cloud}",
             False,
-            "not written yet: only the aws stack has its checks",
-            "see docs/preflight.md for what to check by hand",
+            "no cloud to ask: a kubeconfig stack's cluster is yours already",
+            "run the preflight for aws, gcp or azure stacks",
         )
     ]
 

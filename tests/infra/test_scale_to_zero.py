@@ -153,7 +153,7 @@ def test_no_disruption_budget_holds_a_pod_up(plan: Plan) -> None:
 
 def test_keda_and_the_http_add_on_are_installed_pinned_with_known_values(plan: Plan) -> None:
     for chart, values_file in [
-        (charts.KEDA, "keda-2.19.0.values.yaml"),
+        (charts.KEDA, "keda-2.20.2.values.yaml"),
         (charts.KEDA_HTTP, "keda-add-ons-http-0.15.0.values.yaml"),
     ]:
         assert chart.version in values_file
@@ -204,6 +204,10 @@ def test_keeping_one_pod_renders_no_scale_to_zero_object(dev_plan: Plan) -> None
     )
 
 
+DEFAULT_IDLE_S = 15 * 60
+"""liftoff:idleMinutes' default (Pulumi.yaml), which the cloud stack files leave as is."""
+
+
 @pytest.mark.parametrize("stack", ["aws", "gcp", "azure"])
 def test_every_cloud_stack_renders_scale_to_zero(plan_for: PlanFor, stack: str) -> None:
     plan = plan_for(stack, {"minReplicas": 0})
@@ -212,6 +216,16 @@ def test_every_cloud_stack_renders_scale_to_zero(plan_for: PlanFor, stack: str) 
     assert [o["kind"] for o in plan.k8s_objects()].count("ScaledObject") <= 1
     assert "HorizontalPodAutoscaler" not in {o["kind"] for o in plan.k8s_objects()}
     assert plan.helm_release(charts.KEDA_HTTP.name).inputs["version"] == charts.KEDA_HTTP.version
+    # The rules the dev stack's tests hold, on each cloud's own plan: requests reach the interceptor, which
+    # may reach the pods; the idle window is the setting on whichever object owns the replica count; no
+    # PodDisruptionBudget keeps a pod up (which would block the last node's scale-down).
+    test_the_ingress_routes_to_the_interceptor_which_points_at_its_proxy(plan)
+    test_the_interceptor_may_reach_the_pods(plan)
+    test_no_disruption_budget_holds_a_pod_up(plan)
+    assert spec["scaledownPeriod"] == DEFAULT_IDLE_S
+    # Each cloud stack file turns monitoring on, so Liftoff's ScaledObject owns the count there.
+    scaled = plan.k8s_object("ScaledObject", "inference")["spec"]
+    assert scaled["minReplicaCount"] == 0 and scaled["cooldownPeriod"] == DEFAULT_IDLE_S
 
 
 def test_checkov_passes_the_scale_to_zero_objects(

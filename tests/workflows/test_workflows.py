@@ -56,7 +56,7 @@ def all_steps() -> list[tuple[Path, dict[str, Any]]]:
 
 
 def test_the_three_workflows_exist() -> None:
-    assert {p.name for p in WORKFLOWS} >= {"pull-request.yml", "deploy.yml", "destroy.yml"}
+    assert {p.name for p in WORKFLOWS} >= {"pull-request.yml", "deploy.yml", "destroy.yml", "smoke.yml"}
 
 
 def test_actionlint_finds_nothing() -> None:
@@ -152,5 +152,43 @@ def test_deploy_builds_the_image_once_before_the_stacks() -> None:
     assert "matrix" not in jobs["image"].get("strategy", {})
 
 
-def test_destroy_runs_only_by_hand() -> None:
+def test_destroy_and_the_smoke_test_run_only_by_hand() -> None:
     assert set(load(ROOT / ".github/workflows/destroy.yml")["on"]) == {"workflow_dispatch"}
+    assert set(load(ROOT / ".github/workflows/smoke.yml")["on"]) == {"workflow_dispatch"}
+
+
+def test_the_smoke_test_runs_the_script_in_a_sandbox_environment_with_oidc() -> None:
+    job = load(ROOT / ".github/workflows/smoke.yml")["jobs"]["smoke"]
+    assert job["environment"] == "smoke-${{ inputs.stack }}", "the sandbox's own variables, not production's"
+    assert job["permissions"]["id-token"] == "write"
+    assert job["concurrency"]["group"] == "smoke-${{ inputs.stack }}"
+    runs = [s.get("run", "") for s in job["steps"]]
+    assert 'scripts/smoke.sh "$STACK"' in runs
+    assert any("cloud-login" in str(s.get("uses")) for s in job["steps"])
+
+
+def test_deploy_runs_the_preflight_after_the_login_and_before_pulumi_up() -> None:
+    steps = load(ROOT / ".github/workflows/deploy.yml")["jobs"]["up"]["steps"]
+    order = [str(s.get("uses", "")) + str(s.get("run", "")) for s in steps]
+    login = next(i for i, s in enumerate(order) if "cloud-login" in s)
+    preflight = next(i for i, s in enumerate(order) if "-m infra.preflight --stack" in s)
+    up = next(i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "up")
+    assert login < preflight < up
+    assert steps[preflight]["env"]["STACK"] == "${{ matrix.stack }}"
+
+
+def test_cloud_login_installs_the_kubeconfig_auth_plugins_at_pinned_versions() -> None:
+    steps = load(ROOT / ".github/actions/cloud-login/action.yml")["runs"]["steps"]
+    gcloud = next(s for s in steps if "setup-gcloud@" in str(s.get("uses")))
+    assert gcloud["if"] == "inputs.stack == 'gcp'"
+    assert "gke-gcloud-auth-plugin" in gcloud["with"]["install_components"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", gcloud["with"]["version"]), "gcloud pinned, not latest"
+    kubelogin = next(s for s in steps if "use-kubelogin@" in str(s.get("uses")))
+    assert kubelogin["if"] == "inputs.stack == 'azure'"
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", kubelogin["with"]["kubelogin-version"])
+    # Each plugin comes after its cloud's sign-in, which it reuses.
+    names = [str(s.get("uses")) for s in steps]
+    assert names.index(gcloud["uses"]) > next(
+        i for i, n in enumerate(names) if "google-github-actions/auth@" in n
+    )
+    assert names.index(kubelogin["uses"]) > next(i for i, n in enumerate(names) if "azure/login@" in n)

@@ -42,9 +42,18 @@ def create_cluster(
         workload_identity_config=C.ClusterWorkloadIdentityConfigArgs(
             workload_pool=f"{settings.project}.svc.id.goog"
         ),
+        # The DNS-based endpoint: reachable from any network (CI runners included), and IAM checks every
+        # request's Google token (container.clusters.connect) before Kubernetes RBAC; only IAM tokens, no
+        # Kubernetes service-account tokens or client certificates, are accepted on it. The kubeconfig uses it
+        # when on (liftoff:gcpDnsEndpoint); the IP endpoint below stays behind the authorised networks.
+        control_plane_endpoints_config=C.ClusterControlPlaneEndpointsConfigArgs(
+            dns_endpoint_config=C.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(
+                allow_external_traffic=settings.dns_endpoint
+            )
+        ),
         # Nodes get internal addresses only. No master_ipv4_cidr_block: GKE then reaches the nodes through
         # Private Service Connect, with no /28 to plan and no VPC peering. The public endpoint stays on,
-        # limited to the authorised networks, so `pulumi up` can reach the API from a workstation or CI.
+        # limited to the authorised networks (none: no one), for kubectl by IP when the DNS endpoint is off.
         private_cluster_config=C.ClusterPrivateClusterConfigArgs(
             enable_private_nodes=True, enable_private_endpoint=False
         ),

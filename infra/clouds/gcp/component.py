@@ -68,7 +68,7 @@ class GcpPlatform(pulumi.ComponentResource):
         self.node_pools = create_node_pools(
             name, settings, cluster=self.cluster, identity=identity, children=children
         )
-        self.kubeconfig = cluster_kubeconfig(self.cluster)
+        self.kubeconfig = cluster_kubeconfig(self.cluster, use_dns_endpoint=settings.dns_endpoint)
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,

@@ -21,6 +21,9 @@ def _named(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {"name": args.inputs.get("name") or args.name}
 
 
+CLUSTER_DNS_ENDPOINT = "gke-plan.us-central1-a.gke.invalid"
+"""The shape of GKE's DNS endpoint (`gke-<id>.<location>.gke.goog`), in a TLD that never resolves."""
+
 CONTROL_PLANE_PRIVATE_IP = "10.10.0.2"
 """In the node subnet (gcpSubnetCidr's default), as GKE puts a Private Service Connect endpoint."""
 
@@ -34,7 +37,13 @@ def _cluster(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         "endpoint": CLUSTER_ENDPOINT,
         "masterAuth": master_auth,
         "privateClusterConfig": private,
+        "controlPlaneEndpointsConfig": _endpoints(args.inputs.get("controlPlaneEndpointsConfig") or {}),
     }
+
+
+def _endpoints(requested: dict[str, Any]) -> dict[str, Any]:
+    dns = {**(requested.get("dnsEndpointConfig") or {}), "endpoint": CLUSTER_DNS_ENDPOINT}
+    return {**requested, "dnsEndpointConfig": dns}
 
 
 def _service_account(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:

@@ -92,7 +92,12 @@ class GcpSettings(StackModel):
     kubernetes_version: MinorVersion = Field(DEFAULT_MINOR, alias="gcpKubernetesVersion")
     """Minimum control-plane minor (`1.35`), which the channel must offer; it upgrades from there."""
     master_authorized_networks: Cidrs = Field((), alias="gcpMasterAuthorizedNetworks")
-    """CIDRs allowed to reach the control plane's public endpoint (where `pulumi up` runs from)."""
+    """CIDRs allowed to reach the control plane's IP endpoint; required when `dns_endpoint` is off (then
+    `pulumi up` reaches the API by IP, and from these networks only)."""
+    dns_endpoint: bool = Field(True, alias="gcpDnsEndpoint")
+    """GKE's DNS-based control plane endpoint, open to traffic from anywhere but answering only callers whose
+    Google identity holds `container.clusters.connect` (IAM checks each request, then Kubernetes RBAC). The
+    kubeconfig uses it, so CI runners, whose addresses change, reach the API without an authorised network."""
     deletion_protection: bool = Field(False, alias="gcpDeletionProtection")
     subnet_cidr: Cidr = Field("10.10.0.0/20", alias="gcpSubnetCidr")
     pods_cidr: Cidr = Field("10.20.0.0/16", alias="gcpPodsCidr")
@@ -122,19 +127,14 @@ class GcpSettings(StackModel):
             raise SettingsError("liftoff:gcpKubernetesVersion", problem)
         return version
 
-    @field_validator("master_authorized_networks")
-    @classmethod
-    def _networks_given(cls, networks: tuple[str, ...]) -> tuple[str, ...]:
-        if not networks:
-            raise SettingsError(
-                "liftoff:gcpMasterAuthorizedNetworks",
-                "is required: the CIDRs allowed to reach the cluster's control plane, e.g. your address as "
-                '["203.0.113.7/32"] (`curl -s https://ifconfig.me`)',
-            )
-        return networks
-
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Self:
+        if not self.dns_endpoint and not self.master_authorized_networks:
+            raise SettingsError(
+                "liftoff:gcpMasterAuthorizedNetworks",
+                "is required with liftoff:gcpDnsEndpoint false: the CIDRs allowed to reach the cluster's "
+                'control plane, e.g. your address as ["203.0.113.7/32"] (`curl -s https://ifconfig.me`)',
+            )
         self._check_zones()
         accelerator = accelerator_for(self.gpu_machine_type, self.requested_accelerator_type)
         if self.gpu_accelerator_type != accelerator.type:

@@ -6,9 +6,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import pulumi_gcp as gcp
 import pytest
 
-from infra.clouds.gcp.kubeconfig import AUTH_PLUGIN, render_kubeconfig
+from infra.clouds.gcp.kubeconfig import AUTH_PLUGIN, kubeconfig_for, render_kubeconfig
 from infra.plan import Plan, PlanError, PlannedResource, run_stack
 
 STACK = "gcp"
@@ -335,7 +336,7 @@ def test_every_gcp_resource_belongs_to_the_platform_component(default_plan: Plan
             "gcpGpuAcceleratorType",
         ),
         ({"gcpGpuNodesMin": 3, "gcpGpuNodesMax": 1}, "gcpGpuNodesMin"),
-        ({"gcpMasterAuthorizedNetworks": []}, "gcpMasterAuthorizedNetworks"),
+        ({"gcpMasterAuthorizedNetworks": [], "gcpDnsEndpoint": False}, "gcpMasterAuthorizedNetworks"),
     ],
 )
 def test_bad_config_stops_the_plan_naming_the_key(overrides: dict[str, object], key: str) -> None:
@@ -366,3 +367,59 @@ def test_the_control_plane_reaches_kedas_metrics_server_and_webhooks_on_the_node
     assert rule["targetServiceAccounts"] == [
         f"{nodes.inputs['accountId']}@{nodes.inputs['project']}.iam.gserviceaccount.com"
     ]
+
+
+def endpoints(dns_name: str | None) -> gcp.container.outputs.ClusterControlPlaneEndpointsConfig:
+    return gcp.container.outputs.ClusterControlPlaneEndpointsConfig(
+        dns_endpoint_config=gcp.container.outputs.ClusterControlPlaneEndpointsConfigDnsEndpointConfig(
+            allow_external_traffic=True, endpoint=dns_name
+        )
+    )
+
+
+def test_the_dns_endpoint_is_open_by_default_so_ci_reaches_the_api_from_any_address(
+    default_plan: Plan, variant_plan: Plan
+) -> None:
+    dns = cluster(default_plan)["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]
+    assert dns["allowExternalTraffic"] is True
+    # Only IAM-checked Google tokens on it: no Kubernetes tokens or certificates over DNS.
+    assert not dns.get("enableK8sTokensViaDns") and not dns.get("enableK8sCertsViaDns")
+    # The IP endpoint keeps its authorised networks either way.
+    assert cluster(variant_plan)["masterAuthorizedNetworksConfig"]["cidrBlocks"]
+
+
+def test_the_dns_endpoint_turns_off_and_then_the_authorised_networks_are_required() -> None:
+    off = plan({"gcpDnsEndpoint": False})
+    assert cluster(off)["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["allowExternalTraffic"] is False
+    with pytest.raises(PlanError, match="liftoff:gcpMasterAuthorizedNetworks"):
+        plan({"gcpDnsEndpoint": False, "gcpMasterAuthorizedNetworks": []})
+
+
+def test_with_the_dns_endpoint_no_authorised_network_is_needed_and_the_ip_endpoint_is_closed() -> None:
+    inputs = cluster(plan({"gcpMasterAuthorizedNetworks": []}))
+    assert inputs["masterAuthorizedNetworksConfig"].get("cidrBlocks", []) == []
+    assert inputs["masterAuthorizedNetworksConfig"]["gcpPublicCidrsAccessEnabled"] is False
+
+
+def test_the_kubeconfig_uses_the_dns_endpoint_with_no_ca_when_on() -> None:
+    on = json.loads(
+        kubeconfig_for(
+            "ctx", "203.0.113.20", "Q0E=", endpoints("gke-1.us-central1-a.gke.goog"), use_dns_endpoint=True
+        )
+    )
+    assert on["clusters"][0]["cluster"] == {"server": "https://gke-1.us-central1-a.gke.goog"}
+    assert on["users"][0]["user"]["exec"]["command"] == AUTH_PLUGIN
+    off = json.loads(
+        kubeconfig_for(
+            "ctx", "203.0.113.20", "Q0E=", endpoints("gke-1.us-central1-a.gke.goog"), use_dns_endpoint=False
+        )
+    )
+    assert off["clusters"][0]["cluster"] == {
+        "server": "https://203.0.113.20",
+        "certificate-authority-data": "Q0E=",
+    }
+
+
+def test_a_dns_endpoint_gke_did_not_report_fails_loudly_rather_than_pointing_at_nothing() -> None:
+    with pytest.raises(ValueError, match="gcpDnsEndpoint"):
+        kubeconfig_for("ctx", "203.0.113.20", "Q0E=", endpoints(None), use_dns_endpoint=True)

@@ -130,7 +130,10 @@ def test_gpu_zones_must_be_in_the_region_of_a_regional_cluster() -> None:
 
 
 def test_master_authorized_networks_are_required_and_must_be_cidrs() -> None:
-    assert rejected(gcpMasterAuthorizedNetworks=[]).key == "liftoff:gcpMasterAuthorizedNetworks"
+    assert (
+        rejected(gcpMasterAuthorizedNetworks=[], gcpDnsEndpoint=False).key
+        == "liftoff:gcpMasterAuthorizedNetworks"
+    )
     assert rejected(gcpMasterAuthorizedNetworks=["my-laptop"]).key == "liftoff:gcpMasterAuthorizedNetworks"
 
 
