@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,7 +42,7 @@ async def predict(request: Request) -> Response:
         if bodies.is_json(media):
             inputs = await decode_body(len(raw), decode)
         elif media == bodies.MULTIPART:
-            inputs = await asyncio.to_thread(bodies.multipart_rows, header or "", raw, meta)
+            inputs = await decode_body(len(raw), lambda: bodies.multipart_rows(header or "", raw, meta))
         else:
             inputs = bodies.raw_rows(media, raw, meta)
     outputs = await infer(state, batcher, inputs)
