@@ -31,7 +31,7 @@ CEILING_ARGS = {
     "digits": ["--batches", "1,2,4,8,16,32,64"],
     "resnet18": ["--batches", "1,2,4,8", "--bf16-batches", "1,2,4,8,16,32,64"],
 }
-COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve"}
+COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve", "bentoml": "bentoml"}
 
 
 def _machine() -> str:
@@ -54,6 +54,8 @@ def _machine() -> str:
 
 def ceiling(model: BenchModel, seconds: float) -> dict[str, Any]:
     """The fair ceiling (bench/fair_ceiling.py): every layout of processes x threads on this machine's cores."""
+    if model.path.is_dir():
+        return {}  # a model served through its handler: the handler's decode, not the forward pass, bounds it
     cores = os.cpu_count() or 1
     args = CEILING_ARGS.get(model.name, [])
     return fair_ceiling(str(envs.Env.project().python), model.path, args, seconds, cores, envs.REPO)
@@ -98,7 +100,7 @@ def main() -> None:
         action="store_true",
         help="digits only, Liftoff against the baseline, 3 s per point; writes no docs",
     )
-    parser.add_argument("--models", default="digits,resnet18")
+    parser.add_argument("--models", default="digits,resnet18,image-classifier")
     parser.add_argument("--servers", default="", help="comma-separated subset of: " + ", ".join(SERVERS))
     parser.add_argument("--concurrency", default="1,8,32,64")
     parser.add_argument("--seconds", type=float, default=15.0, help="load per point")
@@ -115,6 +117,12 @@ def main() -> None:
         default=[],
         metavar="LIFTOFF_X=V",
         help="override one of Liftoff's settings for this run (repeatable), e.g. for a batching sweep",
+    )
+    parser.add_argument(
+        "--section",
+        default="cpu",
+        help="the section of --out to write (its other sections stay as they are): 'cpu' for the full run; "
+        "another name records a subset of rows beside it without replacing the full run's figures",
     )
     parser.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""), help="conditions worth recording")
     args = parser.parse_args()
@@ -150,7 +158,7 @@ def main() -> None:
     ceilings = {}
     for model in models.values():
         ceilings[model.name] = ceiling(model, args.ceiling_seconds)
-        print(f"  {model.name}: {json.dumps(ceilings[model.name]['best'])}", flush=True)
+        print(f"  {model.name}: {json.dumps(ceilings[model.name].get('best'))}", flush=True)
     print(f"load: wrk -t1, {args.seconds:g} s per point, c = {args.concurrency}", flush=True)
     runs = [measure(model, key, workdir, concurrencies, args.seconds) for model, key in plan]
     load_after = os.getloadavg()
@@ -158,7 +166,7 @@ def main() -> None:
 
     command = os.environ.get("BENCH_COMMAND") or "python -m bench " + shlex.join(sys.argv[1:])
     header = [
-        f"## CPU run: `{command}`",
+        f"## CPU run: `{command}`" if args.section == "cpu" else f"## CPU run, {args.section}: `{command}`",
         "",
         f"- When: {started:%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min.",
         f"- Machine: {_machine()}.",
@@ -182,7 +190,7 @@ def main() -> None:
     }
     (envs.BENCH_DIR / "last-run.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
     if out is not None:
-        benchmarks_doc.replace_section(out, "cpu", text, benchmarks_doc.DOC_PREAMBLE)
+        benchmarks_doc.replace_section(out, args.section, text, benchmarks_doc.DOC_PREAMBLE)
         print(f"wrote {out}")
 
 
