@@ -75,8 +75,11 @@ capacity: $(MODEL) ## one replica's req/s at P99_MS=100 and the autoscaling for 
 STACK ?= dev
 
 .PHONY: plan
-plan: $(STAMP) ## what `pulumi up --stack $(STACK)` would create, offline -> out/plan/$(STACK) (STACK=dev|aws|gcp|azure)
-	$(PY) -m infra.plan --stack $(STACK) --out out/plan/$(STACK)
+# Config keys to override in the plan, space-separated KEY=VALUE (the stack's liftoff: prefix optional):
+# make plan STACK=dev SET=model=examples/image-classifier
+SET ?=
+plan: $(STAMP) ## what `pulumi up --stack $(STACK)` would create, offline -> out/plan/$(STACK) (STACK=dev|aws|gcp|azure, SET=key=value ...)
+	$(PY) -m infra.plan --stack $(STACK) --out out/plan/$(STACK) $(foreach setting,$(SET),--set '$(setting)')
 
 .PHONY: preflight
 preflight: $(STAMP) ## with your cloud credentials: quota, versions, machine types, before `pulumi up` (STACK=aws)
