@@ -172,7 +172,7 @@ lock: $(STAMP) ## re-pin requirements/*.txt after editing pyproject.toml
 	UV=$(VENV)/bin/uv scripts/lock.sh
 
 .PHONY: bench
-bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe -> docs/benchmarks.md (QUICK=1: 1-min smoke)
+bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML -> docs/benchmarks.md (QUICK=1: 1-min smoke)
 	bench/setup.sh
 	BENCH_COMMAND="make bench$(if $(QUICK), QUICK=1)" $(PY) -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
 
