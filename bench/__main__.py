@@ -205,7 +205,7 @@ def main() -> None:
         f"- When: {started:%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min.",
         f"- Machine: {_machine()}.",
         f"- Load: `wrk -t1 -c<c> -d{args.seconds:g}s` on 127.0.0.1"
-        + (f", {args.rounds} rounds taken in turn, each point the median round's" if args.rounds > 1 else "")
+        + (f" ({args.rounds} rounds taken in turn, each point the median round's)" if args.rounds > 1 else "")
         + " with one fixed request body per model "
         "(bench/bodies.py), after a 3 s warm-up per server at c=4. req/s counts only successful answers. "
         "Peak memory is the resident memory of the server's whole process tree (shared pages counted per "
