@@ -81,8 +81,11 @@ capacity: $(MODEL) ## one replica's req/s at P99_MS=100 and the autoscaling for 
 STACK ?= dev
 
 .PHONY: plan
-plan: $(STAMP) ## what `pulumi up --stack $(STACK)` would create, offline -> out/plan/$(STACK) (STACK=dev|aws|gcp|azure)
-	$(PY) -m infra.plan --stack $(STACK) --out out/plan/$(STACK)
+# Config keys to override in the plan, space-separated KEY=VALUE (the stack's liftoff: prefix optional):
+# make plan STACK=dev SET=model=examples/image-classifier
+SET ?=
+plan: $(STAMP) ## what `pulumi up --stack $(STACK)` would create, offline -> out/plan/$(STACK) (STACK=dev|aws|gcp|azure, SET=key=value ...)
+	$(PY) -m infra.plan --stack $(STACK) --out out/plan/$(STACK) $(foreach setting,$(SET),--set '$(setting)')
 
 .PHONY: preflight
 preflight: $(STAMP) ## with your cloud credentials: quota, versions, machine types, before `pulumi up` (STACK=aws)
@@ -117,12 +120,25 @@ wheelhouse/.%.stamp: $(STAMP) pyproject.toml $(CONSTRAINTS) scripts/wheelhouse.s
 wheelhouse: wheelhouse/.$(VARIANT).stamp ## download the image's wheels into wheelhouse/ (VARIANT=cpu|cuda)
 
 .PHONY: image-test
-image-test: $(STAMP) wheelhouse/.cpu.stamp ## start Docker if needed, build liftoff:cpu offline, run and prove it
+image-test: $(STAMP) wheelhouse/.cpu.stamp ## start Docker if needed, build liftoff:cpu offline, run and prove it; then image-test-example
 	scripts/docker-engine.sh
 	scripts/offline-base-image.sh $(OFFLINE_BASE_IMAGE)
 	BASE_IMAGE=$(OFFLINE_BASE_IMAGE) PIP_FROM=wheelhouse CA_CERT='$(IMAGE_TEST_CA)' \
 	  scripts/image-build.sh cpu liftoff:cpu
 	$(PY) tests/image/check_image.py --image liftoff:cpu
+	$(MAKE) image-test-example
+
+# A user's model directory built in, as `liftoff:model` builds it: the image example, trained here (its
+# model.pt and digit.png are git-ignored), proven by posting its held-out PNG through the container.
+IMAGE_TEST_EXAMPLE := examples/image-classifier
+.PHONY: image-test-example
+image-test-example: $(STAMP) wheelhouse/.cpu.stamp ## build liftoff:cpu-example with examples/image-classifier offline, post a PNG through it
+	scripts/docker-engine.sh
+	scripts/offline-base-image.sh $(OFFLINE_BASE_IMAGE)
+	$(PY) $(IMAGE_TEST_EXAMPLE)/train.py
+	BASE_IMAGE=$(OFFLINE_BASE_IMAGE) PIP_FROM=wheelhouse CA_CERT='$(IMAGE_TEST_CA)' MODEL_DIR=$(IMAGE_TEST_EXAMPLE) \
+	  scripts/image-build.sh cpu liftoff:cpu-example
+	$(PY) tests/image/check_image.py --image liftoff:cpu-example --model-dir $(IMAGE_TEST_EXAMPLE)
 
 # The CUDA variant with the same Dockerfile and stages, but torch from PyPI (a CUDA 13.0 build with its NVIDIA
 # libraries as wheels), because PyTorch's CUDA index cannot be reached here; it needs the network to PyPI.
@@ -162,7 +178,7 @@ lock: $(STAMP) ## re-pin requirements/*.txt after editing pyproject.toml
 	UV=$(VENV)/bin/uv scripts/lock.sh
 
 .PHONY: bench
-bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe -> docs/benchmarks.md (QUICK=1: 1-min smoke)
+bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML -> docs/benchmarks.md (QUICK=1: 1-min smoke)
 	bench/setup.sh
 	BENCH_COMMAND="make bench$(if $(QUICK), QUICK=1)" $(PY) -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
 

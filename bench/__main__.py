@@ -31,7 +31,7 @@ CEILING_ARGS = {
     "digits": ["--batches", "1,2,4,8,16,32,64"],
     "resnet18": ["--batches", "1,2,4,8", "--bf16-batches", "1,2,4,8,16,32,64"],
 }
-COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve"}
+COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve", "bentoml": "bentoml"}
 
 
 def _machine() -> str:
@@ -54,6 +54,8 @@ def _machine() -> str:
 
 def ceiling(model: BenchModel, seconds: float) -> dict[str, Any]:
     """The fair ceiling (bench/fair_ceiling.py): every layout of processes x threads on this machine's cores."""
+    if model.path.is_dir():
+        return {}  # a model served through its handler: the handler's decode, not the forward pass, bounds it
     cores = os.cpu_count() or 1
     args = CEILING_ARGS.get(model.name, [])
     return fair_ceiling(str(envs.Env.project().python), model.path, args, seconds, cores, envs.REPO)
@@ -91,6 +93,29 @@ def measure(
     return run
 
 
+def median_run(rounds: list[ServerRun]) -> ServerRun:
+    """One server's rounds as one run: at each concurrency the round with the median req/s (the lower middle
+    of an even count), its CPU ms/req beside it; start time the median, peak memory the highest."""
+    done = [r for r in rounds if not r.failure]
+    if not done:
+        return rounds[0]
+    merged = dataclasses.replace(
+        done[0],
+        points=[],
+        cpu_ms={},
+        start_s=sorted(r.start_s for r in done)[(len(done) - 1) // 2],
+        peak_mib=max(r.peak_mib for r in done),
+    )
+    for c in [p.concurrency for p in done[0].points]:
+        measured = sorted(
+            ((point, r.cpu_ms.get(c, 0.0)) for r in done if (point := r.at(c))), key=lambda pc: pc[0].rps
+        )
+        point, cpu = measured[(len(measured) - 1) // 2]
+        merged.points.append(point)
+        merged.cpu_ms[c] = cpu
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
@@ -98,10 +123,17 @@ def main() -> None:
         action="store_true",
         help="digits only, Liftoff against the baseline, 3 s per point; writes no docs",
     )
-    parser.add_argument("--models", default="digits,resnet18")
+    parser.add_argument("--models", default="digits,resnet18,image-classifier")
     parser.add_argument("--servers", default="", help="comma-separated subset of: " + ", ".join(SERVERS))
     parser.add_argument("--concurrency", default="1,8,32,64")
     parser.add_argument("--seconds", type=float, default=15.0, help="load per point")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every server this many times, one after another in turn, and report each point's "
+        "median: servers compared on a shared machine then see the same spells of load",
+    )
     parser.add_argument("--ceiling-seconds", type=float, default=3.0)
     parser.add_argument(
         "--out",
@@ -115,6 +147,12 @@ def main() -> None:
         default=[],
         metavar="LIFTOFF_X=V",
         help="override one of Liftoff's settings for this run (repeatable), e.g. for a batching sweep",
+    )
+    parser.add_argument(
+        "--section",
+        default="cpu",
+        help="the section of --out to write (its other sections stay as they are): 'cpu' for the full run; "
+        "another name records a subset of rows beside it without replacing the full run's figures",
     )
     parser.add_argument("--note", default=os.environ.get("BENCH_NOTE", ""), help="conditions worth recording")
     args = parser.parse_args()
@@ -150,19 +188,25 @@ def main() -> None:
     ceilings = {}
     for model in models.values():
         ceilings[model.name] = ceiling(model, args.ceiling_seconds)
-        print(f"  {model.name}: {json.dumps(ceilings[model.name]['best'])}", flush=True)
+        print(f"  {model.name}: {json.dumps(ceilings[model.name].get('best'))}", flush=True)
     print(f"load: wrk -t1, {args.seconds:g} s per point, c = {args.concurrency}", flush=True)
-    runs = [measure(model, key, workdir, concurrencies, args.seconds) for model, key in plan]
+    rounds = [
+        [measure(model, key, workdir, concurrencies, args.seconds) for model, key in plan]
+        for _ in range(args.rounds)
+    ]
+    runs = [median_run(list(same)) for same in zip(*rounds, strict=True)]
     load_after = os.getloadavg()
     elapsed = (datetime.now(UTC) - started).total_seconds()
 
     command = os.environ.get("BENCH_COMMAND") or "python -m bench " + shlex.join(sys.argv[1:])
     header = [
-        f"## CPU run: `{command}`",
+        f"## CPU run: `{command}`" if args.section == "cpu" else f"## CPU run, {args.section}: `{command}`",
         "",
         f"- When: {started:%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min.",
         f"- Machine: {_machine()}.",
-        f"- Load: `wrk -t1 -c<c> -d{args.seconds:g}s` on 127.0.0.1 with one fixed request body per model "
+        f"- Load: `wrk -t1 -c<c> -d{args.seconds:g}s` on 127.0.0.1"
+        + (f" ({args.rounds} rounds taken in turn, each point the median round's)" if args.rounds > 1 else "")
+        + " with one fixed request body per model "
         "(bench/bodies.py), after a 3 s warm-up per server at c=4. req/s counts only successful answers. "
         "Peak memory is the resident memory of the server's whole process tree (shared pages counted per "
         "process), sampled every 0.25 s. CPU ms/req is the server tree's CPU time over the point divided by "
@@ -182,7 +226,7 @@ def main() -> None:
     }
     (envs.BENCH_DIR / "last-run.json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
     if out is not None:
-        benchmarks_doc.replace_section(out, "cpu", text, benchmarks_doc.DOC_PREAMBLE)
+        benchmarks_doc.replace_section(out, args.section, text, benchmarks_doc.DOC_PREAMBLE)
         print(f"wrote {out}")
 
 

@@ -110,7 +110,28 @@ def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: 
             f"- process start to ready: {mine.start_s:.2f} s (issue 10: under 3 s): "
             f"{_verdict(mine.start_s < 3)}; peak memory {mine.peak_mib:,.0f} MiB"
         )
-    if model != "digits" and ceilings:
+    handler = by_key.get("liftoff-handler")
+    if model == "digits" and mine and handler:
+        plain, handled = mine.at(top_c), handler.at(top_c)
+        if plain and handled and plain.rps:
+            share = handled.rps / plain.rps
+            lines.append(
+                f"- c={top_c}: a pass-through handler {handled.rps:,.0f} req/s = {share:.0%} of the tensor "
+                f"path's {plain.rps:,.0f} (issue 13: >= 90%): {_verdict(share >= 0.90)}"
+            )
+    if model == "image-classifier" and mine:
+        top = mine.at(top_c)
+        rivals = [(r.label, r.at(top_c)) for key in ("litserve", "bentoml") if (r := by_key.get(key))]
+        measured = [(label, point) for label, point in rivals if point and point.rps]
+        if top and measured:
+            label, best = max(measured, key=lambda item: item[1].rps)
+            ratio = top.rps / best.rps
+            lines.append(
+                f"- c={top_c}: {ratio:.2f}x the better of LitServe and BentoML ({label}, {best.rps:,.0f} req/s), "
+                f"p99 {top.p99_ms:.1f} vs {best.p99_ms:.1f} ms (issue 13: >= 1.5x and lower p99): "
+                f"{_verdict(ratio >= 1.5 and top.p99_ms < best.p99_ms)}"
+            )
+    if model not in ("digits", "image-classifier") and ceilings:
         best = ceilings.get("best", {})
         # (server, precision, what it is, issue 22's share of the fair ceiling)
         for key, precision, what, goal in (

@@ -59,3 +59,16 @@ def write(folder: Path, name: str, body: bytes) -> Path:
     path = folder / name
     path.write_bytes(body)
     return path
+
+
+MULTIPART_BOUNDARY = "liftoff-bench-boundary"
+
+
+def multipart_file(field: str, filename: str, content_type: str, data: bytes) -> bytes:
+    """One file upload as multipart/form-data (boundary MULTIPART_BOUNDARY), as `curl -F` sends it."""
+    head = (
+        f"--{MULTIPART_BOUNDARY}\r\n"
+        f'Content-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
+    return head + data + f"\r\n--{MULTIPART_BOUNDARY}--\r\n".encode()

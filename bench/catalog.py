@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,9 @@ from bench.servers import BenchModel
 DIGITS_PATH = REPO / "models" / "digits" / "model.pt"
 RESNET_DIR = BENCH_DIR / "models" / resnet.NAME
 COMPETITORS = ("fastapi-1", "fastapi-2", "litserve", "torchserve")
+IMAGE_EXAMPLE = REPO / "examples" / "image-classifier"
+IMAGE_NAME = "image-classifier"
+IMAGE_DIR = BENCH_DIR / "models" / IMAGE_NAME
 
 
 def _digits_model() -> Path:
@@ -33,6 +37,17 @@ def _resnet_model() -> Path:
     return path
 
 
+def _image_model() -> Path:
+    """A trained copy of examples/image-classifier (its own train.py, seeded), with the held-out digit.png."""
+    sources = [IMAGE_EXAMPLE / name for name in ("handler.py", "train.py", "model.json", "labels.txt")]
+    done = IMAGE_DIR / "model.pt"
+    if not done.exists() or done.stat().st_mtime < max(p.stat().st_mtime for p in sources):
+        shutil.rmtree(IMAGE_DIR, ignore_errors=True)
+        shutil.copytree(IMAGE_EXAMPLE, IMAGE_DIR, ignore=shutil.ignore_patterns("model.pt", "__pycache__"))
+        subprocess.run([sys.executable, str(IMAGE_DIR / "train.py"), "--out", str(IMAGE_DIR)], check=True)
+    return IMAGE_DIR
+
+
 def load(names: list[str]) -> dict[str, BenchModel]:
     folder = BENCH_DIR / "payloads"
     found: dict[str, BenchModel] = {}
@@ -48,7 +63,7 @@ def load(names: list[str]) -> dict[str, BenchModel]:
                     "/v2/models/digits/infer", bodies.write(folder, "digits.json", bodies.digits_json())
                 )
             },
-            servers=("liftoff", *COMPETITORS),
+            servers=("liftoff", "liftoff-handler", *COMPETITORS),
             # HTTP-bound: one process per core, each with one torch thread and its own batcher.
             liftoff_env={
                 "LIFTOFF_WORKERS": "2",
@@ -75,6 +90,29 @@ def load(names: list[str]) -> dict[str, BenchModel]:
             servers=("liftoff", "liftoff-binary", "liftoff-bf16", *COMPETITORS),
             # Compute-bound, yet two one-thread processes beat one two-thread process (swept with
             # --liftoff-env: FP32 c=64 48 -> 56 images/s, bf16 74 -> 88); FP32 batches of 8 beat 4 and 16.
+            liftoff_env={"LIFTOFF_WORKERS": "2"},
+        )
+    if IMAGE_NAME in names:
+        directory = _image_model()
+        png = (directory / "digit.png").read_bytes()
+        upload = bodies.multipart_file("image", "digit.png", "image/png", png)
+        found[IMAGE_NAME] = BenchModel(
+            name=IMAGE_NAME,
+            path=directory,
+            max_batch=64,
+            wait_ms=2.0,
+            payloads={
+                # The same PNG for every server, as a form upload (`curl -F image=@digit.png`): the one way
+                # LitServe, BentoML and Liftoff all take a file.
+                "upload": Payload(
+                    "/predict",
+                    bodies.write(folder, "digit-upload.bin", upload),
+                    content_type=f"multipart/form-data; boundary={bodies.MULTIPART_BOUNDARY}",
+                ),
+                "png": Payload("/predict", bodies.write(folder, "digit.png", png), content_type="image/png"),
+            },
+            common="upload",
+            servers=("liftoff", "liftoff-png", "litserve", "bentoml"),
             liftoff_env={"LIFTOFF_WORKERS": "2"},
         )
     return found

@@ -1,9 +1,9 @@
 """The Python environments the benchmark runs in.
 
 Liftoff and the FastAPI baseline run in the project's `.venv`. Each competitor gets its own pinned venv
-under `.bench/` (never the project's: LitServe and TorchServe pin their own versions of shared libraries),
-installed with plain pip from `bench/requirements/<name>.txt`. torch is pinned to the project's release
-there too; set TORCH_INDEX to a CPU wheel index where pip would otherwise pick a CUDA build.
+under `.bench/` (never the project's: LitServe, TorchServe and BentoML pin their own versions of shared
+libraries), installed with plain pip from `bench/requirements/<name>.txt`. torch is pinned to the project's
+release there too; set TORCH_INDEX to a CPU wheel index where pip would otherwise pick a CUDA build.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ class Env:
     @classmethod
     def torchserve(cls) -> Env:
         return cls(BENCH_DIR / "venv-torchserve")
+
+    @classmethod
+    def bentoml(cls) -> Env:
+        return cls(BENCH_DIR / "venv-bentoml")
 
     @classmethod
     def tools(cls) -> Env:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,11 +39,14 @@ class BenchModel:
     wait_ms: float
     payloads: dict[str, Payload]
     """"json" is what every server gets (the same bytes; only the URL path differs per server);
-    "binary" is the Open Inference Protocol binary tensor extension, which only Liftoff speaks."""
+    "binary" is the Open Inference Protocol binary tensor extension, which only Liftoff speaks;
+    "png" is a PNG file as the raw body (content type image/png), for a model whose handler decodes it."""
     servers: tuple[str, ...]
     """Which rows of SERVERS this model is measured with."""
     liftoff_env: dict[str, str] = field(default_factory=dict)
     """Liftoff's tuned settings for this model (from the sweep, see docs/benchmarks.md)."""
+    common: str = "json"
+    """The payload every server is driven with unless its launch names another."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,8 @@ class Launch:
     env: dict[str, str]
     path: str
     """Where this server takes the benchmark's request for the model."""
-    payload: str = "json"
-    """Which of the model's payloads it is driven with."""
+    payload: str | None = None
+    """Which of the model's payloads it is driven with; None: the model's common one."""
     cwd: Path = REPO
 
 
@@ -69,23 +73,45 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _liftoff(payload: str = "json", **settings: str) -> Callable[[BenchModel, int, Path], Launch]:
-    def launch(model: BenchModel, port: int, _: Path) -> Launch:
+def _liftoff(
+    payload: str | None = None, pass_through: bool = False, **settings: str
+) -> Callable[[BenchModel, int, Path], Launch]:
+    def launch(model: BenchModel, port: int, workdir: Path) -> Launch:
+        path = _with_pass_through_handler(model, workdir) if pass_through else model.path
         env = {
             "LIFTOFF_HOST": "127.0.0.1",
             "LIFTOFF_PORT": str(port),
-            "LIFTOFF_MODEL_PATH": str(model.path),
+            "LIFTOFF_MODEL_PATH": str(path),
             "LIFTOFF_LOG_LEVEL": "warning",
             "LIFTOFF_MAX_BATCH_SIZE": str(model.max_batch),
             "LIFTOFF_MAX_BATCH_WAIT_MS": str(model.wait_ms),
             **model.liftoff_env,
             **settings,
         }
-        return Launch(
-            [str(Env.project().python), "-m", "service"], env, model.payloads[payload].path, payload
-        )
+        chosen = payload or model.common
+        return Launch([str(Env.project().python), "-m", "service"], env, model.payloads[chosen].path, chosen)
 
     return launch
+
+
+HANDLER_THAT_PASSES_THROUGH = '''"""The bench's pass-through handler: every method a default, so it measures what a handler costs."""
+
+from service.handler import Handler
+
+
+class PassThrough(Handler):
+    pass
+'''
+
+
+def _with_pass_through_handler(model: BenchModel, workdir: Path) -> Path:
+    """A model directory holding the model file, its metadata and a handler that only passes through."""
+    directory = workdir / f"{model.name}-pass-through"
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model.path, directory / model.path.name)
+    shutil.copyfile(model.path.with_suffix(".json"), directory / "model.json")
+    (directory / "handler.py").write_text(HANDLER_THAT_PASSES_THROUGH, encoding="utf-8")
+    return directory
 
 
 def _fastapi(workers: int) -> Callable[[BenchModel, int, Path], Launch]:
@@ -110,7 +136,7 @@ def _fastapi(workers: int) -> Callable[[BenchModel, int, Path], Launch]:
             "warning",
             "--no-access-log",
         ]
-        return Launch(command, env, model.payloads["json"].path)
+        return Launch(command, env, model.payloads[model.common].path)
 
     return launch
 
@@ -131,6 +157,20 @@ def _litserve(model: BenchModel, port: int, _: Path) -> Launch:
         str(max(model.wait_ms, 5.0)),
     ]
     return Launch(command, dict(PASSIVE), "/predict")  # LitServe serves one route; the body is the same
+
+
+def _bentoml(model: BenchModel, port: int, _: Path) -> Launch:
+    command = [
+        str(Env.bentoml().bin / "bentoml"),
+        "serve",
+        "bentoml_app:ImageClassifier",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    env = {**PASSIVE, "BENCH_MODEL_DIR": str(model.path), "BENCH_MAX_BATCH": str(model.max_batch)}
+    return Launch(command, env, "/classify", cwd=COMPETITORS)
 
 
 def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
@@ -220,10 +260,13 @@ SERVERS: dict[str, ServerKind] = {
             "Liftoff, binary tensors, bfloat16",
             _liftoff("binary", LIFTOFF_DTYPE="bfloat16", LIFTOFF_MAX_BATCH_SIZE="64"),
         ),
+        ServerKind("liftoff-handler", "Liftoff, pass-through handler", _liftoff(pass_through=True)),
+        ServerKind("liftoff-png", "Liftoff, raw PNG body", _liftoff("png")),
         ServerKind("fastapi-1", "FastAPI, 1 worker (baseline)", _fastapi(1)),
         ServerKind("fastapi-2", "FastAPI, 2 workers", _fastapi(2)),
         ServerKind("litserve", "LitServe, batching", _litserve),
         ServerKind("torchserve", "TorchServe, batching", _torchserve),
+        ServerKind("bentoml", "BentoML, batching", _bentoml),
     )
 }
 BASELINE = "fastapi-1"
@@ -258,7 +301,7 @@ def serve(
     """Start a server, wait until it answers its payload, yield it, then stop its whole process group."""
     port = free_port()
     launch = kind.launch(model, port, workdir)
-    payload = model.payloads[launch.payload]
+    payload = model.payloads[launch.payload or model.common]
     env = {**os.environ, **launch.env}
     log_path = workdir / f"{kind.key}-{model.name}.log"
     started = time.perf_counter()

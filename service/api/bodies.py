@@ -7,9 +7,7 @@ does, and for a numeric model a hint of what to send instead.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import HTTP
+import re
 
 import numpy as np
 
@@ -18,6 +16,9 @@ from service.model.metadata import ModelMetadata, TensorSpec
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
+_BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
+# `name=` as a parameter of its own (after `;`), never the tail of `filename=`.
+_PART_NAME = re.compile(r';\s*name\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))', re.IGNORECASE)
 
 
 def media_type(header: str | None) -> str:
@@ -65,19 +66,11 @@ def raw_rows(media: str, body: bytes, meta: ModelMetadata) -> list[np.ndarray]:
 
 def multipart_rows(header: str, body: bytes, meta: ModelMetadata) -> list[np.ndarray]:
     """One row per input from a form upload: the part named like the input, or, for a model with one input,
-    the one part. Blocking (the e-mail parser): run it off the event loop."""
+    the one part. Fast enough to run on the event loop for small bodies (bytes.find over the body); the
+    caller moves large ones off it."""
     if not any(spec.content_types for spec in meta.inputs):
         raise refuse(MULTIPART, meta)
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + header.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n" + body
-    )
-    parts: dict[str, bytes] = {}
-    if isinstance(message, EmailMessage) and message.is_multipart():
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True)
-            if isinstance(name, str) and isinstance(payload, bytes):
-                parts[name] = payload
+    parts = form_parts(header, body)
     if not parts:
         raise ApiError(
             400, f"the {MULTIPART} body has no named parts (curl -F '{meta.inputs[0].name}=@file')"
@@ -92,6 +85,44 @@ def multipart_rows(header: str, body: bytes, meta: ModelMetadata) -> list[np.nda
             )
         rows.append(_one_row(parts[spec.name]) if spec.datatype == "BYTES" else _refuse_numeric(spec))
     return rows
+
+
+def form_parts(header: str, body: bytes) -> dict[str, bytes]:
+    """The named parts of a multipart/form-data body (RFC 7578), by name; the last of a repeated name wins.
+
+    A small splitter rather than the e-mail parser, which cost about 0.7 ms of CPU for a 300-byte upload
+    (`make bench`, image-classifier): a form upload's parts carry their bytes as they are, with no transfer
+    encoding to undo."""
+    found = _BOUNDARY.search(header)
+    if found is None:
+        raise ApiError(400, f"the {MULTIPART} content type has no boundary parameter")
+    delimiter = b"--" + (found.group(1) or found.group(2)).encode("latin-1")
+    parts: dict[str, bytes] = {}
+    position = body.find(delimiter)
+    while position >= 0:
+        position += len(delimiter)
+        if body.startswith(b"--", position):
+            return parts  # the close delimiter
+        head_start = body.find(b"\r\n", position)
+        head_end = body.find(b"\r\n\r\n", head_start) if head_start >= 0 else -1
+        end = body.find(b"\r\n" + delimiter, head_end + 4) if head_end >= 0 else -1
+        if end < 0:
+            raise ApiError(400, f"the {MULTIPART} body ends before its closing boundary")
+        name = _part_name(body[head_start + 2 : head_end])
+        if name is not None:
+            parts[name] = body[head_end + 4 : end]
+        position = end + 2
+    return parts
+
+
+def _part_name(head: bytes) -> str | None:
+    for line in head.decode("utf-8", "replace").split("\r\n"):
+        field, _, value = line.partition(":")
+        if field.strip().lower() == "content-disposition":
+            found = _PART_NAME.search(";" + value.split(";", 1)[1] if ";" in value else "")
+            if found:
+                return found.group(1) if found.group(1) is not None else found.group(2)
+    return None
 
 
 def _one_row(payload: bytes) -> np.ndarray:

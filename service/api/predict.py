@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,7 +51,7 @@ async def predict(request: Request) -> Response:
             check_separators(raw, state.max_json_separators)
             inputs = await decode_body(len(raw), decode)
         elif media == bodies.MULTIPART:
-            inputs = await asyncio.to_thread(bodies.multipart_rows, header or "", raw, meta)
+            inputs = await decode_body(len(raw), lambda: bodies.multipart_rows(header or "", raw, meta))
         else:
             inputs = bodies.raw_rows(media, raw, meta)
     outputs = await infer(state, batcher, inputs)

@@ -91,3 +91,45 @@ def test_rewriting_one_section_keeps_the_others(tmp_path: Path) -> None:
     assert text.startswith("# Benchmarks\n")
     assert "second cpu run" in text and "first cpu run" not in text
     assert "gpu run" in text and "A note a person wrote." in text
+
+
+def test_the_handler_targets_are_judged_from_the_same_run() -> None:
+    image = [
+        ServerRun("image-classifier", "liftoff", "Liftoff", points=[point(64, 1600, 40)]),
+        ServerRun("image-classifier", "litserve", "LitServe", points=[point(64, 1000, 50)]),
+        ServerRun("image-classifier", "bentoml", "BentoML", points=[point(64, 100, 900)]),
+    ]
+    assert targets("image-classifier", image, {}, 64) == [
+        "- c=64: 1.60x the better of LitServe and BentoML (LitServe, 1,000 req/s), p99 40.0 vs 50.0 ms "
+        "(issue 13: >= 1.5x and lower p99): met"
+    ]
+    slower = [ServerRun("image-classifier", "liftoff", "Liftoff", points=[point(64, 1400, 40)]), *image[1:]]
+    assert targets("image-classifier", slower, {}, 64)[0].endswith("MISSED")
+
+    digits = [run("liftoff", point(64, 6000, 40)), run("liftoff-handler", point(64, 5500, 42))]
+    handler_line = targets("digits", digits, {}, 64)[-1]
+    assert (
+        "a pass-through handler 5,500 req/s = 92% of the tensor path's 6,000 (issue 13: >= 90%)"
+        in handler_line
+    )
+    assert handler_line.endswith("met")
+    costly = [digits[0], run("liftoff-handler", point(64, 5300, 42))]
+    assert targets("digits", costly, {}, 64)[-1].endswith("MISSED")
+
+
+def test_rounds_are_reported_by_each_points_median_round() -> None:
+    from bench.__main__ import median_run
+
+    rounds = [
+        run("liftoff", point(1, 100, 5), point(64, 900, 40), start_s=3.0),
+        run("liftoff", point(1, 300, 5), point(64, 500, 40), start_s=1.0),
+        run("liftoff", point(1, 200, 5), point(64, 700, 40), start_s=2.0),
+    ]
+    for index, r in enumerate(rounds):
+        r.cpu_ms = {1: float(index), 64: float(index)}
+    merged = median_run(rounds)
+    assert [round(p.rps) for p in merged.points] == [200, 700]
+    assert merged.cpu_ms == {1: 2.0, 64: 2.0} and merged.start_s == 2.0
+    failed = ServerRun("digits", "liftoff", "Liftoff", failure="exited with 1")
+    assert median_run([failed, rounds[0]]).points == rounds[0].points
+    assert median_run([failed]).failure == "exited with 1"

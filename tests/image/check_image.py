@@ -1,6 +1,7 @@
 """Proves a built inference image the way a cluster runs it. `make image-test` builds the image, then runs
 
     .venv/bin/python tests/image/check_image.py [--image liftoff:cpu] [--variant cpu|cuda]
+    .venv/bin/python tests/image/check_image.py --image liftoff:cpu-example --model-dir examples/image-classifier
 
 (`make image-test-cuda` runs it with --variant cuda on the CUDA image: torch must be a CUDA build, and with
 no GPU on the machine the server must start on the CPU under LIFTOFF_DEVICE=auto and say so in its log.)
@@ -39,6 +40,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import image_sizes  # tests/image/, beside this script
 
@@ -438,11 +440,43 @@ def check_drain_under_flood(image: str, name: str, env: dict[str, str], row: lis
     return outcomes
 
 
+def prove_model_directory(image: str, name: str, model_dir: Path) -> str:
+    """An image built with a model directory (`MODEL_DIR=examples/image-classifier`): it starts as a cluster
+    runs it, and the held-out digit.png its train.py wrote, posted as a raw image/png body, comes back with
+    the right digit as the top class. Returns that class."""
+    labels = (model_dir / "labels.txt").read_text(encoding="utf-8").split()
+    expected = labels[int((model_dir / "digit.label").read_text())]
+    png = (model_dir / "digit.png").read_bytes()
+    with running(image, name, {"LIFTOFF_DEVICE": "auto"}) as container:
+        ready_s = wait_ready(container)
+        print(f"  --  ready {ready_s:.2f} s after docker run", flush=True)
+        request = urllib.request.Request(
+            container.base_url + "/predict", data=png, headers={"content-type": "image/png"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+    top = answer["predictions"][0]["classes"][0]
+    check(top == expected, f"{model_dir.name}: a PNG of a {expected} through the container is a {top!r}")
+    return str(top)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Prove a built Liftoff inference image.")
     parser.add_argument("--image", default="liftoff:cpu")
     parser.add_argument("--variant", choices=sorted(SIZE_LIMIT_BYTES), default="cpu")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        help="the image was built with this model directory (trained): prove it answers a PNG instead",
+    )
     args = parser.parse_args(argv)
+    if args.model_dir is not None:
+        try:
+            prove_model_directory(args.image, f"liftoff-image-test-model-{os.getpid()}", args.model_dir)
+        except (CheckFailed, subprocess.TimeoutExpired, OSError, KeyError, ValueError) as failure:
+            print(f"FAIL  {failure}", file=sys.stderr)
+            return 1
+        return 0
     size_limit = SIZE_LIMIT_BYTES[args.variant]
     # A timeout around the test (CI's) sends SIGTERM: unwind, so the container is still removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))

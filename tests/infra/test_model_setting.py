@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +35,40 @@ def test_the_model_directory_is_the_builds_model_context(model_plan) -> None:  #
 
 def test_the_url_names_the_model_of_model_json(model_plan) -> None:  # type: ignore[no-untyped-def]
     assert model_plan.outputs["url"].endswith("/v2/models/image-classifier/infer")
+
+
+# Each cloud's stack file, registry and variant; one plan each (a subprocess, cached by run_stack).
+CLOUD_REGISTRIES = {
+    "aws": r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+",
+    "gcp": r"[a-z0-9-]+-docker\.pkg\.dev/[a-z0-9-]+/[a-z0-9-]+/[a-z0-9-]+",
+    "azure": r"[a-z0-9]+\.azurecr\.io/[a-z0-9-]+",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", sorted(CLOUD_REGISTRIES))
+def test_every_cloud_builds_the_model_in_and_deploys_it_by_digest_under_its_name(stack: str) -> None:
+    plan = run_stack(stack, {"model": EXAMPLE})
+    built = plan.one("docker-build:index:Image")
+    assert built.inputs["context"]["named"] == {"model": {"location": EXAMPLE}}
+    assert built.inputs["buildArgs"] == {"VARIANT": "cuda"}  # a GPU node pool on every cloud
+    assert re.fullmatch(CLOUD_REGISTRIES[stack] + r"@sha256:[0-9a-f]{64}", server_image(plan))
+    assert plan.outputs["url"].endswith("/v2/models/image-classifier/infer")
+
+
+def test_make_plan_passes_set_on_as_the_documented_command_shows() -> None:
+    """README and docs/your-model.md show `make plan STACK=dev SET=model=...`: it must reach --set."""
+    done = subprocess.run(
+        ["make", "-n", "plan", "STACK=dev", f"SET=model={EXAMPLE} replicas=2"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert f"--set 'model={EXAMPLE}' --set 'replicas=2'" in done.stdout
+    for doc in ("README.md", "docs/your-model.md"):
+        text = (Path(__file__).resolve().parents[2] / doc).read_text(encoding="utf-8")
+        assert "make plan STACK=dev SET=model=" in text and "make plan STACK=dev --set" not in text
 
 
 def test_without_the_setting_the_build_has_no_model_context() -> None:
