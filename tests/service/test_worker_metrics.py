@@ -28,7 +28,7 @@ from service import metrics_port
 from service.metrics import Metrics, forget_worker, share_across_workers, workers_registry
 from service.settings import Settings
 from tests.service.conftest import write_model
-from tests.service.live import REPO, free_port, start_server
+from tests.service.live import REPO, LiveServer, free_port, start_server
 
 pytestmark = pytest.mark.anyio
 
@@ -171,7 +171,7 @@ def test_every_workers_metrics_answer_a_scrape_of_any_worker_even_after_one_died
         TMPDIR=str(folders),  # where the parent makes its private metrics folder
     )
     try:
-        _wait_for(lambda: _both_ready(server.base), "both workers never became ready")
+        wait_both_ready(server)
         sent = 40
         for _ in range(sent):
             _predict(server.base)
@@ -199,7 +199,23 @@ def test_every_workers_metrics_answer_a_scrape_of_any_worker_even_after_one_died
         assert server.process.wait(timeout=30) == 0, server.log.read_text()
         assert not list(folders.iterdir()), "the metrics folder outlived the server"
     finally:
-        server.stop()
+        stop_server(server)
+
+
+def wait_both_ready(server: LiveServer) -> None:
+    _wait_for(lambda: _both_ready(server.base), "both workers never became ready")
+
+
+def stop_server(server: LiveServer) -> None:
+    """SIGTERM (the parent stops its workers, then exits), else SIGKILL to whatever is left of the tree."""
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            for child in psutil.Process(server.process.pid).children(recursive=True):
+                child.kill()
+    server.stop()
 
 
 def _both_ready(base: str) -> bool:
