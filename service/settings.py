@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     grpc_port: int = Field(default=8081, ge=0, le=65535)
     """The Open Inference Protocol's gRPC listener (service/grpc/) under `python -m service`; 0 turns it off."""
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    """`GET /metrics` on a port of its own (service/metrics_port.py), and no longer on `port`; 0 keeps it there."""
     model_path: Path | None = None
     """A model directory (service/model/directory.py) or a model file with its .json beside it; None means the
     bundled digits model (trained on the spot when missing)."""
@@ -88,6 +90,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"LIFTOFF_QUEUE_LIMIT ({self.queue_limit}) must be at least LIFTOFF_MAX_BATCH_SIZE "
                 f"({self.max_batch_size}), or a request of a full batch could never be queued"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_port_is_its_own(self) -> Settings:
+        if self.metrics_port and self.metrics_port in (self.port, self.grpc_port):
+            raise ValueError(
+                f"LIFTOFF_METRICS_PORT ({self.metrics_port}) must differ from LIFTOFF_PORT ({self.port}) "
+                f"and LIFTOFF_GRPC_PORT ({self.grpc_port})"
             )
         return self
 

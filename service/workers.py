@@ -8,7 +8,9 @@ shares the imported code's memory. Each worker loads its own model, runs its own
 share of the cores for torch unless LIFTOFF_TORCH_THREADS says otherwise.
 
 The parent only supervises: SIGTERM or SIGINT goes on to every worker (each drains as a single server does),
-and a worker that dies while the server is not stopping is replaced.
+and a worker that dies while the server is not stopping is replaced. A `sidecar` (the metrics port's server,
+service/metrics_port.py) is supervised the same way, and stopped only once the workers are gone, so that
+their last counts can still be scraped while they drain.
 """
 
 from __future__ import annotations
@@ -50,10 +52,19 @@ def listening_socket(host: str, port: int, own: bool) -> socket.socket:
     return sock
 
 
+SIDECAR = -1
+"""The sidecar's index among the children."""
+
+
 def run_workers(
-    workers: int, bind: Callable[[], socket.socket], serve: Callable[[socket.socket, int], int]
+    workers: int,
+    bind: Callable[[], socket.socket],
+    serve: Callable[[socket.socket, int], int],
+    sidecar: Callable[[], int] | None = None,
+    exited: Callable[[int], None] | None = None,
 ) -> int:
-    """Fork `workers` processes that each run `serve(bind(), index)`; supervise them until they all stop.
+    """Fork `workers` processes that each run `serve(bind(), index)`, and one that runs `sidecar()` if
+    given; supervise them until they all stop. `exited(index)` runs in the parent after a worker exits.
 
     With SO_REUSEPORT (Linux) each worker binds its own socket after the fork; elsewhere they share one."""
     shared = None if hasattr(socket, "SO_REUSEPORT") else bind()
@@ -65,30 +76,42 @@ def run_workers(
         pid = os.fork()
         if pid == 0:  # the worker
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            # The sidecar outlives a Ctrl-C (sent to the whole process group) until the workers are gone.
+            signal.signal(signal.SIGINT, signal.SIG_IGN if index == SIDECAR else signal.SIG_DFL)
             code = 1
             try:
-                code = serve(shared or bind(), index)
+                if index == SIDECAR and sidecar is not None:
+                    code = sidecar()
+                else:
+                    code = serve(shared or bind(), index)
             except BaseException:
-                log.exception("worker %d failed", index)
+                log.exception("%s failed", _name(index))
             finally:
                 os._exit(code)
         children[pid] = index
         started[index] = time.monotonic()
 
+    def terminate(which: Callable[[int], bool]) -> None:
+        for pid, index in list(children.items()):
+            if which(index):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+
     def stop(signum: int, _: FrameType | None) -> None:
         nonlocal stopping
         stopping = True
-        for pid in list(children):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+        terminate(lambda index: index != SIDECAR)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if sidecar is not None:
+        start(SIDECAR)
     for index in range(workers):
         start(index)
     failed = False
     while children:
+        if stopping and set(children.values()) == {SIDECAR}:  # the workers are gone
+            terminate(lambda index: index == SIDECAR)
         try:
             pid, status = os.wait()
         except ChildProcessError:
@@ -97,10 +120,12 @@ def run_workers(
             continue
         index = children.pop(pid)
         code = os.waitstatus_to_exitcode(status)
+        if exited is not None and index != SIDECAR:
+            exited(index)
         if stopping:
             failed |= code not in (0, -signal.SIGTERM)
             continue
-        log.error("worker %d (pid %d) exited with %d; starting a new one", index, pid, code)
+        log.error("%s (pid %d) exited with %d; starting a new one", _name(index), pid, code)
         if time.monotonic() - started[index] < RESTART_BACKOFF_S:  # crashing at start: do not spin
             time.sleep(RESTART_BACKOFF_S)
             if stopping:
@@ -109,3 +134,7 @@ def run_workers(
     if shared is not None:
         shared.close()
     return 1 if failed else 0
+
+
+def _name(index: int) -> str:
+    return "the metrics server" if index == SIDECAR else f"worker {index}"

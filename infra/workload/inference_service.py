@@ -41,7 +41,7 @@ class InferenceServiceArgs:
     image: pulumi.Input[str]
     """`repository@sha256:...`: what every pod runs."""
     ingress_namespace: str
-    """Namespace of the ingress controller: the only source of traffic besides Prometheus."""
+    """Namespace of the ingress controller: the only source of traffic (Prometheus scrapes another port)."""
     ingress_class: str
     ingress_address: pulumi.Input[str]
     """The ingress controller's load balancer address, for the URL."""
@@ -152,7 +152,14 @@ class InferenceService(pulumi.ComponentResource):
                     "type": "ClusterIP",
                     "selector": labels,
                     "ports": [
-                        {"name": pod.PORT_NAME, "port": 80, "targetPort": pod.PORT_NAME, "protocol": "TCP"}
+                        {"name": pod.PORT_NAME, "port": 80, "targetPort": pod.PORT_NAME, "protocol": "TCP"},
+                        # For the ServiceMonitor; the NetworkPolicy admits only Prometheus to it.
+                        {
+                            "name": pod.METRICS_PORT_NAME,
+                            "port": pod.METRICS_PORT,
+                            "targetPort": pod.METRICS_PORT_NAME,
+                            "protocol": "TCP",
+                        },
                     ],
                 }
             ),
@@ -178,7 +185,6 @@ class InferenceService(pulumi.ComponentResource):
         )
         sources = (
             [args.ingress_namespace]
-            + ([args.monitoring_namespace] if args.monitoring_namespace else [])
             # The interceptor forwards the requests when scaling to zero.
             + ([scale_to_zero.KEDA_NAMESPACE] if settings.scales_to_zero else [])
         )
@@ -191,6 +197,8 @@ class InferenceService(pulumi.ComponentResource):
                     pod.PORT,
                     sources,
                     settings.edge.egress_cidrs,
+                    metrics_port=pod.METRICS_PORT,
+                    scrapers=[args.monitoring_namespace] if args.monitoring_namespace else [],
                 )
             ),
             opts=opts_(namespace),
@@ -223,7 +231,9 @@ class InferenceService(pulumi.ComponentResource):
                     {
                         "selector": {"matchLabels": labels},
                         "namespaceSelector": {"matchNames": [ns]},
-                        "endpoints": [{"port": pod.PORT_NAME, "path": pod.METRICS_PATH, "interval": "15s"}],
+                        "endpoints": [
+                            {"port": pod.METRICS_PORT_NAME, "path": pod.METRICS_PATH, "interval": "15s"}
+                        ],
                     }
                 ),
                 opts=opts_(namespace),

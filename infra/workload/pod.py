@@ -18,6 +18,10 @@ PORT_NAME = "http"
 LIVENESS_PATH = "/healthz"
 READINESS_PATH = "/readyz"
 METRICS_PATH = "/metrics"
+METRICS_PORT = 9090
+"""LIFTOFF_METRICS_PORT: the metrics on a port of their own, which only Prometheus may reach (the ingress
+controller and KEDA reach PORT, which then no longer serves them)."""
+METRICS_PORT_NAME = "metrics"
 RUN_AS = 10001
 """The image's user and group (docs/service-contract.md)."""
 PROBE_PERIOD_S = 5
@@ -28,6 +32,7 @@ def environment(settings: Settings) -> list[dict[str, Any]]:
     env = {
         "LIFTOFF_HOST": "0.0.0.0",  # noqa: S104 (inside the pod; the Service and NetworkPolicy guard it)
         "LIFTOFF_PORT": str(PORT),
+        "LIFTOFF_METRICS_PORT": str(METRICS_PORT),
         "LIFTOFF_DEVICE": "cuda" if settings.gpu > 0 else "cpu",
         "LIFTOFF_DTYPE": server.dtype,
         "LIFTOFF_MAX_BATCH_SIZE": str(server.max_batch_size),
@@ -114,7 +119,10 @@ def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling |
         "name": "server",
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"},
+            {"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT, "protocol": "TCP"},
+        ],
         "env": environment(settings),
         "resources": resources(settings, gpu),
         **probes(settings),

@@ -7,6 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from service.api.common import RETRY_AFTER_S, json_response, server_state
+from service.api.errors import ApiError
 
 _LIVE = b'{"live":true}'
 
@@ -27,5 +28,9 @@ async def ready(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text exposition format, for the scraper."""
-    return Response(generate_latest(server_state(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus text exposition format, for the scraper; not here when LIFTOFF_METRICS_PORT gives the
+    metrics a port of their own (service/metrics_port.py)."""
+    state = server_state(request)
+    if state.settings.metrics_port:
+        raise ApiError(404, "not found: the metrics are served on their own port (LIFTOFF_METRICS_PORT)")
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

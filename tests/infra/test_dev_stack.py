@@ -70,10 +70,22 @@ def test_probes_hit_the_servers_real_paths_and_port(cpu_plan: Plan) -> None:
     assert container["startupProbe"]["httpGet"]["path"] == "/readyz"
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         port = container[probe]["httpGet"]["port"]
-        assert port == "http" and container["ports"] == [
-            {"name": "http", "containerPort": 8080, "protocol": "TCP"}
-        ]
+        assert (
+            port == "http"
+            and {"name": "http", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
+        )
     assert "LIFTOFF_PORT" in CONTRACT.read_text() and env(cpu_plan)["LIFTOFF_PORT"] == "8080"
+
+
+def test_the_metrics_have_a_port_of_their_own_which_the_service_names(cpu_plan: Plan) -> None:
+    """The server moves /metrics off the inference port when LIFTOFF_METRICS_PORT is set (the contract)."""
+    ports = {p["name"]: p for p in server(cpu_plan)["ports"]}
+    assert "`LIFTOFF_METRICS_PORT`" in CONTRACT.read_text()
+    assert env(cpu_plan)["LIFTOFF_METRICS_PORT"] == str(ports["metrics"]["containerPort"])
+    assert ports["metrics"]["containerPort"] != ports["http"]["containerPort"]
+    service_ports = {p["name"]: p for p in cpu_plan.k8s_object("Service", "inference")["spec"]["ports"]}
+    assert service_ports["metrics"]["targetPort"] == "metrics"
+    assert service_ports["http"]["targetPort"] == "http"
 
 
 def test_startup_probe_allows_the_configured_model_load_time(cpu_plan: Plan) -> None:
@@ -157,20 +169,26 @@ def test_pods_spread_over_zones_and_nodes(cpu_plan: Plan) -> None:
     assert keys == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
 
 
-def test_network_policy_admits_only_the_ingress_controller_and_prometheus(
+def admitted(plan: Plan) -> dict[int, set[str]]:
+    """The server's NetworkPolicy: which namespaces may open connections to which port."""
+    policy = plan.k8s_object("NetworkPolicy", "inference")["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    sources: dict[int, set[str]] = {}
+    for rule in policy["ingress"]:
+        for port in rule["ports"]:
+            assert port["protocol"] == "TCP"
+            sources.setdefault(port["port"], set()).update(
+                peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                for peer in rule["from"]
+            )
+    return sources
+
+
+def test_network_policy_admits_the_ingress_controller_to_inference_and_only_prometheus_to_metrics(
     gpu_plan: Plan, cpu_plan: Plan
 ) -> None:
-    def sources(plan: Plan) -> set[str]:
-        policy = plan.k8s_object("NetworkPolicy", "inference")["spec"]
-        assert policy["policyTypes"] == ["Ingress", "Egress"]
-        (rule,) = policy["ingress"]
-        assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
-        return {
-            peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in rule["from"]
-        }
-
-    assert sources(cpu_plan) == {"traefik"}
-    assert sources(gpu_plan) == {"traefik", "monitoring"}
+    assert admitted(cpu_plan) == {8080: {"traefik"}}
+    assert admitted(gpu_plan) == {8080: {"traefik"}, pod.METRICS_PORT: {"monitoring"}}
 
 
 def test_without_monitoring_a_cpu_hpa_scales(cpu_plan: Plan) -> None:
@@ -196,7 +214,7 @@ def test_with_monitoring_keda_scales_on_queue_depth_latency_and_cpu(gpu_plan: Pl
 
 def test_with_monitoring_prometheus_scrapes_the_server_and_grafana_gets_a_dashboard(gpu_plan: Plan) -> None:
     monitor = gpu_plan.k8s_object("ServiceMonitor", "inference")["spec"]
-    assert monitor["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "15s"}]
+    assert monitor["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "15s"}]
     dashboard = gpu_plan.k8s_object("ConfigMap", "inference-dashboard")
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert "liftoff_queue_depth" in next(iter(dashboard["data"].values()))

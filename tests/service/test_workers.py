@@ -112,3 +112,48 @@ def test_two_workers_share_the_port_are_replaced_when_killed_and_stop_on_sigterm
 
 def _workers_left(first: set[int], victim: int) -> set[int]:
     return first - {victim}
+
+
+SUPERVISED = """
+import os, signal, socket, sys, time
+from service.workers import run_workers
+
+def note(what):
+    with open(sys.argv[1], "a") as log:
+        log.write(f"{what} {time.monotonic()}\\n")
+
+def serve(sock, index):
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    note(f"up worker{index}")
+    while not stopping:
+        time.sleep(0.01)
+    time.sleep(0.5)  # draining
+    note(f"drained worker{index}")
+    return 0
+
+def sidecar():
+    signal.signal(signal.SIGTERM, lambda *_: (note("stopped sidecar"), os._exit(0)))
+    note("up sidecar")
+    while True:
+        time.sleep(0.01)
+
+sys.exit(run_workers(2, socket.socket, serve, sidecar, exited=lambda index: note(f"exited worker{index}")))
+"""
+
+
+def test_the_sidecar_outlives_the_draining_workers_and_each_exit_is_reported(tmp_path: Path) -> None:
+    """The metrics server stops last, so the workers' last counts can be scraped while they drain."""
+    log = tmp_path / "events"
+    proc = subprocess.Popen([sys.executable, "-c", SUPERVISED, str(log)], cwd=REPO)
+    try:
+        _wait(lambda: log.exists() and log.read_text().count("up ") == 3, "the children never started", 30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    events = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in log.read_text().splitlines()}
+    assert events["stopped sidecar"] > max(events["drained worker0"], events["drained worker1"])
+    assert {"exited worker0", "exited worker1"} <= events.keys()
