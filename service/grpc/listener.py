@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from service.auth import KeyStore
+from service.grpc import health
 from service.grpc.servicer import InferenceServicer, pb_grpc
 from service.state import ServerState
 
@@ -16,7 +17,8 @@ UNAUTHENTICATED = "this server needs an API key: send metadata `authorization: B
 
 
 class KeyInterceptor(grpc.aio.ServerInterceptor):
-    """Refuses a call without a configured key, before its request is read, with the REST 401's meaning."""
+    """Refuses a call without a configured key, before its request is read, with the REST 401's meaning.
+    The health service stays open, as /readyz does: the kubelet and load balancers carry no key."""
 
     def __init__(self, keys: KeyStore) -> None:
         self.keys = keys
@@ -31,6 +33,8 @@ class KeyInterceptor(grpc.aio.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
+        if (details.method or "").startswith(health.SERVICE):
+            return await continuation(details)
         metadata = dict(details.invocation_metadata or ())
         header = metadata.get("authorization")
         if self.keys.accepts_authorization(header if isinstance(header, str) else None):
@@ -75,6 +79,7 @@ def build_server(state: ServerState, keys: KeyStore, address: str) -> tuple[grpc
         options=[("grpc.max_receive_message_length", state.max_body_bytes)],
     )
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(state), server)
+    health.add_to_server(state, server)
     server.add_generic_rpc_handlers((TritonRefusals(),))
     port = server.add_insecure_port(address)
     return server, port
