@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_INDEX_ARG) -c $(CONSTRAINTS) -e '.[train,infra,dev]'
+	$(PY) -m service.grpc.stubs
 	touch $@
 
 $(CHECKOV_STAMP): requirements/checkov.txt

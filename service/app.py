@@ -104,8 +104,8 @@ def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
 async def _start_grpc(state: ServerState) -> Any:
     """Each worker binds the same port: grpc sets SO_REUSEPORT, so the kernel spreads connections.
 
-    grpcio and the compiled stubs are not in the image's runtime requirements yet (docs/protocols.md): where
-    they are missing, HTTP serves on and the log says why gRPC does not."""
+    grpcio is a runtime dependency and the image ships compiled stubs; an install without them (no
+    grpcio-tools to compile the stubs on first use) serves HTTP on, and the log says why gRPC does not."""
     try:
         from service.grpc.listener import build_server  # here: compiling the stubs is not free
     except (ImportError, OSError) as exc:
