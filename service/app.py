@@ -107,15 +107,15 @@ async def _start_grpc(state: ServerState) -> Any:
     grpcio is a runtime dependency and the image ships compiled stubs; an install without them (no
     grpcio-tools to compile the stubs on first use) serves HTTP on, and the log says why gRPC does not."""
     try:
-        from service.grpc.listener import build_server  # here: compiling the stubs is not free
+        from service.grpc.listener import Listener  # here: compiling the stubs is not free
     except (ImportError, OSError) as exc:
         log.error("gRPC is off: its stubs cannot be loaded (%s); HTTP serves on", exc)
         return None
     settings = state.settings
-    server, _ = build_server(state, api_keys(settings), f"{settings.host}:{settings.grpc_port}")
-    await server.start()
+    listener = Listener(state, api_keys(settings), settings.host, settings.grpc_port)
+    await listener.start()
     log.info("gRPC (Open Inference Protocol v2) on %s:%d", settings.host, settings.grpc_port)
-    return server
+    return listener
 
 
 def api_keys(settings: Settings) -> KeyStore:
