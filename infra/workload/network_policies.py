@@ -26,11 +26,11 @@ def default_deny_spec() -> dict[str, Any]:
 
 def server_spec(
     labels: dict[str, str],
-    port: int,
+    ports: Sequence[int],
     sources: Sequence[str],
     egress_cidrs: Sequence[str],
 ) -> dict[str, Any]:
-    """`sources`: the namespaces that may open connections to the server's port."""
+    """`sources`: the namespaces that may open connections to the server's `ports` (HTTP, gRPC)."""
     egress: list[dict[str, Any]] = [
         # Cluster DNS runs in kube-system on every platform (CoreDNS, kube-dns, AKS's coredns).
         {"to": [from_namespace("kube-system")], "ports": DNS_PORTS}
@@ -43,7 +43,7 @@ def server_spec(
         "ingress": [
             {
                 "from": [from_namespace(source) for source in sources],
-                "ports": [{"port": port, "protocol": "TCP"}],
+                "ports": [{"port": port, "protocol": "TCP"} for port in ports],
             }
         ],
         "egress": egress,

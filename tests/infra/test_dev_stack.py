@@ -71,9 +71,11 @@ def test_probes_hit_the_servers_real_paths_and_port(cpu_plan: Plan) -> None:
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         port = container[probe]["httpGet"]["port"]
         assert port == "http" and container["ports"] == [
-            {"name": "http", "containerPort": 8080, "protocol": "TCP"}
+            {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+            {"name": "grpc", "containerPort": 8081, "protocol": "TCP"},
         ]
     assert "LIFTOFF_PORT" in CONTRACT.read_text() and env(cpu_plan)["LIFTOFF_PORT"] == "8080"
+    assert "LIFTOFF_GRPC_PORT" in CONTRACT.read_text() and env(cpu_plan)["LIFTOFF_GRPC_PORT"] == "8081"
 
 
 def test_startup_probe_allows_the_configured_model_load_time(cpu_plan: Plan) -> None:
@@ -164,7 +166,10 @@ def test_network_policy_admits_only_the_ingress_controller_and_prometheus(
         policy = plan.k8s_object("NetworkPolicy", "inference")["spec"]
         assert policy["policyTypes"] == ["Ingress", "Egress"]
         (rule,) = policy["ingress"]
-        assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+        assert rule["ports"] == [
+            {"port": 8080, "protocol": "TCP"},
+            {"port": 8081, "protocol": "TCP"},
+        ]  # HTTP, gRPC
         return {
             peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in rule["from"]
         }
