@@ -54,6 +54,8 @@ class Launch:
     payload: str = "json"
     """Which of the model's payloads it is driven with."""
     cwd: Path = REPO
+    grpc_port: int | None = None
+    """Liftoff's gRPC listener, for the row driven over gRPC (bench/grpc_load.py) instead of by wrk."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _liftoff(payload: str = "json", **settings: str) -> Callable[[BenchModel, int, Path], Launch]:
+def _liftoff(
+    payload: str = "json", grpc: bool = False, **settings: str
+) -> Callable[[BenchModel, int, Path], Launch]:
     def launch(model: BenchModel, port: int, _: Path) -> Launch:
+        grpc_port = free_port() if grpc else None
         env = {
             "LIFTOFF_HOST": "127.0.0.1",
             "LIFTOFF_PORT": str(port),
@@ -80,9 +85,14 @@ def _liftoff(payload: str = "json", **settings: str) -> Callable[[BenchModel, in
             "LIFTOFF_MAX_BATCH_WAIT_MS": str(model.wait_ms),
             **model.liftoff_env,
             **settings,
+            "LIFTOFF_GRPC_PORT": str(grpc_port or 0),  # off unless this row measures it
         }
         return Launch(
-            [str(Env.project().python), "-m", "service"], env, model.payloads[payload].path, payload
+            [str(Env.project().python), "-m", "service"],
+            env,
+            model.payloads[payload].path,
+            payload,
+            grpc_port=grpc_port,
         )
 
     return launch
@@ -215,6 +225,7 @@ SERVERS: dict[str, ServerKind] = {
     for kind in (
         ServerKind("liftoff", "Liftoff", _liftoff()),
         ServerKind("liftoff-binary", "Liftoff, binary tensors", _liftoff("binary")),
+        ServerKind("liftoff-grpc", "Liftoff, gRPC (raw contents)", _liftoff(grpc=True)),
         ServerKind(
             "liftoff-bf16",
             "Liftoff, binary tensors, bfloat16",
@@ -237,6 +248,7 @@ class Running:
     payload: Payload
     start_s: float
     log_path: Path
+    grpc_port: int | None = None
 
 
 def _answers(url: str, payload: Payload) -> bool:
@@ -279,7 +291,8 @@ def serve(
             if time.perf_counter() - started > ready_timeout_s:
                 raise RuntimeError(f"{kind.label} not ready after {ready_timeout_s:.0f} s; see {log_path}")
             time.sleep(0.05)
-        yield Running(process, base_url, launch.path, payload, time.perf_counter() - started, log_path)
+        ready_s = time.perf_counter() - started
+        yield Running(process, base_url, launch.path, payload, ready_s, log_path, launch.grpc_port)
     finally:
         _stop(process)
 
