@@ -15,8 +15,14 @@ import grpc
 
 from service.grpc import ROUTE_PREFIX
 from service.metrics import Metrics
+from service.middleware import UNMATCHED_ROUTE
 
 METHOD = "gRPC"
+SERVED = frozenset(
+    {"ServerLive", "ServerReady", "ServerMetadata", "ModelReady", "ModelMetadata", "ModelInfer", "Check"}
+)
+"""The unary methods Liftoff serves, each its own route label. Any other name (Triton's methods refused
+UNIMPLEMENTED, whatever a client makes up) is `grpc:unmatched`, so a client cannot grow the label set."""
 CLIENT_CLOSED = 499  # as service/middleware.py labels an HTTP client that went away
 STATUS = {
     grpc.StatusCode.OK: 200,
@@ -36,6 +42,9 @@ STATUS = {
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
+        # The counted handler per method and behavior (the servicer's, or the key check's refusal): grpc hands
+        # the same ones every call, so wrapping each once saves building a handler per call.
+        self._counted: dict[tuple[str, Any], grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
@@ -45,9 +54,20 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None or handler.unary_unary is None:
             return handler
+        name = (details.method or "").rsplit("/", 1)[-1]
+        if name not in SERVED:  # a refusal made for this call: counted, never kept
+            return self._count(handler, ROUTE_PREFIX + UNMATCHED_ROUTE)
+        key = (name, handler.unary_unary)
+        counted = self._counted.get(key)
+        if counted is None:
+            counted = self._counted[key] = self._count(handler, ROUTE_PREFIX + name)
+        return counted
+
+    def _count(self, handler: grpc.RpcMethodHandler, route: str) -> grpc.RpcMethodHandler:
         behavior = handler.unary_unary
-        route = ROUTE_PREFIX + (details.method or "").rsplit("/", 1)[-1]
         metrics = self.metrics
+        requests: dict[int, Any] = {}  # the labelled children per status, looked up once each
+        seconds = metrics.request_seconds.labels(route=route)
 
         async def counted(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started = time.perf_counter()
@@ -65,8 +85,13 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
                 raise
             finally:
                 metrics.in_flight.dec()
-                metrics.requests.labels(route=route, method=METHOD, status=str(status)).inc()
-                metrics.request_seconds.labels(route=route).observe(time.perf_counter() - started)
+                child = requests.get(status)
+                if child is None:
+                    child = requests[status] = metrics.requests.labels(
+                        route=route, method=METHOD, status=str(status)
+                    )
+                child.inc()
+                seconds.observe(time.perf_counter() - started)
 
         return grpc.unary_unary_rpc_method_handler(
             counted,

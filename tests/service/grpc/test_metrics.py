@@ -46,6 +46,11 @@ async def test_grpc_calls_are_counted_by_method_and_rest_status(linear_model: Pa
                     with pytest.raises(grpc.aio.AioRpcError):
                         await stub.ModelInfer(request, metadata=metadata)
                 await stub.ServerReady(pb.ServerReadyRequest(), metadata=KEY)
+                for made_up in ("ModelConfig", "NoSuchMethod"):  # refused UNIMPLEMENTED
+                    with pytest.raises(grpc.aio.AioRpcError):
+                        await channel.unary_unary(f"/inference.GRPCInferenceService/{made_up}")(
+                            b"", metadata=KEY
+                        )
         finally:
             await server.stop(grace=None)
     sample = state.metrics.registry.get_sample_value
@@ -57,6 +62,7 @@ async def test_grpc_calls_are_counted_by_method_and_rest_status(linear_model: Pa
     assert count("grpc:ModelInfer", "400") == 1.0
     assert count("grpc:ModelInfer", "401") == 1.0  # refused by the key check: counted like the REST 401
     assert count("grpc:ServerReady", "200") == 1.0
+    assert count("grpc:unmatched", "501") == 2.0  # names a client makes up do not become labels
     assert sample("liftoff_request_duration_seconds_count", {"route": "grpc:ModelInfer"}) == 4.0
     assert sample("liftoff_requests_in_flight") == 0.0
     totals = _request_totals(state.metrics.registry)  # Triton's /stats reads the same series
