@@ -130,8 +130,12 @@ class Listener:
         limit = self.state.max_body_bytes
         if limit == self.limit:
             return
-        sized, _ = build_server(self.state, self.keys, f"{self.host}:{self.port}", limit)
-        await sized.start()
+        try:
+            sized, _ = build_server(self.state, self.keys, f"{self.host}:{self.port}", limit)
+            await sized.start()
+        except RuntimeError as exc:  # grpc could not bind the port again: keep serving with the first
+            log.error("gRPC keeps the fallback message limit: %s", exc)
+            return
         previous, self.server, self.limit = self.server, sized, limit
         log.info("gRPC messages are capped at %d bytes, the model's body limit", limit)
         if previous is not None:
