@@ -34,7 +34,8 @@ COPY pyproject.toml requirements/constraints.txt ./
 # each variant's torch wheel pins its own.
 RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
 print('\n'.join(p['dependencies']), file=open('runtime.txt', 'w')); \
-print('\n'.join(p['optional-dependencies']['train']), file=open('train.txt', 'w'))" \
+print('\n'.join(p['optional-dependencies']['train']), file=open('train.txt', 'w')); \
+print('\n'.join(p['optional-dependencies']['grpc-stubs']), file=open('grpc-stubs.txt', 'w'))" \
  && grep -vE '^(cuda-|nvidia-|triton)' constraints.txt >constraints-image.txt
 
 # ---- builder: a venv with the runtime dependencies only, pinned by the project's constraints ----------
@@ -108,6 +109,19 @@ COPY service/__init__.py service/
 COPY service/model/ service/model/
 RUN /opt/venv/bin/python -m service.model.train_digits --out /out/models/digits
 
+# ---- grpc-stubs: service/grpc/'s stubs, compiled by the pinned grpcio-tools in a venv of its own, so the
+# final image carries the compiled modules (its root is read-only) but neither protoc nor grpcio-tools.
+FROM builder AS grpc-stubs
+COPY --from=requirements /src/grpc-stubs.txt ./
+RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+    --mount=type=secret,id=ca \
+    --mount=type=bind,source=wheelhouse,target=/wheelhouse \
+    python3 -m venv --without-pip /opt/protoc \
+ && pip-install /opt/protoc -r grpc-stubs.txt
+COPY service/__init__.py service/
+COPY service/grpc/ service/grpc/
+RUN /opt/protoc/bin/python -m service.grpc.stubs
+
 # ---- model: the model directory to serve. This default is the digits model; a build given
 # `--build-context model=<dir>` takes that directory instead (and never builds the trainer).
 FROM scratch AS model
@@ -165,6 +179,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     TMPDIR=/tmp \
     LIFTOFF_HOST=0.0.0.0 \
     LIFTOFF_PORT=8080 \
+    LIFTOFF_GRPC_PORT=8081 \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility \
     LD_LIBRARY_PATH=/usr/local/nvidia/lib64:/usr/local/nvidia/lib
 
@@ -177,11 +192,13 @@ WORKDIR /app
 COPY --from=model / model/
 ENV LIFTOFF_MODEL_PATH=/app/model
 COPY service/ service/
+COPY --from=grpc-stubs /src/service/grpc/generated/ service/grpc/generated/
 # Bytecode now, since the read-only root lets Python write none at start-up.
 RUN python -m compileall -q service
 
 USER 10001:10001
-EXPOSE 8080
+# HTTP, and the Open Inference Protocol over gRPC (h2c).
+EXPOSE 8080 8081
 # Docker and Compose use this; Kubernetes uses the Deployment's probes on the same /readyz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('LIFTOFF_PORT', '8080'), timeout=2)"]

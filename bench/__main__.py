@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +20,11 @@ from typing import Any
 import psutil
 import torch
 
-from bench import benchmarks_doc, catalog, envs, loadgen
+from bench import benchmarks_doc, catalog, envs, grpc_load, loadgen
 from bench.benchmarks_doc import ServerRun
 from bench.fair_ceiling import fair_ceiling
 from bench.memory import PeakMemory, tree_cpu_seconds
-from bench.servers import SERVERS, BenchModel, serve
+from bench.servers import SERVERS, BenchModel, Running, serve
 
 # Every batch size a server may form, up to the largest Liftoff serves each model with (bench/catalog.py,
 # bench/servers.py: digits 64; ResNet 8 in FP32, 64 in bfloat16), by powers of two.
@@ -61,6 +62,20 @@ def ceiling(model: BenchModel, seconds: float) -> dict[str, Any]:
     return fair_ceiling(str(envs.Env.project().python), model.path, args, seconds, cores, envs.REPO)
 
 
+def _load_generator(
+    server: Running, key: str, model: str, workdir: Path
+) -> Callable[[int, float], loadgen.LoadResult]:
+    """wrk for the HTTP rows; h2load for the gRPC row (bench/grpc_load.py), the same closed loop."""
+    if server.grpc_port is None:
+        script = loadgen.write_lua(server.payload, workdir / f"{key}-{model}.lua")
+        return lambda c, seconds: loadgen.run_wrk(server.base_url + server.path, script, c, seconds)
+    frame = workdir / f"{key}-{model}.grpc"
+    frame.write_bytes(grpc_load.digits_frame())
+    grpc_url, metrics_url = f"http://127.0.0.1:{server.grpc_port}", server.base_url + "/metrics"
+    log = workdir / f"{key}-{model}.h2load.log"
+    return lambda c, seconds: grpc_load.run_h2load(grpc_url, metrics_url, frame, c, seconds, log)
+
+
 def measure(
     model: BenchModel, key: str, workdir: Path, concurrencies: list[int], seconds: float
 ) -> ServerRun:
@@ -69,14 +84,13 @@ def measure(
     try:
         with serve(kind, model, workdir) as server:
             run.start_s = server.start_s
-            script = loadgen.write_lua(server.payload, workdir / f"{key}-{model.name}.lua")
-            url = server.base_url + server.path
+            load = _load_generator(server, key, model.name, workdir)
             with PeakMemory(server.process.pid) as memory:
                 # Warm-up, not recorded; few connections, so no backlog is left for the first point.
-                loadgen.run_wrk(url, script, min(4, max(concurrencies)), min(seconds, 3))
+                load(min(4, max(concurrencies)), min(seconds, 3))
                 for c in concurrencies:
                     cpu_before = tree_cpu_seconds(server.process.pid)
-                    point = loadgen.run_wrk(url, script, c, seconds)
+                    point = load(c, seconds)
                     cpu = tree_cpu_seconds(server.process.pid) - cpu_before
                     run.points.append(point)
                     run.cpu_ms[c] = 1000 * cpu / max(point.requests - point.errors, 1)
@@ -121,7 +135,7 @@ def main() -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="digits only, Liftoff against the baseline, 3 s per point; writes no docs",
+        help="digits only, Liftoff (HTTP and gRPC) against the baseline, 3 s per point; writes no docs",
     )
     parser.add_argument("--models", default="digits,resnet18,image-classifier")
     parser.add_argument("--servers", default="", help="comma-separated subset of: " + ", ".join(SERVERS))
@@ -159,7 +173,7 @@ def main() -> None:
     if args.quick:
         args.models, args.servers, args.seconds, args.ceiling_seconds = (
             "digits",
-            "liftoff,fastapi-1",
+            "liftoff,liftoff-grpc,fastapi-1",
             3.0,
             1.0,
         )

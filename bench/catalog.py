@@ -63,7 +63,8 @@ def load(names: list[str]) -> dict[str, BenchModel]:
                     "/v2/models/digits/infer", bodies.write(folder, "digits.json", bodies.digits_json())
                 )
             },
-            servers=("liftoff", "liftoff-handler", *COMPETITORS),
+            # liftoff-grpc: the same row over gRPC, as tritonclient.grpc sends it (issue 19).
+            servers=("liftoff", "liftoff-handler", "liftoff-grpc", *COMPETITORS),
             # HTTP-bound: one process per core, each with one torch thread and its own batcher.
             liftoff_env={
                 "LIFTOFF_WORKERS": "2",

@@ -58,6 +58,8 @@ class Launch:
     payload: str | None = None
     """Which of the model's payloads it is driven with; None: the model's common one."""
     cwd: Path = REPO
+    grpc_port: int | None = None
+    """Liftoff's gRPC listener, for the row driven over gRPC (bench/grpc_load.py) instead of by wrk."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,11 @@ def free_port() -> int:
 
 
 def _liftoff(
-    payload: str | None = None, pass_through: bool = False, **settings: str
+    payload: str | None = None, pass_through: bool = False, grpc: bool = False, **settings: str
 ) -> Callable[[BenchModel, int, Path], Launch]:
     def launch(model: BenchModel, port: int, workdir: Path) -> Launch:
         path = _with_pass_through_handler(model, workdir) if pass_through else model.path
+        grpc_port = free_port() if grpc else None
         env = {
             "LIFTOFF_HOST": "127.0.0.1",
             "LIFTOFF_PORT": str(port),
@@ -87,9 +90,16 @@ def _liftoff(
             "LIFTOFF_MAX_BATCH_WAIT_MS": str(model.wait_ms),
             **model.liftoff_env,
             **settings,
+            "LIFTOFF_GRPC_PORT": str(grpc_port or 0),  # off unless this row measures it
         }
         chosen = payload or model.common
-        return Launch([str(Env.project().python), "-m", "service"], env, model.payloads[chosen].path, chosen)
+        return Launch(
+            [str(Env.project().python), "-m", "service"],
+            env,
+            model.payloads[chosen].path,
+            chosen,
+            grpc_port=grpc_port,
+        )
 
     return launch
 
@@ -255,6 +265,7 @@ SERVERS: dict[str, ServerKind] = {
     for kind in (
         ServerKind("liftoff", "Liftoff", _liftoff()),
         ServerKind("liftoff-binary", "Liftoff, binary tensors", _liftoff("binary")),
+        ServerKind("liftoff-grpc", "Liftoff, gRPC (raw contents)", _liftoff(grpc=True)),
         ServerKind(
             "liftoff-bf16",
             "Liftoff, binary tensors, bfloat16",
@@ -280,6 +291,7 @@ class Running:
     payload: Payload
     start_s: float
     log_path: Path
+    grpc_port: int | None = None
 
 
 def _answers(url: str, payload: Payload) -> bool:
@@ -322,7 +334,8 @@ def serve(
             if time.perf_counter() - started > ready_timeout_s:
                 raise RuntimeError(f"{kind.label} not ready after {ready_timeout_s:.0f} s; see {log_path}")
             time.sleep(0.05)
-        yield Running(process, base_url, launch.path, payload, time.perf_counter() - started, log_path)
+        ready_s = time.perf_counter() - started
+        yield Running(process, base_url, launch.path, payload, ready_s, log_path, launch.grpc_port)
     finally:
         _stop(process)
 

@@ -21,3 +21,6 @@ done
 # checkov pins older releases of what the project uses, so it lives in a tool environment of its own.
 "$uv" pip compile requirements/checkov.in --python-version 3.11 \
   --custom-compile-command "scripts/lock.sh" -o requirements/checkov.txt
+# tritonclient.grpc needs protobuf 6, which the project's pulumi-policy pin rules out: a tool environment too.
+"$uv" pip compile requirements/tritonclient-grpc.in --python-version 3.11 \
+  --custom-compile-command "scripts/lock.sh" -o requirements/tritonclient-grpc.txt

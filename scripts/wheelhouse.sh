@@ -42,6 +42,7 @@ work = Path(sys.argv[1])
 project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
 (work / "runtime.txt").write_text("\n".join(project["dependencies"]) + "\n")
 (work / "train.txt").write_text("\n".join(project["optional-dependencies"]["train"]) + "\n")
+(work / "grpc-stubs.txt").write_text("\n".join(project["optional-dependencies"]["grpc-stubs"]) + "\n")
 EOF
 grep -vE '^(cuda-|nvidia-|triton)' requirements/constraints.txt >"$work/constraints.txt"
 printf '%s+%s\n' "$(grep -E '^torch==' "$work/constraints.txt")" "$label" >"$work/variant.txt"
@@ -67,7 +68,7 @@ say "downloading the $variant wheels into $dest/"
   --platform manylinux1_x86_64 --platform linux_x86_64 \
   "${index_args[@]}" \
   -c "$work/constraints.txt" -c "$work/variant.txt" \
-  -r "$work/runtime.txt" -r "$work/train.txt"
+  -r "$work/runtime.txt" -r "$work/train.txt" -r "$work/grpc-stubs.txt"
 
 torch_wheel=$(compgen -G "$dest/torch-*+${label}-*.whl" | head -n 1 || true)
 if [[ -z $torch_wheel ]]; then

@@ -104,18 +104,18 @@ def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
 async def _start_grpc(state: ServerState) -> Any:
     """Each worker binds the same port: grpc sets SO_REUSEPORT, so the kernel spreads connections.
 
-    grpcio and the compiled stubs are not in the image's runtime requirements yet (docs/protocols.md): where
-    they are missing, HTTP serves on and the log says why gRPC does not."""
+    grpcio is a runtime dependency and the image ships compiled stubs; an install without them (no
+    grpcio-tools to compile the stubs on first use) serves HTTP on, and the log says why gRPC does not."""
     try:
-        from service.grpc.listener import build_server  # here: compiling the stubs is not free
+        from service.grpc.listener import Listener  # here: compiling the stubs is not free
     except (ImportError, OSError) as exc:
         log.error("gRPC is off: its stubs cannot be loaded (%s); HTTP serves on", exc)
         return None
     settings = state.settings
-    server, _ = build_server(state, api_keys(settings), f"{settings.host}:{settings.grpc_port}")
-    await server.start()
+    listener = Listener(state, api_keys(settings), settings.host, settings.grpc_port)
+    await listener.start()
     log.info("gRPC (Open Inference Protocol v2) on %s:%d", settings.host, settings.grpc_port)
-    return server
+    return listener
 
 
 def api_keys(settings: Settings) -> KeyStore:

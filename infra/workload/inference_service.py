@@ -16,7 +16,15 @@ import pulumi_kubernetes as k8s
 
 from infra.clouds.platform import Platform
 from infra.settings import Settings
-from infra.workload import api_keys, autoscaling, ingress, network_policies, pod, scale_to_zero
+from infra.workload import (
+    api_keys,
+    autoscaling,
+    grpc_edge,
+    ingress,
+    network_policies,
+    pod,
+    scale_to_zero,
+)
 from infra.workload.dashboard import dashboard_json
 
 NAME = "inference"
@@ -160,6 +168,7 @@ class InferenceService(pulumi.ComponentResource):
                             "targetPort": pod.METRICS_PORT_NAME,
                             "protocol": "TCP",
                         },
+                        grpc_edge.service_port(pod.GRPC_PORT_NAME, pod.GRPC_PORT),
                     ],
                 }
             ),
@@ -168,8 +177,19 @@ class InferenceService(pulumi.ComponentResource):
         backend, backend_port = scale_to_zero.ingress_backend(settings, NAME, pod.PORT_NAME)
         if settings.scales_to_zero:
             self._scale_to_zero_objects(name, settings, meta, opts_(namespace), opts_(deployment), args)
-        ingress.create_edge(
+        http_edge = ingress.create_edge(
             name, settings, args.ingress_class, backend, backend_port, meta(), opts_(namespace)
+        )
+        grpc_edge.create_grpc_edge(
+            name,
+            settings,
+            args.ingress_class,
+            labels,
+            pod.GRPC_PORT_NAME,
+            pod.GRPC_PORT,
+            meta(),
+            opts_(namespace),
+            http_edge,
         )
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-disruption-budget",
@@ -194,7 +214,7 @@ class InferenceService(pulumi.ComponentResource):
             spec=untyped(
                 network_policies.server_spec(
                     labels,
-                    pod.PORT,
+                    [pod.PORT, pod.GRPC_PORT],
                     sources,
                     settings.edge.egress_cidrs,
                     metrics_port=pod.METRICS_PORT,

@@ -27,14 +27,14 @@ def default_deny_spec() -> dict[str, Any]:
 
 def server_spec(
     labels: dict[str, str],
-    port: int,
+    ports: Sequence[int],
     sources: Sequence[str],
     egress_cidrs: Sequence[str],
     metrics_port: int = 0,
     scrapers: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """`sources`: the namespaces that may open connections to the server's port; `scrapers`: those that may
-    open connections to its `metrics_port`, and to nothing else."""
+    """`sources`: the namespaces that may open connections to the server's `ports` (HTTP, gRPC); `scrapers`:
+    those that may open connections to its `metrics_port`, and to nothing else."""
     egress: list[dict[str, Any]] = [
         # Cluster DNS runs in kube-system on every platform (CoreDNS, kube-dns, AKS's coredns).
         {"to": [from_namespace("kube-system")], "ports": DNS_PORTS}
@@ -44,7 +44,7 @@ def server_spec(
     ingress: list[dict[str, Any]] = [
         {
             "from": [from_namespace(source) for source in sources],
-            "ports": [{"port": port, "protocol": "TCP"}],
+            "ports": [{"port": port, "protocol": "TCP"} for port in ports],
         }
     ]
     if scrapers:

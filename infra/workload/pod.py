@@ -15,6 +15,9 @@ from infra.workload import api_keys
 
 PORT = 8080
 PORT_NAME = "http"
+GRPC_PORT = 8081
+GRPC_PORT_NAME = "grpc"
+"""The Open Inference Protocol over gRPC, cleartext HTTP/2 (h2c) inside the cluster."""
 LIVENESS_PATH = "/healthz"
 READINESS_PATH = "/readyz"
 METRICS_PATH = "/metrics"
@@ -33,6 +36,7 @@ def environment(settings: Settings) -> list[dict[str, Any]]:
         "LIFTOFF_HOST": "0.0.0.0",  # noqa: S104 (inside the pod; the Service and NetworkPolicy guard it)
         "LIFTOFF_PORT": str(PORT),
         "LIFTOFF_METRICS_PORT": str(METRICS_PORT),
+        "LIFTOFF_GRPC_PORT": str(GRPC_PORT),
         "LIFTOFF_DEVICE": "cuda" if settings.gpu > 0 else "cpu",
         "LIFTOFF_DTYPE": server.dtype,
         "LIFTOFF_MAX_BATCH_SIZE": str(server.max_batch_size),
@@ -122,6 +126,7 @@ def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling |
         "ports": [
             {"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"},
             {"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT, "protocol": "TCP"},
+            {"name": GRPC_PORT_NAME, "containerPort": GRPC_PORT, "protocol": "TCP"},
         ],
         "env": environment(settings),
         "resources": resources(settings, gpu),

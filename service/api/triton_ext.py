@@ -18,6 +18,7 @@ from starlette.responses import Response
 from service.api import oip
 from service.api.common import json_response, parse_json, server_state
 from service.api.errors import ApiError
+from service.grpc import INFER_ROUTE
 from service.model.metadata import TensorSpec
 
 NS_PER_S = 1_000_000_000
@@ -59,10 +60,11 @@ async def model_config(request: Request, name: str, model_version: str | None = 
 
 
 def _inference_routes() -> frozenset[str]:
-    """The route templates that run the model: the table's fast rows (imported here: routes imports us)."""
+    """The route templates that run the model: the table's fast rows (imported here: routes imports us), and
+    gRPC's ModelInfer (counted in the same series, service/grpc/metrics.py)."""
     from service.api.routes import ROUTES
 
-    return frozenset(route.path for route in ROUTES if route.fast)
+    return frozenset(route.path for route in ROUTES if route.fast) | {INFER_ROUTE}
 
 
 def _request_totals(registry: CollectorRegistry) -> dict[str, float]:

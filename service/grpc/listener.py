@@ -3,20 +3,29 @@ concurrent RPCs, and a graceful stop that lets accepted calls finish (SIGTERM dr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
 from service.auth import KeyStore
+from service.grpc import health
+from service.grpc.metrics import MetricsInterceptor
 from service.grpc.servicer import InferenceServicer, pb_grpc
 from service.state import ServerState
 
+log = logging.getLogger(__name__)
+SWAP_POLL_S = 0.1
+"""How often the listener looks whether the model has loaded, to size its message limit to it."""
 UNAUTHENTICATED = "this server needs an API key: send metadata `authorization: Bearer <key>`"
 
 
 class KeyInterceptor(grpc.aio.ServerInterceptor):
-    """Refuses a call without a configured key, before its request is read, with the REST 401's meaning."""
+    """Refuses a call without a configured key, before its request is read, with the REST 401's meaning.
+    The health service stays open, as /readyz does: the kubelet and load balancers carry no key."""
 
     def __init__(self, keys: KeyStore) -> None:
         self.keys = keys
@@ -31,6 +40,8 @@ class KeyInterceptor(grpc.aio.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
+        if (details.method or "").startswith(health.SERVICE):
+            return await continuation(details)
         metadata = dict(details.invocation_metadata or ())
         header = metadata.get("authorization")
         if self.keys.accepts_authorization(header if isinstance(header, str) else None):
@@ -63,18 +74,77 @@ class TritonRefusals(grpc.GenericRpcHandler):
         return grpc.unary_unary_rpc_method_handler(refuse)
 
 
-def build_server(state: ServerState, keys: KeyStore, address: str) -> tuple[grpc.aio.Server, int]:
-    """A started-ready server (call `.start()`), bound to `address`; the port it got (for `:0`)."""
+def build_server(
+    state: ServerState, keys: KeyStore, address: str, max_message_bytes: int | None = None
+) -> tuple[grpc.aio.Server, int]:
+    """A server ready to `.start()`, bound to `address`; the port it got (for `:0`). `max_message_bytes`:
+    the largest request it reads, by default the body limit now (service/body_limit.py)."""
     settings = state.settings
-    interceptors = [KeyInterceptor(keys)] if keys.enabled else []
+    # Metrics outermost, so a call the key check refuses is counted as the REST 401 is.
+    interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(state.metrics)]
+    if keys.enabled:
+        interceptors.append(KeyInterceptor(keys))
     server = grpc.aio.server(
         interceptors=interceptors,
         # Calls beyond this are refused RESOURCE_EXHAUSTED by grpc itself: the batcher's queue limit in rows
         # bounds the work, this bounds the calls waiting to be decoded.
         maximum_concurrent_rpcs=settings.queue_limit,
-        options=[("grpc.max_receive_message_length", state.max_body_bytes)],
+        options=[("grpc.max_receive_message_length", max_message_bytes or state.max_body_bytes)],
     )
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(state), server)
+    health.add_to_server(state, server)
     server.add_generic_rpc_handlers((TritonRefusals(),))
     port = server.add_insecure_port(address)
     return server, port
+
+
+class Listener:
+    """The gRPC listener for an app's lifetime, with the message limit the model sets.
+
+    grpc fixes a server's message limit when it is built, and the listener opens before the model has loaded
+    (so ServerLive, ServerReady and the health service answer meanwhile), when only the fallback limit is
+    known. Once the model is ready, a second server with the model's limit binds the same port (grpc sets
+    SO_REUSEPORT) and the first one stops: it takes no new connection, finishes what it accepted, and its
+    clients reconnect to the second. With LIFTOFF_MAX_BODY_BYTES set, the limit is known at once: no swap.
+    """
+
+    def __init__(self, state: ServerState, keys: KeyStore, host: str, port: int) -> None:
+        self.state, self.keys, self.host = state, keys, host
+        self.port = port
+        self.server: grpc.aio.Server | None = None
+        self.limit = 0
+        self._swap: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.limit = self.state.max_body_bytes
+        self.server, self.port = build_server(self.state, self.keys, f"{self.host}:{self.port}", self.limit)
+        await self.server.start()
+        if self.state.settings.max_body_bytes is None:
+            self._swap = asyncio.create_task(self._follow_the_model(), name="liftoff-grpc-limit")
+
+    async def _follow_the_model(self) -> None:
+        while not self.state.ready:
+            if self.state.draining:
+                return
+            await asyncio.sleep(SWAP_POLL_S)
+        limit = self.state.max_body_bytes
+        if limit == self.limit:
+            return
+        try:
+            sized, _ = build_server(self.state, self.keys, f"{self.host}:{self.port}", limit)
+            await sized.start()
+        except RuntimeError as exc:  # grpc could not bind the port again: keep serving with the first
+            log.error("gRPC keeps the fallback message limit: %s", exc)
+            return
+        previous, self.server, self.limit = self.server, sized, limit
+        log.info("gRPC messages are capped at %d bytes, the model's body limit", limit)
+        if previous is not None:
+            await previous.stop(grace=self.state.settings.drain_timeout_s)
+
+    async def stop(self, grace: float | None) -> None:
+        if self._swap is not None:
+            self._swap.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._swap
+        if self.server is not None:
+            await self.server.stop(grace=grace)

@@ -1,7 +1,9 @@
 """The gRPC stubs, compiled from grpc_predict_v2.proto by the pinned grpcio-tools, never committed.
 
-`python -m service.grpc.stubs` compiles them into service/grpc/generated/ (git-ignored), and `load()` does
-it first when they are missing or older than the .proto. The image build does not run it yet (issue 19).
+`python -m service.grpc.stubs` compiles them into service/grpc/generated/ (git-ignored): the image's
+grpc-stubs stage runs it (the final image ships the modules, not the compiler), `make` runs it when it sets the
+venv up, and `load()` does it first when they are missing or older than the .proto (grpcio-tools is the
+`grpc-stubs` extra, part of `dev`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ no GPU on the machine the server must start on the CPU under LIFTOFF_DEVICE=auto
 It checks the image's configuration (numeric user, port, health check, exec-form entry point) and that the
 final stage carries no compilers, no pip and no scikit-learn. Then it runs the container read-only, as UID
 10001, with only /tmp writable, no capabilities and its port published on 127.0.0.1, and checks readiness,
-real predictions on scikit-learn's digits (labels must match at least MIN_ACCURACY), Docker's own
+real predictions on scikit-learn's digits (labels must match at least MIN_ACCURACY), the same rows over gRPC
+(ServerReady and ModelInfer on the published gRPC port, with the project's own stubs), Docker's own
 HEALTHCHECK turning healthy, and SIGTERM with requests in flight: each accepted request completes with the
 same answer it would have had, readiness fails at once, and the process exits by itself with status 0
 (not killed after a grace period). A second container gets SIGTERM under a flood of fresh connections:
@@ -104,6 +105,7 @@ class Container:
     name: str
     host: str
     port: int
+    grpc_port: int
     started_at: float
 
     @property
@@ -119,13 +121,16 @@ def running(image: str, name: str, env: dict[str, str]) -> Iterator[Container]:
     docker(
         "run", "--detach", "--name", name, "--read-only", "--tmpfs", "/tmp", "--user", UID,
         "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-        "--publish", "127.0.0.1::8080", *env_args, image,
+        "--publish", "127.0.0.1::8080", "--publish", "127.0.0.1::8081", *env_args, image,
     )  # fmt: skip
     try:
-        published = docker("port", name, "8080/tcp").splitlines()[0]
-        host, _, port = published.rpartition(":")
-        check(host == "127.0.0.1", f"port 8080 is published on 127.0.0.1 only ({published})")
-        yield Container(name, host, int(port), started_at)
+        ports = []
+        for port_name in ("8080/tcp", "8081/tcp"):
+            published = docker("port", name, port_name).splitlines()[0]
+            host, _, port = published.rpartition(":")
+            check(host == "127.0.0.1", f"port {port_name} is published on 127.0.0.1 only ({published})")
+            ports.append(int(port))
+        yield Container(name, host, ports[0], ports[1], started_at)
     finally:
         subprocess.run(["docker", "rm", "--force", name], capture_output=True, timeout=60)
 
@@ -171,6 +176,7 @@ def check_configuration(image: str) -> int:
     user = settings.get("User")
     check(user in (UID, f"{UID}:{UID}"), f"runs as numeric user {UID} ({user})")
     check("8080/tcp" in (settings.get("ExposedPorts") or {}), "exposes 8080")
+    check("8081/tcp" in (settings.get("ExposedPorts") or {}), "exposes 8081 (gRPC)")
     check(bool((settings.get("Healthcheck") or {}).get("Test")), "has a HEALTHCHECK")
     entrypoint = settings.get("Entrypoint") or []
     check(entrypoint[:1] == ["python"], f"exec-form entry point: python is PID 1 ({entrypoint})")
@@ -271,6 +277,26 @@ def check_predictions(
     check(body.get("id") == "image-test", "the v2 request id is echoed")
     check(outputs["label"]["data"] == predicted[:10], "v2 labels agree with /predict")
     return accuracy, predicted
+
+
+def check_grpc(container: Container, rows: list[list[float]], predicted: list[int]) -> None:
+    """ServerReady and one ModelInfer over the published gRPC port, with the project's own compiled stubs
+    and grpcio (tritonclient.grpc needs protobuf 6, which the project's environment cannot hold)."""
+    import grpc
+    import numpy as np
+
+    from service.grpc import stubs
+
+    pb, pb_grpc = stubs.load()
+    with grpc.insecure_channel(f"{container.host}:{container.grpc_port}") as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        check(stub.ServerReady(pb.ServerReadyRequest(), timeout=10).ready, "gRPC ServerReady answers ready")
+        request = pb.ModelInferRequest(model_name="digits", outputs=[{"name": "label"}])
+        request.inputs.add(name="pixels", datatype="FP32", shape=[10, 64])
+        request.raw_input_contents.append(np.asarray(rows[:10], dtype="<f4").tobytes())
+        answer = stub.ModelInfer(request, timeout=30)
+    labels = np.frombuffer(answer.raw_output_contents[0], dtype="<i8").tolist()
+    check(labels == predicted[:10], f"gRPC ModelInfer labels agree with /predict ({labels})")
 
 
 def check_healthcheck(container: Container) -> None:
@@ -499,6 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             check_device_log(container, args.variant)
             accuracy, predicted = check_predictions(container, rows, labels)
+            check_grpc(container, rows, predicted)
             check_healthcheck(container)
             drained_s = check_drain(container, rows, predicted)
         flood = check_drain_under_flood(args.image, f"{name}-flood", env, rows[0])

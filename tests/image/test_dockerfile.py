@@ -17,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
+GRPC_STUBS = "service/grpc/generated/"
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -116,14 +117,15 @@ def test_build_context_holds_every_file_the_dockerfile_copies_or_mounts() -> Non
         if (ROOT / source).is_dir():
             for file in (ROOT / source).rglob("*.py"):
                 relative = file.relative_to(ROOT).as_posix()
-                assert "__pycache__" in relative or not dockerignore_excludes(relative), relative
+                built_in_the_image = "__pycache__" in relative or relative.startswith(GRPC_STUBS)
+                assert built_in_the_image or not dockerignore_excludes(relative), relative
 
 
 def test_final_stage_runs_as_the_contract_user_with_python_as_pid_1() -> None:
     stage = final_stage()
     keywords = dict(stage)
     assert keywords["USER"] == "10001:10001"
-    assert keywords["EXPOSE"] == "8080"
+    assert keywords["EXPOSE"] == "8080 8081"  # HTTP, gRPC
     assert keywords["ENTRYPOINT"].startswith('["python"'), "exec form: python itself receives SIGTERM"
     assert "/readyz" in keywords["HEALTHCHECK"]
     env = " ".join(args for keyword, args in stage if keyword == "ENV")
@@ -188,3 +190,18 @@ def test_the_models_requirements_install_alone_under_the_project_pins() -> None:
     assert "pip-install /opt/venv -r model-requirements.txt" in install
     assert "conflicts with the project's pins" in install
     assert "constraints-image.txt" in (ROOT / "scripts" / "pip-install.sh").read_text()
+
+
+def test_the_grpc_stubs_are_compiled_in_the_build_and_ship_without_their_compiler() -> None:
+    assert dockerignore_excludes(GRPC_STUBS + "grpc_predict_v2_pb2.py"), "a developer's stubs stay out"
+    stubs = stage("grpc-stubs")
+    (install, compile_) = [args for keyword, args in stubs if keyword == "RUN"]
+    assert "pip-install /opt/protoc -r grpc-stubs.txt" in install  # pinned, in a venv of its own
+    assert compile_ == "/opt/protoc/bin/python -m service.grpc.stubs"
+    copies = [args for keyword, args in final_stage() if keyword == "COPY"]
+    assert copies.index("service/ service/") < copies.index(
+        f"--from=grpc-stubs /src/{GRPC_STUBS} {GRPC_STUBS}"
+    )
+    assert not any("/opt/protoc" in args for args in copies), "protoc and grpcio-tools stay in the build"
+    env = " ".join(args for keyword, args in final_stage() if keyword == "ENV")
+    assert "LIFTOFF_GRPC_PORT=8081" in env

@@ -70,11 +70,14 @@ def test_probes_hit_the_servers_real_paths_and_port(cpu_plan: Plan) -> None:
     assert container["startupProbe"]["httpGet"]["path"] == "/readyz"
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         port = container[probe]["httpGet"]["port"]
-        assert (
-            port == "http"
-            and {"name": "http", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
-        )
+        assert port == "http"
+    assert container["ports"] == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": pod.METRICS_PORT, "protocol": "TCP"},
+        {"name": "grpc", "containerPort": 8081, "protocol": "TCP"},
+    ]
     assert "LIFTOFF_PORT" in CONTRACT.read_text() and env(cpu_plan)["LIFTOFF_PORT"] == "8080"
+    assert "LIFTOFF_GRPC_PORT" in CONTRACT.read_text() and env(cpu_plan)["LIFTOFF_GRPC_PORT"] == "8081"
 
 
 def test_the_metrics_have_a_port_of_their_own_which_the_service_names(cpu_plan: Plan) -> None:
@@ -187,8 +190,9 @@ def admitted(plan: Plan) -> dict[int, set[str]]:
 def test_network_policy_admits_the_ingress_controller_to_inference_and_only_prometheus_to_metrics(
     gpu_plan: Plan, cpu_plan: Plan
 ) -> None:
-    assert admitted(cpu_plan) == {8080: {"traefik"}}
-    assert admitted(gpu_plan) == {8080: {"traefik"}, pod.METRICS_PORT: {"monitoring"}}
+    # HTTP and gRPC from the ingress controller; the metrics port from Prometheus only.
+    assert admitted(cpu_plan) == {8080: {"traefik"}, 8081: {"traefik"}}
+    assert admitted(gpu_plan) == {8080: {"traefik"}, 8081: {"traefik"}, pod.METRICS_PORT: {"monitoring"}}
 
 
 def test_without_monitoring_a_cpu_hpa_scales(cpu_plan: Plan) -> None:

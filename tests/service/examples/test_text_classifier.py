@@ -10,6 +10,8 @@ import pytest
 import tritonclient.http as triton
 
 from service.settings import Settings
+from tests.service.grpc.tritonclient_env import tritonclient_calls
+from tests.service.live import free_port, start_server
 
 pytestmark = pytest.mark.anyio
 
@@ -55,3 +57,17 @@ async def test_tritonclient_bytes_inputs(serve, text_classifier: Path) -> None:
     result = triton.InferenceServerClient.parse_response_body(response.content)
     assert result.as_numpy("label").tolist() == ["positive"]  # JSON strings come back as str
     assert result.get_output("label")["datatype"] == "BYTES"
+
+
+@pytest.mark.slow
+def test_tritonclient_grpc_bytes_inputs_raw_and_typed(text_classifier: Path, tmp_path: Path) -> None:
+    """tritonclient.grpc unchanged (tests/service/grpc/tritonclient_env.py) against a real server."""
+    grpc_port = free_port()
+    server = start_server(tmp_path, LIFTOFF_MODEL_PATH=str(text_classifier), LIFTOFF_GRPC_PORT=str(grpc_port))
+    try:
+        answer = tritonclient_calls("text", f"127.0.0.1:{grpc_port}", "", list(REVIEWS))
+    finally:
+        server.stop()
+    assert answer["raw_labels"] == answer["typed_labels"] == list(REVIEWS.values())
+    assert set(answer["datatypes"]) == {"BYTES"}
+    assert all(0.5 < score <= 1 for score in answer["raw_scores"])

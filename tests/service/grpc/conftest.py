@@ -1,4 +1,5 @@
-"""An app (lifespan: model load, batcher) with the gRPC servicer on a free 127.0.0.1 port, and a stub to it."""
+"""An app (lifespan: model load, batcher) with the gRPC server (servicer, health, metrics) on a free 127.0.0.1
+port, and a stub to it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from typing import Any
 import grpc
 import pytest
 
-from service.app import create_app
-from service.grpc.servicer import InferenceServicer, pb_grpc
+from service.app import ModelLoader, create_app
+from service.auth import KeyStore
+from service.grpc.listener import build_server
+from service.grpc.servicer import pb_grpc
+from service.model.startup import prepare_model
 from service.settings import Settings
 from service.state import ServerState
 
@@ -19,8 +23,10 @@ from service.state import ServerState
 @pytest.fixture
 def grpc_serve() -> Callable[..., Any]:
     @contextlib.asynccontextmanager
-    async def serving(settings: Settings) -> AsyncIterator[tuple[Any, ServerState]]:
-        app = create_app(settings)
+    async def serving(
+        settings: Settings, load: ModelLoader = prepare_model
+    ) -> AsyncIterator[tuple[Any, ServerState]]:
+        app = create_app(settings, load=load)
         state: ServerState = app.state.liftoff
         async with app.router.lifespan_context(app):
             for _ in range(3000):
@@ -28,9 +34,7 @@ def grpc_serve() -> Callable[..., Any]:
                     break
                 await asyncio.sleep(0.02)
             assert state.ready, state.load_error
-            server = grpc.aio.server()
-            pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(state), server)
-            port = server.add_insecure_port("127.0.0.1:0")
+            server, port = build_server(state, KeyStore(), "127.0.0.1:0")
             await server.start()
             try:
                 async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
