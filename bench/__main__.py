@@ -84,7 +84,9 @@ def measure(
                         f"cpu {run.cpu_ms[c]:.2f} ms/req",
                         flush=True,
                     )
-            run.peak_mib = memory.peak_mib
+            run.peak_mib, run.tree_pss_mib = memory.peak_mib, memory.peak_pss_mib
+            run.worker_rss_mib, run.worker_pss_mib = memory.worker_peaks_mib()
+            run.workers = len(memory.workers())
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         run.failure = str(exc).splitlines()[0][:200]
         print(f"  {model.name:9} {kind.label:38} FAILED: {run.failure}", flush=True)
@@ -164,8 +166,11 @@ def main() -> None:
         f"- Machine: {_machine()}.",
         f"- Load: `wrk -t1 -c<c> -d{args.seconds:g}s` on 127.0.0.1 with one fixed request body per model "
         "(bench/bodies.py), after a 3 s warm-up per server at c=4. req/s counts only successful answers. "
-        "Peak memory is the resident memory of the server's whole process tree (shared pages counted per "
-        "process), sampled every 0.25 s. CPU ms/req is the server tree's CPU time over the point divided by "
+        "Memory is sampled every 0.25 s per process of the server's tree (psutil's memory_full_info): "
+        '"worker RSS" and "worker PSS" are the highest any one worker reached (a worker: a process the server '
+        "started, or the server itself if it starts none), PSS dividing shared pages among the processes that "
+        'share them; "total PSS" is the whole tree\'s peak, its real footprint. '
+        "CPU ms/req is the server tree's CPU time over the point divided by "
         "its successful requests: the figure that stays comparable when other work shares the machine. "
         '"ready s" is process start to the first successful answer.',
         f"- Load average (1, 5, 15 min) before: {', '.join(f'{v:.2f}' for v in load_before)}; "

@@ -26,6 +26,14 @@ class ServerRun:
     label: str
     start_s: float = 0.0
     peak_mib: float = 0.0
+    """The whole tree's peak RSS, shared pages counted once per process (kept for comparison with old runs)."""
+    worker_rss_mib: float = 0.0
+    """The highest RSS one worker reached (bench/memory.py: the root's descendants, or the root alone)."""
+    worker_pss_mib: float = 0.0
+    """The highest PSS one worker reached: its RSS with shared pages divided among the processes sharing them."""
+    tree_pss_mib: float = 0.0
+    """The whole tree's peak PSS: what the server really takes."""
+    workers: int = 0
     points: list[LoadResult] = field(default_factory=list)
     cpu_ms: dict[int, float] = field(default_factory=dict)
     """Server CPU time per successful request at each concurrency (the whole process tree)."""
@@ -38,12 +46,13 @@ class ServerRun:
 def _table(runs: list[ServerRun], concurrencies: list[int]) -> list[str]:
     baseline = next((r for r in runs if r.key == BASELINE), None)
     lines = [
-        "| server | c | req/s | p50 ms | p99 ms | errors | vs baseline | CPU ms/req | peak MiB | ready s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server | c | req/s | p50 ms | p99 ms | errors | vs baseline | CPU ms/req | worker RSS MiB | "
+        "worker PSS MiB | total PSS MiB | ready s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         if run.failure:
-            lines.append(f"| {run.label} | | failed: {run.failure} | | | | | | | |")
+            lines.append(f"| {run.label} | | failed: {run.failure} | | | | | | | | | |")
             continue
         for c in concurrencies:
             point = run.at(c)
@@ -53,8 +62,8 @@ def _table(runs: list[ServerRun], concurrencies: list[int]) -> list[str]:
             ratio = f"{point.rps / base.rps:.2f}x" if base and base.rps else "-"
             lines.append(
                 f"| {run.label} | {c} | {point.rps:,.1f} | {point.p50_ms:.1f} | {point.p99_ms:.1f} | "
-                f"{point.errors} | {ratio} | {run.cpu_ms.get(c, 0):.2f} | {run.peak_mib:,.0f} | "
-                f"{run.start_s:.1f} |"
+                f"{point.errors} | {ratio} | {run.cpu_ms.get(c, 0):.2f} | {run.worker_rss_mib:,.0f} | "
+                f"{run.worker_pss_mib:,.0f} | {run.tree_pss_mib:,.0f} | {run.start_s:.1f} |"
             )
     return lines
 
@@ -73,6 +82,19 @@ def _share_line(what: str, rate: float, ceiling: dict[str, Any], goal: float, to
     return (
         f"- {what} at c={top_c}: {rate:.1f} images/s = {share:.0%} of the fair ceiling {ceiling['rate']:.1f} "
         f"({ceiling['layout']}, {ceiling['config']}) (issue 22: >= {goal:.0%}): {verdict}"
+    )
+
+
+# Issue 22: one digits worker at most 300 MB (decimal megabytes) resident.
+DIGITS_WORKER_RSS_LIMIT_BYTES = 300 * 10**6
+
+
+def _worker_memory_line(run: ServerRun) -> str:
+    rss_bytes = run.worker_rss_mib * 2**20
+    return (
+        f"- one worker's peak memory: RSS {rss_bytes / 1e6:,.0f} MB, PSS {run.worker_pss_mib * 2**20 / 1e6:,.0f} MB "
+        f"({run.workers} worker{'s' if run.workers != 1 else ''}, {run.tree_pss_mib * 2**20 / 1e6:,.0f} MB PSS in "
+        f"all) (issue 22: RSS at most 300 MB): {_verdict(0 < rss_bytes <= DIGITS_WORKER_RSS_LIMIT_BYTES)}"
     )
 
 
@@ -108,8 +130,9 @@ def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: 
             )
         lines.append(
             f"- process start to ready: {mine.start_s:.2f} s (issue 10: under 3 s): "
-            f"{_verdict(mine.start_s < 3)}; peak memory {mine.peak_mib:,.0f} MiB"
+            f"{_verdict(mine.start_s < 3)}"
         )
+        lines.append(_worker_memory_line(mine))
     if model != "digits" and ceilings:
         best = ceilings.get("best", {})
         # (server, precision, what it is, issue 22's share of the fair ceiling)

@@ -22,8 +22,19 @@ def point(c: int, rps: float, p99: float) -> LoadResult:
     )
 
 
-def run(key: str, *points: LoadResult, start_s: float = 1.0) -> ServerRun:
-    return ServerRun("digits", key, key, start_s=start_s, peak_mib=100.0, points=list(points))
+def run(key: str, *points: LoadResult, start_s: float = 1.0, worker_rss_mib: float = 200.0) -> ServerRun:
+    return ServerRun(
+        "digits",
+        key,
+        key,
+        start_s=start_s,
+        peak_mib=100.0,
+        worker_rss_mib=worker_rss_mib,
+        worker_pss_mib=worker_rss_mib / 2,
+        tree_pss_mib=worker_rss_mib,
+        workers=2,
+        points=list(points),
+    )
 
 
 def test_digits_targets_are_met_only_by_the_figures_that_meet_them() -> None:
@@ -37,9 +48,31 @@ def test_digits_targets_are_met_only_by_the_figures_that_meet_them() -> None:
     assert "2.07x TorchServe with batching (2,900 req/s)" in lines
     assert "MISSED" not in lines
 
-    slower = [run("liftoff", point(1, 900, 2), point(64, 5500, 50), start_s=4.0), *runs[1:]]
+    slower = [
+        run("liftoff", point(1, 900, 2), point(64, 5500, 50), start_s=4.0, worker_rss_mib=290.0),
+        *runs[1:],
+    ]
     verdicts = targets("digits", slower, {}, 64)
-    assert [line.endswith("met") or "met;" in line for line in verdicts] == [True, False, False, False]
+    assert [line.endswith("met") for line in verdicts] == [True, False, False, False, False]
+
+
+def test_one_digits_worker_is_held_to_300_megabytes_resident() -> None:
+    base = [run("fastapi-1", point(64, 1000, 150))]
+    (within,) = [
+        line
+        for line in targets("digits", [run("liftoff", worker_rss_mib=286.0), *base], {}, 64)
+        if "worker" in line
+    ]
+    assert within == (
+        "- one worker's peak memory: RSS 300 MB, PSS 150 MB (2 workers, 300 MB PSS in all) "
+        "(issue 22: RSS at most 300 MB): met"
+    )
+    (over,) = [
+        line
+        for line in targets("digits", [run("liftoff", worker_rss_mib=287.0), *base], {}, 64)
+        if "worker" in line
+    ]
+    assert over.endswith("MISSED")
 
 
 def test_image_targets_compare_with_the_fair_ceilings_of_the_same_run() -> None:
