@@ -140,6 +140,7 @@ def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: 
             ("liftoff-binary", "fp32", "FP32, binary tensors", 0.95),
             ("liftoff-bf16", "bf16", "bfloat16, binary tensors", 0.90),
             ("liftoff", "fp32", "FP32, base64 JSON", 0.85),
+            ("liftoff-bf16-json", "bf16", "bfloat16, base64 JSON", 0.85),
         ):
             served = by_key[key].at(top_c) if key in by_key else None
             ceiling = best.get(precision)
