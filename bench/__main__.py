@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 import torch
 
-from bench import benchmarks_doc, catalog, envs, loadgen
+from bench import benchmarks_doc, catalog, envs, loadgen, profile
 from bench.benchmarks_doc import ServerRun
 from bench.fair_ceiling import fair_ceiling
 from bench.memory import PeakMemory, tree_cpu_seconds
@@ -32,6 +32,9 @@ CEILING_ARGS = {
     "resnet18": ["--batches", "1,2,4,8", "--bf16-batches", "1,2,4,8,16,32,64"],
 }
 COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve"}
+# Models held to a share of the fair ceiling (issue 22): each of their Liftoff rows gets a py-spy profile of
+# where the gap goes, after its points, at the top concurrency (bench/gap_profile.py).
+PROFILED_MODELS = ("resnet18",)
 
 
 def _machine() -> str:
@@ -59,8 +62,18 @@ def ceiling(model: BenchModel, seconds: float) -> dict[str, Any]:
     return fair_ceiling(str(envs.Env.project().python), model.path, args, seconds, cores, envs.REPO)
 
 
+def profiled(model: BenchModel, key: str) -> bool:
+    return model.name in PROFILED_MODELS and key.startswith("liftoff")
+
+
 def measure(
-    model: BenchModel, key: str, workdir: Path, concurrencies: list[int], seconds: float
+    model: BenchModel,
+    key: str,
+    workdir: Path,
+    concurrencies: list[int],
+    seconds: float,
+    py_spy: Path | None = None,
+    profile_seconds: int = 0,
 ) -> ServerRun:
     kind = SERVERS[key]
     run = ServerRun(model.name, key, kind.label)
@@ -87,10 +100,23 @@ def measure(
             run.peak_mib, run.tree_pss_mib = memory.peak_mib, memory.peak_pss_mib
             run.worker_rss_mib, run.worker_pss_mib = memory.worker_peaks_mib()
             run.workers = len(memory.workers())
+            if py_spy is not None and profile_seconds > 0 and profiled(model, key):
+                _profile(run, server.process.pid, url, script, max(concurrencies), py_spy, profile_seconds)
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         run.failure = str(exc).splitlines()[0][:200]
         print(f"  {model.name:9} {kind.label:38} FAILED: {run.failure}", flush=True)
     return run
+
+
+def _profile(run: ServerRun, pid: int, url: str, script: Path, c: int, py_spy: Path, seconds: int) -> None:
+    """The row's gap profile; a profiler that fails leaves the row's figures and says why in the report."""
+    raw = envs.BENCH_DIR / "run" / f"profile-{run.key}-{run.model}.txt"
+    try:
+        run.gap = profile.gap_under_load(py_spy, pid, url, script, c, seconds, raw)
+        run.gap_concurrency = c
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        run.gap_failure = str(exc).splitlines()[0][:200]
+    print(f"  {run.model:9} {run.label:38} profile at c={c}: {run.gap or run.gap_failure}", flush=True)
 
 
 def main() -> None:
@@ -105,6 +131,12 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,32,64")
     parser.add_argument("--seconds", type=float, default=15.0, help="load per point")
     parser.add_argument("--ceiling-seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--profile-seconds",
+        type=int,
+        default=10,
+        help=f"py-spy per Liftoff row of {', '.join(PROFILED_MODELS)} at the top concurrency (0: none)",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -145,6 +177,8 @@ def main() -> None:
         envs.ensure(COMPETITOR_ENVS[key])
     workdir = envs.BENCH_DIR / "run"
     workdir.mkdir(parents=True, exist_ok=True)
+    wants_profiles = args.profile_seconds > 0 and any(profiled(m, key) for m, key in plan)
+    py_spy = envs.ensure("tools").bin / "py-spy" if wants_profiles else None
 
     started = datetime.now(UTC)
     load_before = os.getloadavg()
@@ -154,7 +188,10 @@ def main() -> None:
         ceilings[model.name] = ceiling(model, args.ceiling_seconds)
         print(f"  {model.name}: {json.dumps(ceilings[model.name]['best'])}", flush=True)
     print(f"load: wrk -t1, {args.seconds:g} s per point, c = {args.concurrency}", flush=True)
-    runs = [measure(model, key, workdir, concurrencies, args.seconds) for model, key in plan]
+    runs = [
+        measure(model, key, workdir, concurrencies, args.seconds, py_spy, args.profile_seconds)
+        for model, key in plan
+    ]
     load_after = os.getloadavg()
     elapsed = (datetime.now(UTC) - started).total_seconds()
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import envs
+from bench import envs, gap_profile
 from bench.loadgen import LoadResult
 from bench.servers import BASELINE
 
@@ -38,6 +38,10 @@ class ServerRun:
     cpu_ms: dict[int, float] = field(default_factory=dict)
     """Server CPU time per successful request at each concurrency (the whole process tree)."""
     failure: str | None = None
+    gap: dict[str, dict[str, float]] = field(default_factory=dict)
+    """bench/gap_profile.py's shares: {"cpu": {category: share}, "inference": {category: share}}."""
+    gap_concurrency: int = 0
+    gap_failure: str | None = None
 
     def at(self, concurrency: int) -> LoadResult | None:
         return next((p for p in self.points if p.concurrency == concurrency), None)
@@ -149,6 +153,23 @@ def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: 
     return lines
 
 
+def gap_sections(runs: list[ServerRun]) -> list[str]:
+    """Per profiled row, where its time went (bench/gap_profile.py), or why there is no profile."""
+    out: list[str] = []
+    for run in runs:
+        if run.gap_failure:
+            out += ["", f"Where the time goes, {run.label}: no profile ({run.gap_failure})"]
+        elif run.gap:
+            out += [
+                "",
+                f"Where the time goes, {run.label}, c={run.gap_concurrency} (py-spy, the same server after "
+                "its points):",
+                "",
+                *gap_profile.table(run.gap.get("cpu", {}), run.gap.get("inference", {})),
+            ]
+    return out
+
+
 def render(
     header: list[str], ceilings: dict[str, dict[str, Any]], runs: list[ServerRun], concurrencies: list[int]
 ) -> str:
@@ -183,6 +204,7 @@ def render(
         checks = targets(model, model_runs, ceilings.get(model, {}), max(concurrencies))
         if checks:
             out += ["", "Targets, from this run:", "", *checks]
+        out += gap_sections(model_runs)
     return "\n".join(out) + "\n"
 
 
