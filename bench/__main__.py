@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import platform
+import resource
 import shlex
 import subprocess
 import sys
@@ -87,14 +88,16 @@ def measure(
                 loadgen.run_wrk(url, script, min(4, max(concurrencies)), min(seconds, 3))
                 for c in concurrencies:
                     cpu_before = tree_cpu_seconds(server.process.pid)
+                    wrk_before = _children_cpu_seconds()
                     point = loadgen.run_wrk(url, script, c, seconds)
                     cpu = tree_cpu_seconds(server.process.pid) - cpu_before
+                    run.loadgen_cores[c] = (_children_cpu_seconds() - wrk_before) / max(point.seconds, 1e-9)
                     run.points.append(point)
                     run.cpu_ms[c] = 1000 * cpu / max(point.requests - point.errors, 1)
                     print(
                         f"  {model.name:9} {kind.label:38} c={c:<3} {point.rps:9,.1f} req/s  "
                         f"p50 {point.p50_ms:7.1f} ms  p99 {point.p99_ms:7.1f} ms  errors {point.errors}  "
-                        f"cpu {run.cpu_ms[c]:.2f} ms/req",
+                        f"cpu {run.cpu_ms[c]:.2f} ms/req  wrk {run.loadgen_cores[c]:.2f} cores",
                         flush=True,
                     )
             run.peak_mib, run.tree_pss_mib = memory.peak_mib, memory.peak_pss_mib
@@ -106,6 +109,13 @@ def measure(
         run.failure = str(exc).splitlines()[0][:200]
         print(f"  {model.name:9} {kind.label:38} FAILED: {run.failure}", flush=True)
     return run
+
+
+def _children_cpu_seconds() -> float:
+    """CPU used by this process's finished children: around one wrk run, wrk's own (is the load generator
+    what saturates? issue 22's digits c=64 against c=32)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _profile(run: ServerRun, pid: int, url: str, script: Path, c: int, py_spy: Path, seconds: int) -> None:

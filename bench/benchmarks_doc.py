@@ -38,6 +38,8 @@ class ServerRun:
     cpu_ms: dict[int, float] = field(default_factory=dict)
     """Server CPU time per successful request at each concurrency (the whole process tree)."""
     failure: str | None = None
+    loadgen_cores: dict[int, float] = field(default_factory=dict)
+    """wrk's own CPU over each point, in cores: near 1.0 the load generator, not the server, is the limit."""
     gap: dict[str, dict[str, float]] = field(default_factory=dict)
     """bench/gap_profile.py's shares: {"cpu": {category: share}, "inference": {category: share}}."""
     gap_concurrency: int = 0
@@ -102,6 +104,32 @@ def _worker_memory_line(run: ServerRun) -> str:
     )
 
 
+# Below this share of the c=32 figure, c=64 counts as serving fewer req/s (run-to-run noise on a quiet
+# machine stays within it).
+SATURATION_TOLERANCE = 0.95
+
+
+def _saturation_line(run: ServerRun, top_c: int, below_c: int = 32) -> list[str]:
+    """Issue 22: c=64 served fewer req/s than c=32 in an earlier run. With the facts that tell the causes
+    apart: errors (a queue shedding 503s), the server's CPU per request, and wrk's own CPU."""
+    top, below = run.at(top_c), run.at(below_c)
+    if top is None or below is None or top_c == below_c or not below.rps:
+        return []
+    share = top.rps / below.rps
+
+    def facts(c: int, point: LoadResult) -> str:
+        return (
+            f"c={c} {point.rps:,.0f} req/s, {point.errors} errors, {run.cpu_ms.get(c, 0):.2f} CPU ms/req, "
+            f"wrk {run.loadgen_cores.get(c, 0):.2f} cores"
+        )
+
+    return [
+        f"- c={top_c} against c={below_c}: {share:.0%} ({facts(top_c, top)}; {facts(below_c, below)}) "
+        f"(issue 22: no fewer req/s at c={top_c}, within {1 - SATURATION_TOLERANCE:.0%}): "
+        f"{_verdict(share >= SATURATION_TOLERANCE)}"
+    ]
+
+
 def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: int) -> list[str]:
     """Issue 2's and issue 10's targets, checked against this run's figures (never against old ones)."""
     by_key = {r.key: r for r in runs if not r.failure}
@@ -126,6 +154,7 @@ def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: 
                 f"{top.p99_ms:.1f} vs {ts_top.p99_ms:.1f} ms (issue 22: >= 2.0x and lower p99): "
                 f"{_verdict(ratio >= 2.0 and top.p99_ms < ts_top.p99_ms)}"
             )
+        lines += _saturation_line(mine, top_c)
         one, base_one = mine.at(1), base.at(1) if base else None
         if one and base_one:
             lines.append(

@@ -127,3 +127,17 @@ def test_rewriting_one_section_keeps_the_others(tmp_path: Path) -> None:
     assert text.startswith("# Benchmarks\n")
     assert "second cpu run" in text and "first cpu run" not in text
     assert "gpu run" in text and "A note a person wrote." in text
+
+
+def test_c64_serving_fewer_than_c32_is_reported_with_what_tells_the_causes_apart() -> None:
+    mine = run("liftoff", point(32, 9410, 8), point(64, 7092, 19))
+    mine.cpu_ms, mine.loadgen_cores = {32: 0.18, 64: 0.24}, {32: 0.05, 64: 0.06}
+    (line,) = [line for line in targets("digits", [mine], {}, 64) if "against c=32" in line]
+    assert line == (
+        "- c=64 against c=32: 75% (c=64 7,092 req/s, 0 errors, 0.24 CPU ms/req, wrk 0.06 cores; "
+        "c=32 9,410 req/s, 0 errors, 0.18 CPU ms/req, wrk 0.05 cores) "
+        "(issue 22: no fewer req/s at c=64, within 5%): MISSED"
+    )
+    level = run("liftoff", point(32, 9410, 8), point(64, 9000, 19))
+    (line,) = [line for line in targets("digits", [level], {}, 64) if "against c=32" in line]
+    assert line.endswith(": met")
