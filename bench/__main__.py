@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import platform
+import resource
 import shlex
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from typing import Any
 import psutil
 import torch
 
-from bench import benchmarks_doc, catalog, envs, grpc_load, loadgen
+from bench import benchmarks_doc, catalog, envs, grpc_load, loadgen, profile
 from bench.benchmarks_doc import ServerRun
 from bench.fair_ceiling import fair_ceiling
 from bench.memory import PeakMemory, tree_cpu_seconds
@@ -33,6 +34,9 @@ CEILING_ARGS = {
     "resnet18": ["--batches", "1,2,4,8", "--bf16-batches", "1,2,4,8,16,32,64"],
 }
 COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve", "bentoml": "bentoml"}
+# Models held to a share of the fair ceiling (issue 22): each of their Liftoff rows gets a py-spy profile of
+# where the gap goes, after its points, at the top concurrency (bench/gap_profile.py).
+PROFILED_MODELS = ("resnet18",)
 
 
 def _machine() -> str:
@@ -76,8 +80,18 @@ def _load_generator(
     return lambda c, seconds: grpc_load.run_h2load(grpc_url, metrics_url, frame, c, seconds, log)
 
 
+def profiled(model: BenchModel, key: str) -> bool:
+    return model.name in PROFILED_MODELS and key.startswith("liftoff")
+
+
 def measure(
-    model: BenchModel, key: str, workdir: Path, concurrencies: list[int], seconds: float
+    model: BenchModel,
+    key: str,
+    workdir: Path,
+    concurrencies: list[int],
+    seconds: float,
+    py_spy: Path | None = None,
+    profile_seconds: int = 0,
 ) -> ServerRun:
     kind = SERVERS[key]
     run = ServerRun(model.name, key, kind.label)
@@ -90,17 +104,30 @@ def measure(
                 load(min(4, max(concurrencies)), min(seconds, 3))
                 for c in concurrencies:
                     cpu_before = tree_cpu_seconds(server.process.pid)
+                    wrk_before = _children_cpu_seconds()
                     point = load(c, seconds)
                     cpu = tree_cpu_seconds(server.process.pid) - cpu_before
+                    run.loadgen_cores[c] = (_children_cpu_seconds() - wrk_before) / max(point.seconds, 1e-9)
                     run.points.append(point)
                     run.cpu_ms[c] = 1000 * cpu / max(point.requests - point.errors, 1)
                     print(
                         f"  {model.name:9} {kind.label:38} c={c:<3} {point.rps:9,.1f} req/s  "
                         f"p50 {point.p50_ms:7.1f} ms  p99 {point.p99_ms:7.1f} ms  errors {point.errors}  "
-                        f"cpu {run.cpu_ms[c]:.2f} ms/req",
+                        f"cpu {run.cpu_ms[c]:.2f} ms/req  wrk {run.loadgen_cores[c]:.2f} cores",
                         flush=True,
                     )
-            run.peak_mib = memory.peak_mib
+            run.peak_mib, run.tree_pss_mib = memory.peak_mib, memory.peak_pss_mib
+            run.worker_rss_mib, run.worker_pss_mib = memory.worker_peaks_mib()
+            run.workers = len(memory.workers())
+            if (
+                py_spy is not None
+                and profile_seconds > 0
+                and profiled(model, key)
+                and server.grpc_port is None
+            ):
+                script = loadgen.write_lua(server.payload, workdir / f"{key}-{model.name}.lua")
+                url = server.base_url + server.path
+                _profile(run, server.process.pid, url, script, max(concurrencies), py_spy, profile_seconds)
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         run.failure = str(exc).splitlines()[0][:200]
         print(f"  {model.name:9} {kind.label:38} FAILED: {run.failure}", flush=True)
@@ -109,7 +136,8 @@ def measure(
 
 def median_run(rounds: list[ServerRun]) -> ServerRun:
     """One server's rounds as one run: at each concurrency the round with the median req/s (the lower middle
-    of an even count), its CPU ms/req beside it; start time the median, peak memory the highest."""
+    of an even count), its CPU ms/req and load generator's cores beside it; start time the median, peak memory
+    the highest; the gap profile the first round's."""
     done = [r for r in rounds if not r.failure]
     if not done:
         return rounds[0]
@@ -117,17 +145,38 @@ def median_run(rounds: list[ServerRun]) -> ServerRun:
         done[0],
         points=[],
         cpu_ms={},
+        loadgen_cores={},
         start_s=sorted(r.start_s for r in done)[(len(done) - 1) // 2],
         peak_mib=max(r.peak_mib for r in done),
+        tree_pss_mib=max(r.tree_pss_mib for r in done),
+        worker_rss_mib=max(r.worker_rss_mib for r in done),
+        worker_pss_mib=max(r.worker_pss_mib for r in done),
     )
     for c in [p.concurrency for p in done[0].points]:
-        measured = sorted(
-            ((point, r.cpu_ms.get(c, 0.0)) for r in done if (point := r.at(c))), key=lambda pc: pc[0].rps
-        )
-        point, cpu = measured[(len(measured) - 1) // 2]
+        measured = sorted(((point, r) for r in done if (point := r.at(c))), key=lambda pr: pr[0].rps)
+        point, median = measured[(len(measured) - 1) // 2]
         merged.points.append(point)
-        merged.cpu_ms[c] = cpu
+        merged.cpu_ms[c] = median.cpu_ms.get(c, 0.0)
+        merged.loadgen_cores[c] = median.loadgen_cores.get(c, 0.0)
     return merged
+
+
+def _children_cpu_seconds() -> float:
+    """CPU used by this process's finished children: around one wrk run, wrk's own (is the load generator
+    what saturates? issue 22's digits c=64 against c=32)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _profile(run: ServerRun, pid: int, url: str, script: Path, c: int, py_spy: Path, seconds: int) -> None:
+    """The row's gap profile; a profiler that fails leaves the row's figures and says why in the report."""
+    raw = envs.BENCH_DIR / "run" / f"profile-{run.key}-{run.model}.txt"
+    try:
+        run.gap = profile.gap_under_load(py_spy, pid, url, script, c, seconds, raw)
+        run.gap_concurrency = c
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        run.gap_failure = str(exc).splitlines()[0][:200]
+    print(f"  {run.model:9} {run.label:38} profile at c={c}: {run.gap or run.gap_failure}", flush=True)
 
 
 def main() -> None:
@@ -149,6 +198,12 @@ def main() -> None:
         "median: servers compared on a shared machine then see the same spells of load",
     )
     parser.add_argument("--ceiling-seconds", type=float, default=3.0)
+    parser.add_argument(
+        "--profile-seconds",
+        type=int,
+        default=10,
+        help=f"py-spy per Liftoff row of {', '.join(PROFILED_MODELS)} at the top concurrency (0: none)",
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -195,6 +250,8 @@ def main() -> None:
         envs.ensure(COMPETITOR_ENVS[key])
     workdir = envs.BENCH_DIR / "run"
     workdir.mkdir(parents=True, exist_ok=True)
+    wants_profiles = args.profile_seconds > 0 and any(profiled(m, key) for m, key in plan)
+    py_spy = envs.ensure("tools").bin / "py-spy" if wants_profiles else None
 
     started = datetime.now(UTC)
     load_before = os.getloadavg()
@@ -204,9 +261,21 @@ def main() -> None:
         ceilings[model.name] = ceiling(model, args.ceiling_seconds)
         print(f"  {model.name}: {json.dumps(ceilings[model.name].get('best'))}", flush=True)
     print(f"load: wrk -t1, {args.seconds:g} s per point, c = {args.concurrency}", flush=True)
+    # The gap profile is taken in the first round only: it measures where time goes, not how fast.
     rounds = [
-        [measure(model, key, workdir, concurrencies, args.seconds) for model, key in plan]
-        for _ in range(args.rounds)
+        [
+            measure(
+                model,
+                key,
+                workdir,
+                concurrencies,
+                args.seconds,
+                py_spy if index == 0 else None,
+                args.profile_seconds,
+            )
+            for model, key in plan
+        ]
+        for index in range(args.rounds)
     ]
     runs = [median_run(list(same)) for same in zip(*rounds, strict=True)]
     load_after = os.getloadavg()
@@ -222,8 +291,11 @@ def main() -> None:
         + (f" ({args.rounds} rounds taken in turn, each point the median round's)" if args.rounds > 1 else "")
         + " with one fixed request body per model "
         "(bench/bodies.py), after a 3 s warm-up per server at c=4. req/s counts only successful answers. "
-        "Peak memory is the resident memory of the server's whole process tree (shared pages counted per "
-        "process), sampled every 0.25 s. CPU ms/req is the server tree's CPU time over the point divided by "
+        "Memory is sampled every 0.25 s per process of the server's tree (psutil's memory_full_info): "
+        '"worker RSS" and "worker PSS" are the highest any one worker reached (a worker: a process the server '
+        "started, or the server itself if it starts none), PSS dividing shared pages among the processes that "
+        'share them; "total PSS" is the whole tree\'s peak, its real footprint. '
+        "CPU ms/req is the server tree's CPU time over the point divided by "
         "its successful requests: the figure that stays comparable when other work shares the machine. "
         '"ready s" is process start to the first successful answer.',
         f"- Load average (1, 5, 15 min) before: {', '.join(f'{v:.2f}' for v in load_before)}; "

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import envs
+from bench import envs, gap_profile
 from bench.loadgen import LoadResult
 from bench.servers import BASELINE
 
@@ -26,10 +26,24 @@ class ServerRun:
     label: str
     start_s: float = 0.0
     peak_mib: float = 0.0
+    """The whole tree's peak RSS, shared pages counted once per process (kept for comparison with old runs)."""
+    worker_rss_mib: float = 0.0
+    """The highest RSS one worker reached (bench/memory.py: the root's descendants, or the root alone)."""
+    worker_pss_mib: float = 0.0
+    """The highest PSS one worker reached: its RSS with shared pages divided among the processes sharing them."""
+    tree_pss_mib: float = 0.0
+    """The whole tree's peak PSS: what the server really takes."""
+    workers: int = 0
     points: list[LoadResult] = field(default_factory=list)
     cpu_ms: dict[int, float] = field(default_factory=dict)
     """Server CPU time per successful request at each concurrency (the whole process tree)."""
     failure: str | None = None
+    loadgen_cores: dict[int, float] = field(default_factory=dict)
+    """wrk's own CPU over each point, in cores: near 1.0 the load generator, not the server, is the limit."""
+    gap: dict[str, dict[str, float]] = field(default_factory=dict)
+    """bench/gap_profile.py's shares: {"cpu": {category: share}, "inference": {category: share}}."""
+    gap_concurrency: int = 0
+    gap_failure: str | None = None
 
     def at(self, concurrency: int) -> LoadResult | None:
         return next((p for p in self.points if p.concurrency == concurrency), None)
@@ -38,12 +52,13 @@ class ServerRun:
 def _table(runs: list[ServerRun], concurrencies: list[int]) -> list[str]:
     baseline = next((r for r in runs if r.key == BASELINE), None)
     lines = [
-        "| server | c | req/s | p50 ms | p99 ms | errors | vs baseline | CPU ms/req | peak MiB | ready s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server | c | req/s | p50 ms | p99 ms | errors | vs baseline | CPU ms/req | worker RSS MiB | "
+        "worker PSS MiB | total PSS MiB | ready s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         if run.failure:
-            lines.append(f"| {run.label} | | failed: {run.failure} | | | | | | | |")
+            lines.append(f"| {run.label} | | failed: {run.failure} | | | | | | | | | |")
             continue
         for c in concurrencies:
             point = run.at(c)
@@ -53,8 +68,8 @@ def _table(runs: list[ServerRun], concurrencies: list[int]) -> list[str]:
             ratio = f"{point.rps / base.rps:.2f}x" if base and base.rps else "-"
             lines.append(
                 f"| {run.label} | {c} | {point.rps:,.1f} | {point.p50_ms:.1f} | {point.p99_ms:.1f} | "
-                f"{point.errors} | {ratio} | {run.cpu_ms.get(c, 0):.2f} | {run.peak_mib:,.0f} | "
-                f"{run.start_s:.1f} |"
+                f"{point.errors} | {ratio} | {run.cpu_ms.get(c, 0):.2f} | {run.worker_rss_mib:,.0f} | "
+                f"{run.worker_pss_mib:,.0f} | {run.tree_pss_mib:,.0f} | {run.start_s:.1f} |"
             )
     return lines
 
@@ -74,6 +89,45 @@ def _share_line(what: str, rate: float, ceiling: dict[str, Any], goal: float, to
         f"- {what} at c={top_c}: {rate:.1f} images/s = {share:.0%} of the fair ceiling {ceiling['rate']:.1f} "
         f"({ceiling['layout']}, {ceiling['config']}) (issue 22: >= {goal:.0%}): {verdict}"
     )
+
+
+# Issue 22: one digits worker at most 300 MB (decimal megabytes) resident.
+DIGITS_WORKER_RSS_LIMIT_BYTES = 300 * 10**6
+
+
+def _worker_memory_line(run: ServerRun) -> str:
+    rss_bytes = run.worker_rss_mib * 2**20
+    return (
+        f"- one worker's peak memory: RSS {rss_bytes / 1e6:,.0f} MB, PSS {run.worker_pss_mib * 2**20 / 1e6:,.0f} MB "
+        f"({run.workers} worker{'s' if run.workers != 1 else ''}, {run.tree_pss_mib * 2**20 / 1e6:,.0f} MB PSS in "
+        f"all) (issue 22: RSS at most 300 MB): {_verdict(0 < rss_bytes <= DIGITS_WORKER_RSS_LIMIT_BYTES)}"
+    )
+
+
+# Below this share of the c=32 figure, c=64 counts as serving fewer req/s (run-to-run noise on a quiet
+# machine stays within it).
+SATURATION_TOLERANCE = 0.95
+
+
+def _saturation_line(run: ServerRun, top_c: int, below_c: int = 32) -> list[str]:
+    """Issue 22: c=64 served fewer req/s than c=32 in an earlier run. With the facts that tell the causes
+    apart: errors (a queue shedding 503s), the server's CPU per request, and wrk's own CPU."""
+    top, below = run.at(top_c), run.at(below_c)
+    if top is None or below is None or top_c == below_c or not below.rps:
+        return []
+    share = top.rps / below.rps
+
+    def facts(c: int, point: LoadResult) -> str:
+        return (
+            f"c={c} {point.rps:,.0f} req/s, {point.errors} errors, {run.cpu_ms.get(c, 0):.2f} CPU ms/req, "
+            f"wrk {run.loadgen_cores.get(c, 0):.2f} cores"
+        )
+
+    return [
+        f"- c={top_c} against c={below_c}: {share:.0%} ({facts(top_c, top)}; {facts(below_c, below)}) "
+        f"(issue 22: no fewer req/s at c={top_c}, within {1 - SATURATION_TOLERANCE:.0%}): "
+        f"{_verdict(share >= SATURATION_TOLERANCE)}"
+    ]
 
 
 def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: int) -> list[str]:
@@ -100,6 +154,7 @@ def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: 
                 f"{top.p99_ms:.1f} vs {ts_top.p99_ms:.1f} ms (issue 22: >= 2.0x and lower p99): "
                 f"{_verdict(ratio >= 2.0 and top.p99_ms < ts_top.p99_ms)}"
             )
+        lines += _saturation_line(mine, top_c)
         one, base_one = mine.at(1), base.at(1) if base else None
         if one and base_one:
             lines.append(
@@ -108,8 +163,9 @@ def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: 
             )
         lines.append(
             f"- process start to ready: {mine.start_s:.2f} s (issue 10: under 3 s): "
-            f"{_verdict(mine.start_s < 3)}; peak memory {mine.peak_mib:,.0f} MiB"
+            f"{_verdict(mine.start_s < 3)}"
         )
+        lines.append(_worker_memory_line(mine))
     handler = by_key.get("liftoff-handler")
     if model == "digits" and mine and handler:
         plain, handled = mine.at(top_c), handler.at(top_c)
@@ -138,12 +194,30 @@ def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: 
             ("liftoff-binary", "fp32", "FP32, binary tensors", 0.95),
             ("liftoff-bf16", "bf16", "bfloat16, binary tensors", 0.90),
             ("liftoff", "fp32", "FP32, base64 JSON", 0.85),
+            ("liftoff-bf16-json", "bf16", "bfloat16, base64 JSON", 0.85),
         ):
             served = by_key[key].at(top_c) if key in by_key else None
             ceiling = best.get(precision)
             if served and ceiling:
                 lines.append(_share_line(what, served.rps, ceiling, goal, top_c))
     return lines
+
+
+def gap_sections(runs: list[ServerRun]) -> list[str]:
+    """Per profiled row, where its time went (bench/gap_profile.py), or why there is no profile."""
+    out: list[str] = []
+    for run in runs:
+        if run.gap_failure:
+            out += ["", f"Where the time goes, {run.label}: no profile ({run.gap_failure})"]
+        elif run.gap:
+            out += [
+                "",
+                f"Where the time goes, {run.label}, c={run.gap_concurrency} (py-spy, the same server after "
+                "its points):",
+                "",
+                *gap_profile.table(run.gap.get("cpu", {}), run.gap.get("inference", {})),
+            ]
+    return out
 
 
 def render(
@@ -180,6 +254,7 @@ def render(
         checks = targets(model, model_runs, ceilings.get(model, {}), max(concurrencies))
         if checks:
             out += ["", "Targets, from this run:", "", *checks]
+        out += gap_sections(model_runs)
     return "\n".join(out) + "\n"
 
 

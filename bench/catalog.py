@@ -88,7 +88,7 @@ def load(names: list[str]) -> dict[str, BenchModel]:
                     headers=(("Inference-Header-Content-Length", str(header_length)),),
                 ),
             },
-            servers=("liftoff", "liftoff-binary", "liftoff-bf16", *COMPETITORS),
+            servers=("liftoff", "liftoff-binary", "liftoff-bf16", "liftoff-bf16-json", *COMPETITORS),
             # Compute-bound, yet two one-thread processes beat one two-thread process (swept with
             # --liftoff-env: FP32 c=64 48 -> 56 images/s, bf16 74 -> 88); FP32 batches of 8 beat 4 and 16.
             liftoff_env={"LIFTOFF_WORKERS": "2"},

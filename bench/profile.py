@@ -3,7 +3,8 @@
     python -m bench.profile --model digits --concurrency 64 --seconds 15     # or: make bench-profile
 
 Prints the functions with the most samples, by their own time and including what they call, summed over
-the server's processes (py-spy from the pinned tool environment .bench/venv-tools).
+the server's processes (py-spy from the pinned tool environment .bench/venv-tools), then the same samples
+grouped as `make bench` reports them (bench/gap_profile.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from bench import catalog, envs, loadgen
+from bench import catalog, envs, gap_profile, loadgen
+from bench.gap_profile import INFERENCE_THREAD
 from bench.servers import SERVERS, serve
 
 
@@ -26,7 +28,8 @@ def summarise(raw: Path, top: int) -> str:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        frames = stack.split(";")
+        # --threads puts the process and the thread first: they name no function.
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread ("))]
         total += int(count)
         own[frames[-1]] += int(count)
         for frame in set(frames):
@@ -38,6 +41,64 @@ def summarise(raw: Path, top: int) -> str:
     out += ["", "including callees:"]
     out += [f"  {n / total:6.1%}  {frame}" for frame, n in inclusive.most_common(top)]
     return "\n".join(out)
+
+
+def py_spy_command(py_spy: Path, pid: int, seconds: int, out: Path, idle: bool) -> list[str]:
+    """Sample `pid` and its subprocesses for `seconds`, raw stacks with thread names; with `idle`, threads
+    that wait are sampled too (a thread's wall time rather than its CPU)."""
+    return [
+        str(py_spy),
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--duration",
+        str(seconds),
+        "--rate",
+        "200",
+        "--format",
+        "raw",
+        "--nonblocking",
+        "--threads",
+        "--full-filenames",
+        *(["--idle"] if idle else []),
+        "--output",
+        str(out),
+    ]
+
+
+def record_under_load(
+    py_spy: Path, pid: int, url: str, script: Path, concurrency: int, seconds: int, outputs: dict[Path, bool]
+) -> None:
+    """wrk drives the server while one py-spy per output records it ({raw file: sample idle threads too})."""
+    load = threading.Thread(target=loadgen.run_wrk, args=(url, script, concurrency, seconds + 4), daemon=True)
+    load.start()
+    spies = [
+        subprocess.Popen(
+            py_spy_command(py_spy, pid, seconds, out, idle), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for out, idle in outputs.items()
+    ]
+    failed = []
+    for spy in spies:
+        _, err = spy.communicate(timeout=seconds + 60)
+        if spy.returncode != 0:
+            failed.append(
+                err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit {spy.returncode}"]
+            )
+    load.join()
+    if failed:
+        raise RuntimeError(f"py-spy failed: {failed[0][0]}")
+
+
+def gap_under_load(
+    py_spy: Path, pid: int, url: str, script: Path, concurrency: int, seconds: int, raw: Path
+) -> dict[str, dict[str, float]]:
+    """Record a loaded server (raw stacks kept at `raw` and its .idle twin) and group the samples as
+    bench/gap_profile.py does: {"cpu": the server's CPU by category, "inference": the inference thread's time}."""
+    idle = raw.with_suffix(".idle.txt")
+    record_under_load(py_spy, pid, url, script, concurrency, seconds, {raw: False, idle: True})
+    return {"cpu": gap_profile.shares(raw), "inference": gap_profile.shares(idle, INFERENCE_THREAD)}
 
 
 def main() -> None:
@@ -59,32 +120,12 @@ def main() -> None:
         script = loadgen.write_lua(server.payload, workdir / f"{args.server}-{args.model}.lua")
         url = server.base_url + server.path
         loadgen.run_wrk(url, script, args.concurrency, 3)
-        load = threading.Thread(
-            target=loadgen.run_wrk, args=(url, script, args.concurrency, args.seconds + 4), daemon=True
+        gap = gap_under_load(
+            tools.bin / "py-spy", server.process.pid, url, script, args.concurrency, args.seconds, raw
         )
-        load.start()
-        subprocess.run(
-            [
-                str(tools.bin / "py-spy"),
-                "record",
-                "--pid",
-                str(server.process.pid),
-                "--subprocesses",
-                "--duration",
-                str(args.seconds),
-                "--rate",
-                "200",
-                "--format",
-                "raw",
-                "--nonblocking",
-                "--output",
-                str(raw),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        load.join()
     print(summarise(raw, args.top))
+    print("\nwhere the time goes (bench/gap_profile.py):")
+    print("\n".join(gap_profile.table(gap["cpu"], gap["inference"])))
 
 
 if __name__ == "__main__":

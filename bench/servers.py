@@ -273,6 +273,11 @@ SERVERS: dict[str, ServerKind] = {
         ),
         ServerKind("liftoff-handler", "Liftoff, pass-through handler", _liftoff(pass_through=True)),
         ServerKind("liftoff-png", "Liftoff, raw PNG body", _liftoff("png")),
+        ServerKind(
+            "liftoff-bf16-json",
+            "Liftoff, base64 JSON, bfloat16",
+            _liftoff("json", LIFTOFF_DTYPE="bfloat16", LIFTOFF_MAX_BATCH_SIZE="64"),
+        ),
         ServerKind("fastapi-1", "FastAPI, 1 worker (baseline)", _fastapi(1)),
         ServerKind("fastapi-2", "FastAPI, 2 workers", _fastapi(2)),
         ServerKind("litserve", "LitServe, batching", _litserve),
