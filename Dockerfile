@@ -23,6 +23,8 @@
 # builds on the debootstrap image instead. torch's CUDA wheels bring their own CUDA libraries, so the same
 # slim base serves the CUDA variant: no nvidia/cuda runtime image is needed.
 ARG BASE_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
+# The stage or image that holds the model directory to serve: see the `model` stage below.
+ARG MODEL_SOURCE=model-digits
 
 # ---- requirements: what to install, derived from the project. A stage of its own, so that a change to
 # pyproject.toml or the lock that leaves these files as they were (a new dev tool) keeps the install cached.
@@ -122,10 +124,14 @@ COPY service/__init__.py service/
 COPY service/grpc/ service/grpc/
 RUN /opt/protoc/bin/python -m service.grpc.stubs
 
-# ---- model: the model directory to serve. This default is the digits model; a build given
-# `--build-context model=<dir>` takes that directory instead (and never builds the trainer).
-FROM scratch AS model
+# ---- model: the model directory to serve. By default the digits model (model-digits). A build given
+# `--build-context model=<dir>` (buildx, and pulumi-docker-build for `liftoff:model`) takes that directory
+# instead; a client without named contexts (Debian's docker.io 20.10) gets the directory as an image of its
+# own, named by MODEL_SOURCE (scripts/image-build.sh). Either way the trainer is never built.
+FROM scratch AS model-digits
 COPY --from=trainer /out/models/digits/ /
+
+FROM ${MODEL_SOURCE} AS model
 
 # ---- model-requirements: only the model's requirements.txt (empty without one), so that a change to its
 # other files leaves the install below cached.

@@ -45,7 +45,15 @@ if [[ -n ${BASE_IMAGE:-} ]]; then
 fi
 if [[ -n ${MODEL_DIR:-} ]]; then
   [[ -f $MODEL_DIR/model.json ]] || { say "MODEL_DIR=$MODEL_DIR is not a model directory (no model.json in it)"; exit 1; }
-  args+=(--build-context "model=$MODEL_DIR")
+  if DOCKER_BUILDKIT=1 "$docker" build --help 2>/dev/null | grep -q -- '--build-context'; then
+    args+=(--build-context "model=$MODEL_DIR")
+  else
+    # No named build contexts in this client (Debian's docker.io 20.10): the directory becomes an image of its
+    # own, named by its contents, which the Dockerfile's `model` stage starts from (MODEL_SOURCE).
+    model_image="liftoff-model-source:$(tar -C "$MODEL_DIR" --sort=name -cf - . | sha256sum | cut -c1-16)"
+    printf 'FROM scratch\nCOPY . /\n' | DOCKER_BUILDKIT=1 "$docker" build --quiet --tag "$model_image" -f - "$MODEL_DIR" >/dev/null
+    args+=(--build-arg "MODEL_SOURCE=$model_image")
+  fi
 fi
 if [[ -n ${CA_CERT:-} ]]; then
   [[ -r $CA_CERT ]] || { say "CA_CERT=$CA_CERT cannot be read"; exit 1; }

@@ -141,7 +141,8 @@ def test_base_image_is_pinned_by_tag_and_digest_and_overridable() -> None:
     for keyword, args in steps:
         if keyword == "FROM":
             image, _, name = args.partition(" AS ")
-            assert image == "${BASE_IMAGE}" or image in earlier or args == "scratch AS model", args
+            # (The model: the digits stage from scratch, or MODEL_SOURCE's stage or image.)
+            assert image == "${BASE_IMAGE}" or image in earlier or args in MODEL_STAGES, args
             earlier.add(name)
 
 
@@ -175,8 +176,19 @@ def test_the_venv_ships_least_changed_first_nvidia_libraries_torch_then_the_rest
     ]
 
 
-def test_the_default_model_stage_is_the_digits_model_a_named_context_replaces() -> None:
-    assert stage("model") == [("FROM", "scratch AS model"), ("COPY", "--from=trainer /out/models/digits/ /")]
+MODEL_STAGES = ("scratch AS model-digits", "${MODEL_SOURCE} AS model")
+
+
+def test_the_default_model_stage_is_the_digits_model_a_named_context_or_model_source_replaces() -> None:
+    steps = instructions(DOCKERFILE.read_text())
+    assert ("ARG", "MODEL_SOURCE=model-digits") in steps[
+        : next(i for i, s in enumerate(steps) if s[0] == "FROM")
+    ]
+    assert stage("model-digits") == [
+        ("FROM", "scratch AS model-digits"),
+        ("COPY", "--from=trainer /out/models/digits/ /"),
+    ]
+    assert stage("model") == [("FROM", "${MODEL_SOURCE} AS model")]
 
 
 def test_the_models_requirements_install_alone_under_the_project_pins() -> None:
