@@ -98,7 +98,7 @@ async def model_infer(request: Request, name: str, model_version: str | None = N
     header_length = request.headers.get(binary.HEADER)
 
     json_part, binary_part = binary.split_body(raw, header_length)
-    check_separators(json_part, state.max_json_separators)
+    await check_separators(json_part, state.max_json_separators)
 
     def decode() -> tuple[InferRequest, list[Any], set[str]]:
         body = parse_json(json_part, InferRequest)

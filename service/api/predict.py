@@ -46,9 +46,10 @@ async def predict(request: Request) -> Response:
     def decode() -> list[np.ndarray]:
         return _json_rows(parse_json(raw, PredictRequest).instances, meta, max_rows)
 
+    if bodies.is_json(media):
+        await check_separators(raw, state.max_json_separators)
     with batcher.incoming():
         if bodies.is_json(media):
-            check_separators(raw, state.max_json_separators)
             inputs = await decode_body(len(raw), decode)
         elif media == bodies.MULTIPART:
             inputs = await decode_body(len(raw), lambda: bodies.multipart_rows(header or "", raw, meta))
