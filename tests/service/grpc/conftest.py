@@ -8,16 +8,14 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import grpc
 import pytest
 
 from service.app import ModelLoader, create_app
-from service.auth import KeyStore
-from service.grpc.listener import build_server
 from service.grpc.servicer import pb_grpc
 from service.model.startup import prepare_model
 from service.settings import Settings
 from service.state import ServerState
+from tests.service.grpc.channel import grpc_channel
 
 
 @pytest.fixture
@@ -34,12 +32,7 @@ def grpc_serve() -> Callable[..., Any]:
                     break
                 await asyncio.sleep(0.02)
             assert state.ready, state.load_error
-            server, port = build_server(state, KeyStore(), "127.0.0.1:0")
-            await server.start()
-            try:
-                async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                    yield pb_grpc.GRPCInferenceServiceStub(channel), state
-            finally:
-                await server.stop(grace=None)
+            async with grpc_channel(state) as channel:
+                yield pb_grpc.GRPCInferenceServiceStub(channel), state
 
     return serving

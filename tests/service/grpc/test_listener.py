@@ -11,10 +11,11 @@ import pytest
 
 from service.app import create_app
 from service.auth import KeyStore
-from service.grpc.listener import UNAUTHENTICATED, build_server
+from service.grpc.listener import UNAUTHENTICATED
 from service.grpc.servicer import pb, pb_grpc
 from service.settings import Settings
 from service.state import ServerState
+from tests.service.grpc.channel import grpc_channel
 
 pytestmark = pytest.mark.anyio
 
@@ -26,22 +27,15 @@ async def test_keys_are_checked_as_authorization_metadata(linear_model: Path) ->
         while not state.ready:
             assert state.load_error is None
             await asyncio.sleep(0.02)
-        server, port = build_server(state, KeyStore(["k-123"]), "127.0.0.1:0")
-        await server.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                stub = pb_grpc.GRPCInferenceServiceStub(channel)
-                with pytest.raises(grpc.aio.AioRpcError) as without:
-                    await stub.ServerReady(pb.ServerReadyRequest())
-                with pytest.raises(grpc.aio.AioRpcError) as wrong:
-                    await stub.ServerReady(
-                        pb.ServerReadyRequest(), metadata=[("authorization", "Bearer nope")]
-                    )
-                right = await stub.ServerReady(
-                    pb.ServerReadyRequest(), metadata=[("authorization", "Bearer k-123")]
-                )
-        finally:
-            await server.stop(grace=None)
+        async with grpc_channel(state, KeyStore(["k-123"])) as channel:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as without:
+                await stub.ServerReady(pb.ServerReadyRequest())
+            with pytest.raises(grpc.aio.AioRpcError) as wrong:
+                await stub.ServerReady(pb.ServerReadyRequest(), metadata=[("authorization", "Bearer nope")])
+            right = await stub.ServerReady(
+                pb.ServerReadyRequest(), metadata=[("authorization", "Bearer k-123")]
+            )
     for refused in (without.value, wrong.value):
         assert refused.code() is grpc.StatusCode.UNAUTHENTICATED and refused.details() == UNAUTHENTICATED
     assert right.ready
@@ -50,13 +44,8 @@ async def test_keys_are_checked_as_authorization_metadata(linear_model: Path) ->
 async def test_no_keys_configured_means_no_metadata_needed(linear_model: Path) -> None:
     app = create_app(Settings(model_path=linear_model))
     state: ServerState = app.state.liftoff
-    server, port = build_server(state, KeyStore(), "127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest())
-    finally:
-        await server.stop(grace=None)
+    async with grpc_channel(state) as channel:
+        live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest())
     assert live.live
 
 
@@ -74,16 +63,11 @@ async def test_the_app_serves_grpc_on_its_port_for_its_lifetime(linear_model: Pa
 
 async def test_tritons_other_methods_are_unimplemented_with_a_message(linear_model: Path) -> None:
     state: ServerState = create_app(Settings(model_path=linear_model)).state.liftoff
-    server, port = build_server(state, KeyStore(), "127.0.0.1:0")
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            config = channel.unary_unary("/inference.GRPCInferenceService/ModelConfig")
-            with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await config(b"")
-            live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest())
-    finally:
-        await server.stop(grace=None)
+    async with grpc_channel(state) as channel:
+        config = channel.unary_unary("/inference.GRPCInferenceService/ModelConfig")
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await config(b"")
+        live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest())
     assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
     assert "Liftoff does not implement ModelConfig over gRPC" in (caught.value.details() or "")
     assert live.live  # the servicer's own methods still win over the refusals
