@@ -3,19 +3,18 @@ port, and a stub to it."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from service.app import ModelLoader, create_app
+from service.app import ModelLoader
 from service.grpc.servicer import pb_grpc
 from service.model.startup import prepare_model
 from service.settings import Settings
 from service.state import ServerState
-from tests.service.grpc.channel import grpc_channel
+from tests.service.grpc.channel import grpc_channel, ready_state
 
 
 @pytest.fixture
@@ -24,15 +23,7 @@ def grpc_serve() -> Callable[..., Any]:
     async def serving(
         settings: Settings, load: ModelLoader = prepare_model
     ) -> AsyncIterator[tuple[Any, ServerState]]:
-        app = create_app(settings, load=load)
-        state: ServerState = app.state.liftoff
-        async with app.router.lifespan_context(app):
-            for _ in range(3000):
-                if state.ready or state.load_error:
-                    break
-                await asyncio.sleep(0.02)
-            assert state.ready, state.load_error
-            async with grpc_channel(state) as channel:
-                yield pb_grpc.GRPCInferenceServiceStub(channel), state
+        async with ready_state(settings, load) as state, grpc_channel(state) as channel:
+            yield pb_grpc.GRPCInferenceServiceStub(channel), state
 
     return serving

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from pathlib import Path
 
@@ -15,27 +14,22 @@ from service.grpc.listener import UNAUTHENTICATED
 from service.grpc.servicer import pb, pb_grpc
 from service.settings import Settings
 from service.state import ServerState
-from tests.service.grpc.channel import grpc_channel
+from tests.service.grpc.channel import grpc_channel, ready_state
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_keys_are_checked_as_authorization_metadata(linear_model: Path) -> None:
-    app = create_app(Settings(model_path=linear_model))
-    state: ServerState = app.state.liftoff
-    async with app.router.lifespan_context(app):
-        while not state.ready:
-            assert state.load_error is None
-            await asyncio.sleep(0.02)
-        async with grpc_channel(state, KeyStore(["k-123"])) as channel:
-            stub = pb_grpc.GRPCInferenceServiceStub(channel)
-            with pytest.raises(grpc.aio.AioRpcError) as without:
-                await stub.ServerReady(pb.ServerReadyRequest())
-            with pytest.raises(grpc.aio.AioRpcError) as wrong:
-                await stub.ServerReady(pb.ServerReadyRequest(), metadata=[("authorization", "Bearer nope")])
-            right = await stub.ServerReady(
-                pb.ServerReadyRequest(), metadata=[("authorization", "Bearer k-123")]
-            )
+    async with (
+        ready_state(Settings(model_path=linear_model)) as state,
+        grpc_channel(state, KeyStore(["k-123"])) as channel,
+    ):
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as without:
+            await stub.ServerReady(pb.ServerReadyRequest())
+        with pytest.raises(grpc.aio.AioRpcError) as wrong:
+            await stub.ServerReady(pb.ServerReadyRequest(), metadata=[("authorization", "Bearer nope")])
+        right = await stub.ServerReady(pb.ServerReadyRequest(), metadata=[("authorization", "Bearer k-123")])
     for refused in (without.value, wrong.value):
         assert refused.code() is grpc.StatusCode.UNAUTHENTICATED and refused.details() == UNAUTHENTICATED
     assert right.ready

@@ -3,7 +3,6 @@ answer, so /metrics, the dashboard and Triton's statistics count them."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import grpc
@@ -11,41 +10,36 @@ import numpy as np
 import pytest
 
 from service.api.triton_ext import _request_totals
-from service.app import create_app
 from service.auth import KeyStore
 from service.grpc.servicer import pb, pb_grpc
 from service.settings import Settings
-from service.state import ServerState
-from tests.service.grpc.channel import grpc_channel
+from tests.service.grpc.channel import grpc_channel, ready_state
 
 pytestmark = pytest.mark.anyio
 KEY = [("authorization", "Bearer k-1")]
 
 
 async def test_grpc_calls_are_counted_by_method_and_rest_status(linear_model: Path) -> None:
-    app = create_app(Settings(model_path=linear_model))
-    state: ServerState = app.state.liftoff
-    async with app.router.lifespan_context(app):
-        while not state.ready:
-            assert state.load_error is None
-            await asyncio.sleep(0.02)
-        async with grpc_channel(state, KeyStore(["k-1"])) as channel:
-            stub = pb_grpc.GRPCInferenceServiceStub(channel)
-            good = pb.ModelInferRequest(model_name="linear")
-            good.inputs.add(name="x", datatype="FP32", shape=[2, 3])
-            good.raw_input_contents.append(np.ones((2, 3), dtype="<f4").tobytes())
-            bad = pb.ModelInferRequest(model_name="linear")
-            bad.inputs.add(name="x", datatype="FP32", shape=[1, 4])
-            bad.raw_input_contents.append(np.ones((1, 4), dtype="<f4").tobytes())
-            await stub.ModelInfer(good, metadata=KEY)
-            await stub.ModelInfer(good, metadata=KEY)
-            for request, metadata in ((bad, KEY), (good, [])):
-                with pytest.raises(grpc.aio.AioRpcError):
-                    await stub.ModelInfer(request, metadata=metadata)
-            await stub.ServerReady(pb.ServerReadyRequest(), metadata=KEY)
-            for made_up in ("ModelConfig", "NoSuchMethod"):  # refused UNIMPLEMENTED
-                with pytest.raises(grpc.aio.AioRpcError):
-                    await channel.unary_unary(f"/inference.GRPCInferenceService/{made_up}")(b"", metadata=KEY)
+    async with (
+        ready_state(Settings(model_path=linear_model)) as state,
+        grpc_channel(state, KeyStore(["k-1"])) as channel,
+    ):
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        good = pb.ModelInferRequest(model_name="linear")
+        good.inputs.add(name="x", datatype="FP32", shape=[2, 3])
+        good.raw_input_contents.append(np.ones((2, 3), dtype="<f4").tobytes())
+        bad = pb.ModelInferRequest(model_name="linear")
+        bad.inputs.add(name="x", datatype="FP32", shape=[1, 4])
+        bad.raw_input_contents.append(np.ones((1, 4), dtype="<f4").tobytes())
+        await stub.ModelInfer(good, metadata=KEY)
+        await stub.ModelInfer(good, metadata=KEY)
+        for request, metadata in ((bad, KEY), (good, [])):
+            with pytest.raises(grpc.aio.AioRpcError):
+                await stub.ModelInfer(request, metadata=metadata)
+        await stub.ServerReady(pb.ServerReadyRequest(), metadata=KEY)
+        for made_up in ("ModelConfig", "NoSuchMethod"):  # refused UNIMPLEMENTED
+            with pytest.raises(grpc.aio.AioRpcError):
+                await channel.unary_unary(f"/inference.GRPCInferenceService/{made_up}")(b"", metadata=KEY)
     sample = state.metrics.registry.get_sample_value
 
     def count(route: str, status: str) -> float | None:
