@@ -243,13 +243,19 @@ def check_linked_libraries(image: str) -> None:
     )
 
 
-def check_device_log(container: Container, variant: str) -> None:
-    """LIFTOFF_DEVICE=auto on a machine with no GPU: the log says the server runs on the CPU."""
+def check_start_log(container: Container, variant: str) -> None:
+    """LIFTOFF_DEVICE=auto on a machine with no GPU: the log says the server runs on the CPU. And it opened
+    the gRPC listener: the server serves HTTP on without it (the log says why), which is no image to ship."""
     logs = subprocess.run(["docker", "logs", container.name], capture_output=True, text=True, timeout=30)
-    text = logs.stdout + logs.stderr
+    lines = (logs.stdout + logs.stderr).splitlines()
+
+    def found(wanted: str) -> str:
+        return next((line.partition(": ")[2] for line in lines if wanted in line), "")
+
     wanted = "sees no CUDA device, serving on the CPU" if variant == "cuda" else "serving on the CPU"
-    line = next((line for line in text.splitlines() if wanted in line), "")
-    check(bool(line), f"the log says it serves on the CPU ({line.partition(': ')[2] or 'no such line'})")
+    check(bool(found(wanted)), f"the log says it serves on the CPU ({found(wanted) or 'no such line'})")
+    grpc_on = found("gRPC (Open Inference Protocol v2) on")
+    check(bool(grpc_on), f"the log says gRPC is on ({grpc_on or found('gRPC is off') or 'no such line'})")
 
 
 def check_predictions(
@@ -290,11 +296,15 @@ def check_grpc(container: Container, rows: list[list[float]], predicted: list[in
     pb, pb_grpc = stubs.load()
     with grpc.insecure_channel(f"{container.host}:{container.grpc_port}") as channel:
         stub = pb_grpc.GRPCInferenceServiceStub(channel)
-        check(stub.ServerReady(pb.ServerReadyRequest(), timeout=10).ready, "gRPC ServerReady answers ready")
-        request = pb.ModelInferRequest(model_name="digits", outputs=[{"name": "label"}])
-        request.inputs.add(name="pixels", datatype="FP32", shape=[10, 64])
-        request.raw_input_contents.append(np.asarray(rows[:10], dtype="<f4").tobytes())
-        answer = stub.ModelInfer(request, timeout=30)
+        try:
+            ready = stub.ServerReady(pb.ServerReadyRequest(), timeout=10).ready
+            request = pb.ModelInferRequest(model_name="digits", outputs=[{"name": "label"}])
+            request.inputs.add(name="pixels", datatype="FP32", shape=[10, 64])
+            request.raw_input_contents.append(np.asarray(rows[:10], dtype="<f4").tobytes())
+            answer = stub.ModelInfer(request, timeout=30)
+        except grpc.RpcError as failure:
+            check(False, f"gRPC answers ({failure.code().name}: {failure.details()})")
+    check(ready, "gRPC ServerReady answers ready")
     labels = np.frombuffer(answer.raw_output_contents[0], dtype="<i8").tolist()
     check(labels == predicted[:10], f"gRPC ModelInfer labels agree with /predict ({labels})")
 
@@ -523,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"  --  ready {ready_s:.2f} s after docker run (target < {READY_TARGET_S:.0f} s)", flush=True
             )
-            check_device_log(container, args.variant)
+            check_start_log(container, args.variant)
             accuracy, predicted = check_predictions(container, rows, labels)
             check_grpc(container, rows, predicted)
             check_healthcheck(container)
