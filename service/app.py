@@ -157,6 +157,9 @@ async def _load_and_start(state: ServerState, load: ModelLoader) -> None:
     batcher.start()
     if isinstance(model, HandledModel):
         state.decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="liftoff-decode")
+    limit = state.body_limit_for(model)
+    for prepare in state.before_ready:
+        await prepare(limit)
     state.model, state.batcher = model, batcher
     # Everything alive now (torch, the app, the model) lives as long as the process: moved out of the
     # collector's sight, a full collection no longer walks it. Measured: p99 at c=64 fell from ~200 ms to

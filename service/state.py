@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -24,6 +25,9 @@ class ServerState:
     """Why the model is not ready, when loading or warming it up failed. For the log and the tests only:
     it holds file paths and torch's own text, which no response may carry."""
     draining: bool = False
+    before_ready: list[Callable[[int], Awaitable[None]]] = field(default_factory=list)
+    """Awaited with the loaded model's body limit before readiness turns true: the gRPC listener sizes its
+    message limit to the model there, so no client the readiness lets in meets the resize."""
     _body_limit: tuple[LoadedModel | None, int] = (None, FALLBACK_BYTES)
 
     @property
@@ -34,9 +38,14 @@ class ServerState:
             return self.settings.max_body_bytes
         model, limit = self._body_limit
         if model is not self.model and self.model is not None:
-            limit = model_body_limit(self.model.metadata.inputs, self.settings.max_batch_size)
+            limit = self.body_limit_for(self.model)
             self._body_limit = (self.model, limit)
         return limit
+
+    def body_limit_for(self, model: LoadedModel) -> int:
+        if self.settings.max_body_bytes is not None:
+            return self.settings.max_body_bytes
+        return model_body_limit(model.metadata.inputs, self.settings.max_batch_size)
 
     @property
     def max_json_separators(self) -> int | None:

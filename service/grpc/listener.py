@@ -18,8 +18,8 @@ from service.grpc.servicer import InferenceServicer, pb_grpc
 from service.state import ServerState
 
 log = logging.getLogger(__name__)
-SWAP_POLL_S = 0.1
-"""How often the listener looks whether the model has loaded, to size its message limit to it."""
+RETIRE_GRACE_S = 1.0
+"""How long the server opened before the model loaded may finish its calls once the model-sized one serves."""
 UNAUTHENTICATED = "this server needs an API key: send metadata `authorization: Bearer <key>`"
 
 
@@ -103,9 +103,11 @@ class Listener:
 
     grpc fixes a server's message limit when it is built, and the listener opens before the model has loaded
     (so ServerLive, ServerReady and the health service answer meanwhile), when only the fallback limit is
-    known. Once the model is ready, a second server with the model's limit binds the same port (grpc sets
-    SO_REUSEPORT) and the first one stops: it takes no new connection, finishes what it accepted, and its
-    clients reconnect to the second. With LIFTOFF_MAX_BODY_BYTES set, the limit is known at once: no swap.
+    known. Once the model has loaded, and before readiness turns true (`ServerState.before_ready`), a second
+    server with the model's limit binds the same port (grpc sets SO_REUSEPORT) and the first one stops: it
+    takes no new connection, finishes what it accepted, and its clients reconnect to the second. Traffic that
+    waits for readiness (a Service's endpoints, a load balancer) never meets the swap. With
+    LIFTOFF_MAX_BODY_BYTES set, the limit is known at once: no swap.
     """
 
     def __init__(self, state: ServerState, keys: KeyStore, host: str, port: int) -> None:
@@ -113,21 +115,21 @@ class Listener:
         self.port = port
         self.server: grpc.aio.Server | None = None
         self.limit = 0
-        self._swap: asyncio.Task[None] | None = None
+        self._started = asyncio.Event()
 
     async def start(self) -> None:
+        # Limit read, server built and hook registered in one turn of the loop: a model that finishes loading
+        # meanwhile is either seen here or calls `fit`.
         self.limit = self.state.max_body_bytes
         self.server, self.port = build_server(self.state, self.keys, f"{self.host}:{self.port}", self.limit)
+        self.state.before_ready.append(self.fit)
         await self.server.start()
-        if self.state.settings.max_body_bytes is None:
-            self._swap = asyncio.create_task(self._follow_the_model(), name="liftoff-grpc-limit")
+        self._started.set()
 
-    async def _follow_the_model(self) -> None:
-        while not self.state.ready:
-            if self.state.draining:
-                return
-            await asyncio.sleep(SWAP_POLL_S)
-        limit = self.state.max_body_bytes
+    async def fit(self, limit: int) -> None:
+        """Serve with message limit `limit` from now on. The first server gets RETIRE_GRACE_S to finish its
+        calls (a health Watch stream runs until cancelled): readiness waits that long at most."""
+        await self._started.wait()
         if limit == self.limit:
             return
         try:
@@ -139,12 +141,10 @@ class Listener:
         previous, self.server, self.limit = self.server, sized, limit
         log.info("gRPC messages are capped at %d bytes, the model's body limit", limit)
         if previous is not None:
-            await previous.stop(grace=self.state.settings.drain_timeout_s)
+            await previous.stop(grace=RETIRE_GRACE_S)
 
     async def stop(self, grace: float | None) -> None:
-        if self._swap is not None:
-            self._swap.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._swap
+        with contextlib.suppress(ValueError):
+            self.state.before_ready.remove(self.fit)
         if self.server is not None:
             await self.server.stop(grace=grace)

@@ -4,6 +4,7 @@ the model's body limit (service/body_limit.py), not the fallback the listener op
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -57,7 +58,9 @@ async def test_a_full_queue_answers_resource_exhausted_at_once_then_recovers(
     assert sample("liftoff_requests_total", {**labels, "status": "200"}) == 4.0
 
 
-async def test_messages_are_capped_at_the_models_body_limit_once_it_has_loaded(linear_model: Path) -> None:
+async def test_messages_are_capped_at_the_models_body_limit_before_readiness(
+    linear_model: Path, until: Callable[..., Awaitable[None]]
+) -> None:
     app = create_app(Settings(model_path=linear_model, max_batch_size=4))
     state: ServerState = app.state.liftoff
     listener = Listener(state, KeyStore(), "127.0.0.1", 0)
@@ -68,9 +71,8 @@ async def test_messages_are_capped_at_the_models_body_limit_once_it_has_loaded(l
             stub = pb_grpc.GRPCInferenceServiceStub(channel)
             assert (await stub.ServerLive(pb.ServerLiveRequest())).live  # open while the model loads
             async with app.router.lifespan_context(app):
-                assert listener._swap is not None
-                await asyncio.wait_for(listener._swap, 60)  # ready, resized, the first server stopped
-                model_limit = state.max_body_bytes
+                await until(lambda: state.ready, 60)
+                limit_when_ready, model_limit = listener.limit, state.max_body_bytes  # resized before ready
                 # 6,000 rows of 3 FP32 (72 KB raw) are past the linear model's limit, far below 8 MiB.
                 with pytest.raises(grpc.aio.AioRpcError) as too_big:
                     await stub.ModelInfer(_rows(6000), timeout=30)  # the same channel, reconnected
@@ -79,7 +81,7 @@ async def test_messages_are_capped_at_the_models_body_limit_once_it_has_loaded(l
                 fits = await stub.ModelInfer(_rows(4), timeout=30)
     finally:
         await listener.stop(grace=None)
-    assert opened_with == FALLBACK_BYTES and listener.limit == model_limit < 6000 * 3 * 4
+    assert opened_with == FALLBACK_BYTES and limit_when_ready == model_limit < 6000 * 3 * 4
     assert too_big.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert read.value.code() is grpc.StatusCode.INVALID_ARGUMENT  # 5,000 rows exceed max batch size 4
     assert list(fits.outputs[0].shape) == [4, 2]
