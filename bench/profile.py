@@ -30,6 +30,7 @@ def summarise(raw: Path, top: int) -> str:
             continue
         # --threads puts the process and the thread first: they name no function.
         frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread ("))]
+        frames = frames or ["(no Python frame: a thread in native code)"]
         total += int(count)
         own[frames[-1]] += int(count)
         for frame in set(frames):
