@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -65,7 +67,9 @@ def _serve_echo(port: int, hop: bool) -> None:
 
 
 @contextmanager
-def _process(command: list[str], env: dict[str, str], ready: str) -> Iterator[subprocess.Popen[bytes]]:
+def _process(
+    command: list[str], env: dict[str, str], ready: Callable[[], bool]
+) -> Iterator[subprocess.Popen[bytes]]:
     """The server, its output kept aside and shown only when it does not start."""
     with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(
@@ -73,7 +77,7 @@ def _process(command: list[str], env: dict[str, str], ready: str) -> Iterator[su
         )
         try:
             deadline = time.monotonic() + 60
-            while not _answers(ready):
+            while not ready():
                 if process.poll() is not None or time.monotonic() > deadline:
                     output.seek(0)
                     tail = output.read().decode(errors="replace")[-2000:]
@@ -85,12 +89,12 @@ def _process(command: list[str], env: dict[str, str], ready: str) -> Iterator[su
             process.wait(timeout=30)
 
 
-def _answers(url: str) -> bool:
-    if url.startswith("tcp:"):
-        import socket
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
-        with socket.socket() as probe:
-            return probe.connect_ex(("127.0.0.1", int(url[4:]))) == 0
+
+def _answers_200(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (127.0.0.1 only)
             return bool(response.status == 200)
@@ -130,7 +134,9 @@ def main() -> None:
         for name, hop in (("grpc.aio echo", False), ("grpc.aio echo, one thread hop per call", True)):
             port = free_port()
             command = [sys.executable, "-m", "bench.grpc_floor", "--serve-echo", str(port)]
-            with _process(command + (["--hop"] if hop else []), {}, f"tcp:{port}") as echo:
+            with _process(
+                command + (["--hop"] if hop else []), {}, functools.partial(_listening, port)
+            ) as echo:
                 print(f"| {name} | {c} | {_point(echo.pid, port, None, body, c, seconds)} |", flush=True)
         http_port, grpc_port = free_port(), free_port()
         env = {
@@ -140,7 +146,9 @@ def main() -> None:
             "LIFTOFF_WORKERS": "1",
         }
         base = f"http://127.0.0.1:{http_port}"
-        with _process([sys.executable, "-m", "service"], env, base + "/readyz") as liftoff:
+        with _process(
+            [sys.executable, "-m", "service"], env, functools.partial(_answers_200, base + "/readyz")
+        ) as liftoff:
             row = _point(liftoff.pid, grpc_port, base + "/metrics", body, c, seconds)
             print(f"| Liftoff gRPC, digits, 1 worker | {c} | {row} |", flush=True)
 

@@ -252,8 +252,8 @@ def check_start_log(container: Container, variant: str) -> None:
     def found(wanted: str) -> str:
         return next((line.partition(": ")[2] for line in lines if wanted in line), "")
 
-    wanted = "sees no CUDA device, serving on the CPU" if variant == "cuda" else "serving on the CPU"
-    check(bool(found(wanted)), f"the log says it serves on the CPU ({found(wanted) or 'no such line'})")
+    device = found("sees no CUDA device, serving on the CPU" if variant == "cuda" else "serving on the CPU")
+    check(bool(device), f"the log says it serves on the CPU ({device or 'no such line'})")
     grpc_on = found("gRPC (Open Inference Protocol v2) on")
     check(bool(grpc_on), f"the log says gRPC is on ({grpc_on or found('gRPC is off') or 'no such line'})")
 
