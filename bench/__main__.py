@@ -28,7 +28,7 @@ from bench.memory import PeakMemory, tree_cpu_seconds
 from bench.servers import SERVERS, BenchModel, Running, serve
 
 # Every batch size a server may form, up to the largest Liftoff serves each model with (bench/catalog.py,
-# bench/servers.py: digits 64; ResNet 8 in FP32, 64 in bfloat16), by powers of two.
+# bench/servers.py: digits 64; ResNet 8), by powers of two; bfloat16 is tried up to 64, which shows why 8.
 CEILING_ARGS = {
     "digits": ["--batches", "1,2,4,8,16,32,64"],
     "resnet18": ["--batches", "1,2,4,8", "--bf16-batches", "1,2,4,8,16,32,64"],

@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from service import metrics_port, openmp  # noqa: F401  (openmp before torch loads)
+from service import allocator, metrics_port, openmp  # noqa: F401  (openmp before torch loads)
 from service.app import create_app
 from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
 from service.drain import DrainingServer
