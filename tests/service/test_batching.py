@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from service.batching import Batcher, BatchLimits, Rejected
+from service.batching import INLINE_FORWARD_S, Batcher, BatchLimits, Rejected
 from service.metrics import Metrics
 from service.model.served import load_model
 from service.settings import Settings
@@ -171,6 +171,7 @@ async def test_a_batch_stops_waiting_when_the_incoming_request_turns_out_bad(
 
 
 async def test_the_forward_pass_runs_off_the_event_loop(linear_model: Path, gate) -> None:
+    """The first pass, with no earlier pass to judge its length by, and any pass that may be long."""
     model = gate.wrap(load_model(linear_model, "cpu", "float32"))
     batcher = Batcher(model.forward, limits(), Metrics())
     batcher.start()
@@ -187,6 +188,33 @@ async def test_the_forward_pass_runs_off_the_event_loop(linear_model: Path, gate
         assert (await task)[0].tolist() == by_hand([[1, 1, 1]])
     finally:
         await batcher.stop()
+
+
+async def test_only_passes_shorter_than_the_thread_hand_off_run_on_the_event_loop() -> None:
+    """A pass judged (by the last one's time per row) to take under INLINE_FORWARD_S runs on the loop; one
+    that turns slow there costs the loop that one pass, and the next goes back to the inference thread."""
+    slow_from = 4
+    ran_on: list[str] = []
+
+    def forward(inputs: list[np.ndarray]) -> list[np.ndarray]:
+        ran_on.append(threading.current_thread().name)
+        if len(ran_on) >= slow_from:
+            time.sleep(INLINE_FORWARD_S * 10)
+        return [inputs[0] * 2]
+
+    batcher = Batcher(forward, limits(), Metrics())
+    batcher.start()
+    loop_thread = threading.current_thread().name
+    try:
+        for value in range(6):
+            outputs = await batcher.infer([np.full((1, 3), value, np.float32)])
+            assert outputs[0].tolist() == [[2 * value] * 3]
+    finally:
+        await batcher.stop()
+    on_loop = [name == loop_thread for name in ran_on]
+    # 1: nothing to judge by; 2-3: fast, on the loop; 4: turned slow, on the loop once; 5-6: on the thread.
+    assert on_loop == [False, True, True, True, False, False]
+    assert ran_on[0].startswith("liftoff-inference")
 
 
 async def test_a_request_past_its_deadline_is_refused_and_counted(linear_model: Path, gate) -> None:
