@@ -1,10 +1,11 @@
 """Dynamic batching: requests wait briefly in one queue and share a forward pass.
 
 One asyncio task collects queued requests into a batch (up to `max_batch_size` rows) and hands it to one
-dedicated inference thread, so the event loop never waits on a forward pass. While a forward pass runs, new
-requests queue up and form the next batch on their own. The one exception is a pass too short to be worth
-the hand-off (under `INLINE_FORWARD_S`, judged by the last pass): it runs on the event loop. The extra wait for a batch to fill (`max_batch_wait`) is
-only spent while another request is on its way in: a request arriving at an idle server runs at once.
+dedicated inference thread, so the event loop never waits on a forward pass; a pass too short to be worth
+the hand-off (under `INLINE_FORWARD_S`, judged by the last pass) runs on the loop instead. While a forward
+pass runs, new requests queue up and form the next batch on their own. The extra wait for a batch to fill
+(`max_batch_wait`) is only spent while another request is on its way in: a request arriving at an idle
+server runs at once.
 
 The queue is bounded in rows: past `queue_limit` a request is refused at once (the caller answers 503 with
 Retry-After) instead of adding latency for everyone. A model with a variable dimension (text of any length)
@@ -39,10 +40,10 @@ INLINE_FORWARD_S = 0.0002
 Handing a pass to the thread and back (waking each thread, each taking its turn at the GIL) costs tens of
 microseconds of the loop's time: for the digits model, whose pass of 64 rows takes about 40 us, that was
 more than the pass: inline, 2 workers on 2 cores served 10% more digits requests at c=64 (7,967 vs 7,212
-req/s, runs taken in turn on 2026-12-05). The estimate is the
-last pass's time per row times the batch's rows; it errs high for larger batches (a pass's fixed cost is
-spread over more rows), and the first pass, with nothing to judge by, runs on the thread. A model whose
-passes are slower than this never blocks the loop; one that turns slow blocks it for one pass at most."""
+req/s, runs taken in turn on 2026-12-05). The estimate is the last pass's time per row times the batch's
+rows; it errs high for larger batches (a pass's fixed cost is spread over more rows), and the first pass,
+with nothing to judge by, runs on the thread. A model whose passes are slower than this never blocks the
+loop; one that turns slow blocks it for one pass at most."""
 
 
 class Rejected(Exception):
@@ -232,8 +233,9 @@ class Batcher:
         return per_row is not None and per_row * sum(p.rows for p in batch) < INLINE_FORWARD_S
 
     def _forward_isolating_failures(self, batch: list[_Pending]) -> list[Outputs | Exception]:
-        """In the inference thread (or the loop, for a pass under INLINE_FORWARD_S). When a shared forward pass fails, run its requests one by one, so
-        only the request the model cannot take fails, not everyone who shared its batch."""
+        """In the inference thread (on the loop for a pass under INLINE_FORWARD_S). When a shared forward
+        pass fails, run its requests one by one, so only the request the model cannot take fails, not
+        everyone who shared its batch."""
         try:
             return list(self._forward_batch(batch))
         except Exception as exc:
