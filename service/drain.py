@@ -9,11 +9,15 @@ before uvicorn's own shutdown:
    connections while it stays open: the filter drops incoming SYNs (the client's kernel resends its SYN a
    second later, and by then finds the port closed: refused, which a client or proxy retries elsewhere), and
    the server keeps accepting until the queue stays empty.
-2. Then, in every case, whatever is still queued is accepted in one synchronous pass and the listeners are
-   closed in the same turn of the event loop, so nothing can join a queue between the last accept() and the
-   close() but what completes its handshake in those few microseconds. This is what guards the drain where
-   the filter is refused: some kernels refuse it to a process without privileges (seen in an unprivileged
-   container: EPERM), as the server runs in the cluster.
+2. Then, in every case, whatever is still queued is accepted in one synchronous pass and each listener stops
+   listening right after its last accept(): shutdown(SHUT_RD) takes it out of the kernel's lookup at once
+   (the event loop closes the descriptor in the same turn). This is what guards the drain where the filter
+   is refused: some kernels refuse it to a process without privileges (EPERM in a Docker container here,
+   even a privileged one), as the server may run in the cluster. The accepts and the shutdown are libc calls
+   that keep the GIL (ctypes.PyDLL): Python's own socket.accept() lets other threads take the GIL at every
+   call, and a thread that kept it for its switch interval (5 ms) held the listener open long enough for 7
+   of 16 flooding clients to complete their handshakes and be reset (CI, 2026-12-05). What can still slip
+   in is a handshake completing in the microseconds between two system calls.
 
 Each connection so accepted is then answered (service/connections.py holds its close until its request is
 served, with `Connection: close`).
@@ -23,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import errno
 import logging
+import os
 import socket
 import struct
 import time
@@ -39,6 +45,8 @@ TCPI_UNACKED_OFFSET = 24
 QUEUE_EMPTY_FOR_S = 0.05
 """How long the queue must stay empty: handshakes under way when the filter went on complete in a round trip."""
 MAX_QUEUE_WAIT_S = 2.0
+SOCK_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)  # Linux's, as accept4() takes them
+SOCK_CLOEXEC = getattr(socket, "SOCK_CLOEXEC", 0)
 
 # Classic BPF, run on each packet for the listening socket with the TCP header at offset 0: drop a segment
 # whose flags are SYN without ACK (a new connection), pass everything else (the handshake's last ACK).
@@ -70,8 +78,61 @@ def accept_queue_length(sock: socket.socket) -> int:
     return int(struct.unpack_from("I", info, TCPI_UNACKED_OFFSET)[0])
 
 
-def take_queued(sock: socket.socket) -> list[socket.socket]:
-    """Accept every connection in a non-blocking listener's queue, now."""
+class _GilHoldingLibc:
+    """accept4() and shutdown() called through ctypes.PyDLL, which keeps the GIL across the call."""
+
+    def __init__(self) -> None:
+        libc = ctypes.PyDLL(None, use_errno=True)
+        self.accept4 = libc.accept4  # AttributeError where libc has none (macOS)
+        self.accept4.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        self.accept4.restype = ctypes.c_int
+        self.shutdown = libc.shutdown
+        self.shutdown.argtypes = [ctypes.c_int, ctypes.c_int]
+        self.shutdown.restype = ctypes.c_int
+
+    def take_all(self, listener: int) -> list[int]:
+        """Accept every connection queued on `listener`, then stop it listening; no other thread runs
+        between the last accept and the shutdown."""
+        taken: list[int] = []
+        while True:
+            fd = self.accept4(listener, None, None, SOCK_NONBLOCK | SOCK_CLOEXEC)
+            if fd >= 0:
+                taken.append(fd)
+                continue
+            error = ctypes.get_errno()
+            if error in (errno.EINTR, errno.ECONNABORTED):  # a signal; a client that reset while queued
+                continue
+            break
+        self.shutdown(listener, socket.SHUT_RD)
+        if error not in (errno.EAGAIN, errno.EWOULDBLOCK):  # out of file descriptors, typically
+            log.warning(
+                "could not accept every queued connection (%s): the rest are reset", os.strerror(error)
+            )
+        return taken
+
+
+def _gil_holding_libc() -> _GilHoldingLibc | None:
+    try:
+        return _GilHoldingLibc()
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _gil_holding_libc()
+
+
+def take_queued_and_stop(listeners: list[socket.socket]) -> list[socket.socket]:
+    """Accept every connection queued on the (non-blocking) listeners and stop each listening, in one
+    stretch; the caller closes them right after. Without accept4 (off Linux), Python's accept() and the
+    caller's close() do the same with a wider window."""
+    if _LIBC is None:
+        return [conn for sock in listeners for conn in _take_queued_python(sock)]
+    time.sleep(0)  # a thread already waiting for the GIL takes its turn now, not inside the stretch
+    fds = [fd for sock in listeners for fd in _LIBC.take_all(sock.fileno())]
+    return [socket.socket(fileno=fd) for fd in fds]
+
+
+def _take_queued_python(sock: socket.socket) -> list[socket.socket]:
     taken: list[socket.socket] = []
     while True:
         try:
@@ -95,10 +156,12 @@ class DrainingServer(uvicorn.Server):
             if listeners and all(stop_new_connections(sock) for sock in listeners):
                 await self._accept_what_is_queued(listeners)
             elif listeners:
-                log.info("draining without the SYN filter (refused here); closing listeners as they empty")
+                log.info(
+                    "draining without the SYN filter (refused here): accepting what is queued, then closing"
+                )
             for sock in listeners:
                 sock.setblocking(False)
-                accepted.extend(take_queued(sock))
+            accepted = take_queued_and_stop(listeners)
             for server in self.servers:
                 server.close()  # in the same turn as the last accept(): see the module's docstring
         finally:
