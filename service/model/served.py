@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from service.model.cpu_precision import runs_natively_on_cpu
 from service.model.datatypes import NUMPY_DTYPES, is_floating
 from service.model.metadata import ModelMetadata, load_metadata
 from service.model.optimize import optimize, wants_channels_last
@@ -33,6 +34,18 @@ def pick_device(requested: str) -> torch.device:
     if requested == "cuda" and not torch.cuda.is_available():
         raise ModelLoadError("LIFTOFF_DEVICE=cuda but torch sees no CUDA device")
     return torch.device(requested)
+
+
+def log_emulated_precision(dtype: str, target: torch.device) -> None:
+    """Say when the CPU has no hardware for the configured half precision: the model still serves, an order
+    of magnitude slower than in float32 (service/model/cpu_precision.py has the figure)."""
+    if target.type == "cpu" and not runs_natively_on_cpu(TORCH_DTYPES[dtype]):
+        log.warning(
+            "LIFTOFF_DTYPE=%s: this CPU has no native %s (oneDNN emulates it, many times slower than "
+            "float32); set LIFTOFF_DTYPE=float32 here, or serve on a GPU",
+            dtype,
+            dtype,
+        )
 
 
 def log_cpu_fallback(requested: str, target: torch.device) -> None:
@@ -196,6 +209,7 @@ def load_model(
     if not exported:  # an exported program keeps the mode it was exported in (and refuses eval())
         module.eval()
     torch_dtype = TORCH_DTYPES[dtype]
+    log_emulated_precision(dtype, target)
     if torch_dtype != torch.float32:
         module = module.to(torch_dtype)
     channels_last = False
