@@ -189,7 +189,7 @@ lock: $(STAMP) ## re-pin requirements/*.txt after editing pyproject.toml
 .PHONY: bench
 bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML -> docs/benchmarks.md (QUICK=1: 1-min smoke)
 	bench/setup.sh
-	BENCH_COMMAND="make bench$(if $(QUICK), QUICK=1)" $(PY) -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
+	BENCH_COMMAND='make bench$(if $(QUICK), QUICK=1)$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' $(PY) -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 .PHONY: bench-lock
 bench-lock: $(STAMP) ## re-pin the benchmark competitors' environments (bench/requirements/*.txt)

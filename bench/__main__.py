@@ -25,14 +25,16 @@ from bench import benchmarks_doc, catalog, envs, grpc_load, loadgen, profile
 from bench.benchmarks_doc import ServerRun
 from bench.fair_ceiling import fair_ceiling
 from bench.memory import PeakMemory, tree_cpu_seconds
-from bench.servers import SERVERS, BenchModel, Running, serve
+from bench.servers import BF16_SERVERS, SERVERS, BenchModel, Running, serve
+from service.model.cpu_precision import runs_natively_on_cpu
 
 # Every batch size a server may form, up to the largest Liftoff serves each model with (bench/catalog.py,
 # bench/servers.py: digits 64; ResNet 8), by powers of two; bfloat16 is tried up to 64, which shows why 8.
 CEILING_ARGS = {
     "digits": ["--batches", "1,2,4,8,16,32,64"],
-    "resnet18": ["--batches", "1,2,4,8", "--bf16-batches", "1,2,4,8,16,32,64"],
+    "resnet18": ["--batches", "1,2,4,8"],
 }
+BF16_CEILING_ARGS = {"resnet18": ["--bf16-batches", "1,2,4,8,16,32,64"]}
 COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve", "bentoml": "bentoml"}
 # Models held to a share of the fair ceiling (issue 22): each of their Liftoff rows gets a py-spy profile of
 # where the gap goes, after its points, at the top concurrency (bench/gap_profile.py).
@@ -57,12 +59,12 @@ def _machine() -> str:
     )
 
 
-def ceiling(model: BenchModel, seconds: float) -> dict[str, Any]:
+def ceiling(model: BenchModel, seconds: float, bf16: bool) -> dict[str, Any]:
     """The fair ceiling (bench/fair_ceiling.py): every layout of processes x threads on this machine's cores."""
     if model.path.is_dir():
         return {}  # a model served through its handler: the handler's decode, not the forward pass, bounds it
     cores = os.cpu_count() or 1
-    args = CEILING_ARGS.get(model.name, [])
+    args = CEILING_ARGS.get(model.name, []) + (BF16_CEILING_ARGS.get(model.name, []) if bf16 else [])
     return fair_ceiling(str(envs.Env.project().python), model.path, args, seconds, cores, envs.REPO)
 
 
@@ -246,6 +248,13 @@ def main() -> None:
         for name, model in catalog.load(args.models.split(",")).items()
     }
     plan = [(m, key) for m in models.values() for key in m.servers if not wanted or key in wanted]
+    bf16 = runs_natively_on_cpu(torch.bfloat16)
+    left_out = [] if bf16 else sorted({key for _, key in plan} & BF16_SERVERS)
+    if left_out or (not bf16 and BF16_CEILING_ARGS.keys() & models.keys()):
+        plan = [(m, key) for m, key in plan if key not in BF16_SERVERS]
+        why = "this CPU emulates bfloat16 (no AVX-512), so its ceilings and rows are left out"
+        print(f"{why}: {', '.join(left_out)}", flush=True)
+        args.note = f"{args.note}; {why}" if args.note else why
     for key in sorted({key for _, key in plan} & COMPETITOR_ENVS.keys()):
         envs.ensure(COMPETITOR_ENVS[key])
     workdir = envs.BENCH_DIR / "run"
@@ -258,7 +267,7 @@ def main() -> None:
     print(f"fair forward-pass ceilings ({args.ceiling_seconds:g} s per configuration and layout)", flush=True)
     ceilings = {}
     for model in models.values():
-        ceilings[model.name] = ceiling(model, args.ceiling_seconds)
+        ceilings[model.name] = ceiling(model, args.ceiling_seconds, bf16)
         print(f"  {model.name}: {json.dumps(ceilings[model.name].get('best'))}", flush=True)
     print(f"load: wrk -t1, {args.seconds:g} s per point, c = {args.concurrency}", flush=True)
     # The gap profile is taken in the first round only: it measures where time goes, not how fast.

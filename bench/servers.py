@@ -290,6 +290,9 @@ SERVERS: dict[str, ServerKind] = {
     )
 }
 BASELINE = "fastapi-1"
+# Left out on a CPU that emulates bfloat16 (service/model/cpu_precision.py): there they would take hours
+# and measure the emulation, not the server.
+BF16_SERVERS = frozenset({"liftoff-bf16", "liftoff-bf16-json"})
 
 
 @dataclass
