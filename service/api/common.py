@@ -17,7 +17,7 @@ from starlette.responses import Response
 from service.api.errors import JSON, ApiError, describe_validation_errors
 from service.batching import Batcher, Rejected
 from service.handler import RequestError
-from service.model.handled import HandledModel, LoadedModel
+from service.model.served import ServedModel
 from service.state import ServerState
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -38,7 +38,7 @@ def server_state(request: Request) -> ServerState:
     return state
 
 
-def ready_model(state: ServerState) -> tuple[LoadedModel, Batcher]:
+def ready_model(state: ServerState) -> tuple[ServedModel, Batcher]:
     if state.model is None or state.batcher is None:
         raise ApiError(503, state.not_ready_reason(), {"Retry-After": RETRY_AFTER_S})
     return state.model, state.batcher
@@ -96,39 +96,32 @@ def parse_json(raw: bytes, model: type[Body]) -> Body:
 
 
 async def infer(state: ServerState, batcher: Batcher, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """One request's inputs (model.json's order, rows first) through the handler, if any, and the batcher;
-    its outputs in model.json's order."""
+    """One request's inputs (model.json's order, rows first) through decode, the batcher and encode; its
+    outputs in model.json's order. A handler's own decode and encode run in the decode pool; the defaults
+    cost next to nothing and run here."""
     model = state.model
+    assert model is not None
     rows = int(inputs[0].shape[0])
     try:
-        if isinstance(model, HandledModel):
-            return await _through_handler(state, model, batcher, inputs, rows)
-        outputs = await batcher.infer(inputs)
-        assert isinstance(outputs, list)
-        return outputs
+        if model.decodes:
+            with batcher.incoming():  # a batch waits for requests still being decoded
+                loop = asyncio.get_running_loop()
+                tensors = await loop.run_in_executor(state.decode_pool, model.decode, inputs, rows)
+        else:
+            tensors = model.decode(inputs, rows)
+        outputs = await batcher.infer(tensors)
+        assert isinstance(outputs, dict)
+        if model.encodes:
+            return await asyncio.get_running_loop().run_in_executor(
+                state.decode_pool, model.encode, outputs, rows
+            )
+        return model.encode(outputs, rows)
     except Rejected as exc:
         raise ApiError(503, str(exc), {"Retry-After": RETRY_AFTER_S}) from None
     except RequestError as exc:  # the handler refused the request, in words meant for the client
         raise ApiError(exc.status, exc.message) from None
     except Exception as exc:
         raise internal_error(exc) from None
-
-
-async def _through_handler(
-    state: ServerState, model: HandledModel, batcher: Batcher, inputs: list[np.ndarray], rows: int
-) -> list[np.ndarray]:
-    loop = asyncio.get_running_loop()
-    by_name = {spec.name: array for spec, array in zip(model.metadata.inputs, inputs, strict=True)}
-    with batcher.incoming():  # a batch waits for requests still being decoded
-        if model.decodes:
-            tensors = await loop.run_in_executor(state.decode_pool, model.decode, by_name, rows)
-        else:
-            tensors = model.decode(by_name, rows)
-    outputs = await batcher.infer(tensors)
-    assert isinstance(outputs, dict)
-    if model.encodes:
-        return await loop.run_in_executor(state.decode_pool, model.encode, outputs, rows)
-    return model.encode(outputs, rows)
 
 
 def internal_error(exc: BaseException) -> ApiError:
