@@ -108,5 +108,7 @@ def test_an_exported_program_is_served_like_torchscript(tmp_path: Path) -> None:
 
 def test_an_exported_program_without_a_dynamic_batch_fails_its_warm_up(tmp_path: Path) -> None:
     model = load_model(exported_linear(tmp_path, dynamic_batch=False), "cpu", "float32")
-    with pytest.raises(ModelLoadError, match=r"predict with 1 row\(s\) \(export the model with a dynamic batch"):
+    with pytest.raises(
+        ModelLoadError, match=r"predict with 1 row\(s\) \(export the model with a dynamic batch"
+    ):
         model.warm_up(8)  # exported for exactly 2 rows

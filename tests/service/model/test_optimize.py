@@ -58,9 +58,7 @@ def test_optimised_float32_convolutions_answer_as_the_model_as_written(conv_mode
     served = load_model(conv_model, "cpu", "float32")
     assert not served.channels_last
     assert "aten::batch_norm" not in str(served.module.graph)  # folded into the convolution
-    np.testing.assert_allclose(
-        served.run([images])[0], _expected(conv_model, images), rtol=1e-4, atol=1e-5
-    )
+    np.testing.assert_allclose(served.run([images])[0], _expected(conv_model, images), rtol=1e-4, atol=1e-5)
 
 
 def test_bfloat16_image_models_run_channels_last_and_stay_close(conv_model: Path) -> None:
