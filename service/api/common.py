@@ -86,13 +86,25 @@ def parse_json(raw: bytes, model: type[Body]) -> Body:
             raise ApiError(
                 400, "the body contains NaN or Infinity, which are not JSON numbers and not valid model input"
             ) from None
-        raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+        raise ApiError(
+            400,
+            f"the body is not valid JSON (line {exc.lineno}, column {exc.colno}): {_json_problem(raw, exc)}",
+        ) from None
     if not isinstance(document, dict):
         raise ApiError(400, f"the body must be a JSON object, got {type(document).__name__}")
     try:
         return model.model_validate(document)
     except ValidationError as exc:
         raise ApiError(400, describe_validation_errors(exc.errors())) from None
+
+
+def _json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """What is wrong, in our words: the parser's own text is a library's, which no response carries."""
+    if "surrogate" in str(exc) or "UTF-8" in str(exc):
+        return "it holds text that is not valid UTF-8 (a lone surrogate escape such as \\ud800, or raw bytes)"
+    if exc.pos >= len(raw.rstrip()):
+        return "it ends early"
+    return "unexpected character there"
 
 
 async def infer(state: ServerState, batcher: Batcher, inputs: list[np.ndarray]) -> list[np.ndarray]:
