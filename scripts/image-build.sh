@@ -13,6 +13,7 @@
 #   TORCH_INDEX_CUDA  overrides the Dockerfile's CUDA torch index; empty: PyPI's default (CUDA) torch build
 #   CA_CERT      a PEM file with a corporate CA, passed as the BuildKit secret `ca` to the install steps
 #   DOCKER       the docker client to use; by default the first one on PATH that can build with BuildKit
+#   DRY_RUN      1: print the docker build command it would run (a client with named contexts), build nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,10 +46,16 @@ buildkit_client() {
   done < <(type -ap docker | awk '!seen[$0]++')
   return 1
 }
-docker=${DOCKER:-$(buildkit_client)} || {
-  say "no docker client here can build with BuildKit (install the buildx plugin)"
-  exit 1
-}
+if [[ -n ${DRY_RUN:-} ]]; then
+  docker=${DOCKER:-docker}
+  context_flag=--build-context
+else
+  docker=${DOCKER:-$(buildkit_client)} || {
+    say "no docker client here can build with BuildKit (install the buildx plugin)"
+    exit 1
+  }
+  context_flag=$(DOCKER_BUILDKIT=1 "$docker" build --help 2>/dev/null | grep -o -- '--build-context' | head -n 1 || true)
+fi
 
 args=(--build-arg "VARIANT=$variant" --build-arg "PIP_FROM=${PIP_FROM:-index}" --tag "$tag")
 # Set, even to empty (PyPI's own CUDA build of torch, as make image-test-cuda asks): passed through.
@@ -59,7 +66,7 @@ if [[ -n ${BASE_IMAGE:-} ]]; then
   args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
 fi
 if [[ -n ${MODEL_DIR:-} ]]; then
-  if DOCKER_BUILDKIT=1 "$docker" build --help 2>/dev/null | grep -q -- '--build-context'; then
+  if [[ -n $context_flag ]]; then
     args+=(--build-context "model=$MODEL_DIR")
   else
     # No named build contexts in this client (Debian's docker.io 20.10): the directory becomes an image of its
@@ -75,6 +82,10 @@ if [[ -n ${CA_CERT:-} ]]; then
 fi
 
 say "building $tag (variant $variant, model ${MODEL_DIR:-digits}${TORCH_INDEX_CUDA+, torch index '$TORCH_INDEX_CUDA'}, base ${BASE_IMAGE:-pinned default}, packages from ${PIP_FROM:-index})"
+if [[ -n ${DRY_RUN:-} ]]; then
+  printf '%s build %s .\n' "$docker" "${args[*]}"
+  exit 0
+fi
 start=$SECONDS
 DOCKER_BUILDKIT=1 "$docker" build --progress=plain "${args[@]}" .
 say "built $tag in $((SECONDS - start)) s"
