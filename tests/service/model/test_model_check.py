@@ -237,7 +237,7 @@ def test_a_model_that_fails_its_check_ends_the_server_with_a_one_line_reason(
     assert (
         reason.startswith("liftoff: the model cannot be served: ") and words in reason and "\n" not in reason
     )
-    assert reason in done.stderr.splitlines()
+    assert reason in done.stderr  # one line each; with two workers, both may say it
 
 
 def test_help_and_unknown_arguments_never_start_a_server(tmp_path: Path) -> None:
