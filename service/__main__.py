@@ -104,6 +104,10 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
 def main() -> int:
     if sys.argv[1:2] == ["init-model"]:
         return init_model(sys.argv[2:])
+    if sys.argv[1:2] == ["import-torchserve"]:
+        from service.torchserve import cli  # the importer's YAML and archive code only when asked for
+
+        return cli.main(sys.argv[2:])
     try:
         settings = read_settings()
     except SystemExit as exc:
