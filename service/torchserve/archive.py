@@ -10,6 +10,7 @@ inference API), a two-line handler.py that runs the archive's handler, and requi
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -291,3 +292,27 @@ def _positive(value: object) -> int | None:
 def remove_partial(target: Path) -> None:
     """Undo a failed import that created `target`."""
     shutil.rmtree(target, ignore_errors=True)
+
+
+def is_archive(path: Path) -> bool:
+    """A TorchServe archive file or an unpacked one, as `liftoff:model` may name instead of a directory."""
+    return (path.is_file() and (zipfile.is_zipfile(path) or tarfile.is_tarfile(path))) or (
+        path.is_dir() and (path / MANIFEST).is_file()
+    )
+
+
+def imported_copy(archive: Path, root: Path) -> Path:
+    """The archive imported under `root`, named by its contents, so `make plan` and `pulumi up` can take
+    the archive itself: the same archive reuses its directory, a changed one gets a new one."""
+    entries = read_entries(archive)
+    digest = hashlib.sha256()
+    for name in sorted(entries):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(entries[name]).digest())
+    name = str(manifest_of(archive, entries)["model"]["modelName"])
+    target = root / f"{name}-{digest.hexdigest()[:12]}"
+    if not (target / "model.json").is_file():
+        partial = root / f".{target.name}.partial"
+        remove_partial(partial)
+        import_archive(archive, partial)
+        partial.rename(target)
+    return target

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.torchserve.archive import MANIFEST, ArchiveImportError, import_archive
+from service.torchserve.archive import MANIFEST, ArchiveImportError, import_archive, imported_copy, is_archive
 from tests.service.live import REPO
 from tests.service.torchserve.archives import image_archive, text_archive
 
@@ -121,7 +121,7 @@ def test_a_tarball_with_a_link_is_refused(tmp_path: Path) -> None:
         info = tarfile.TarInfo(MANIFEST)
         info.size = len(data)
         tarred.addfile(info, io.BytesIO(data))
-    with pytest.raises(ArchiveImportError, match="'model.pt' is a link"):
+    with pytest.raises(ArchiveImportError, match=r"'model\.pt' is a link"):
         import_archive(tarball, tmp_path / "out")
 
 
@@ -147,3 +147,12 @@ def test_the_command_prints_what_it_wrote_and_fails_cleanly_on_a_bad_archive(
     assert usage.returncode == 2 and "usage: python -m service import-torchserve" in usage.stderr
     broken = run(str(_zip(tmp_path / "x.mar", {"a.txt": b""})), str(tmp_path / "x"))
     assert broken.returncode == 1 and MANIFEST in broken.stderr and not (tmp_path / "x").exists()
+
+
+def test_an_archive_named_as_the_model_is_imported_once_by_its_contents(store: Path, tmp_path: Path) -> None:
+    first = imported_copy(store / "sentiment.mar", tmp_path)
+    again = imported_copy(store / "sentiment.mar", tmp_path)
+    other = imported_copy(store / "brightness.mar", tmp_path)
+    assert first == again and first != other and first.name.startswith("sentiment-")
+    assert (first / "model.json").is_file() and is_archive(store / "sentiment.mar")
+    assert not is_archive(first)  # an imported directory is a model directory, not an archive
