@@ -172,10 +172,11 @@ def _entry_point(folder: Path, handler: str) -> tuple[EntryPoint, Callable[[Cont
             f"(found: {names})"
         )
     service = classes[0]()
-    if not callable(getattr(service, "handle", None)):
+    handle = getattr(service, "handle", None)
+    if not callable(handle):
         raise ModelLoadError(f"the TorchServe handler class {classes[0].__name__} has no handle method")
     initialize = getattr(service, "initialize", None)
-    return service.handle, initialize if callable(initialize) else (lambda ctx: None)
+    return handle, initialize if callable(initialize) else (lambda ctx: None)
 
 
 def _import(folder: Path, module_name: str) -> Any:
