@@ -55,9 +55,17 @@ $(MODEL): $(STAMP) service/model/train_digits.py
 .PHONY: model
 model: $(MODEL) ## train the default digits model (seeded, no download)
 
+# MODEL_DIR=<a model directory>: serve or check it in an environment built like the image's (the server's
+# runtime dependencies and its requirements.txt, no train or dev extras: scripts/model-venv.sh).
 .PHONY: serve
-serve: $(MODEL) ## serve the default model on http://127.0.0.1:8080
-	$(PY) -m service
+serve: $(MODEL) ## serve the default model on http://127.0.0.1:8080 (MODEL_DIR=models/mine: yours, as the image would)
+	@if [ -z '$(MODEL_DIR)' ]; then $(PY) -m service; \
+	else py=$$(scripts/model-venv.sh '$(MODEL_DIR)') && LIFTOFF_MODEL_PATH='$(MODEL_DIR)' exec "$$py" -m service; fi
+
+.PHONY: check
+check: $(MODEL) ## would MODEL_DIR=models/mine serve? the server's model check, in an environment like the image's
+	@if [ -z '$(MODEL_DIR)' ]; then $(PY) -m service check $(dir $(MODEL)); \
+	else py=$$(scripts/model-venv.sh '$(MODEL_DIR)') && exec "$$py" -m service check '$(MODEL_DIR)'; fi
 
 # The scaling lab (docs/lab.md). HAProxy comes from the OS packages (make test-prereqs).
 REPLICAS ?= 3
@@ -114,15 +122,15 @@ OFFLINE_BASE_IMAGE := liftoff-base:bookworm-py311
 IMAGE_TEST_CA ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 
 .PHONY: image
-image: ## build the CPU image liftoff:cpu (MODEL_DIR=models/mine, BASE_IMAGE=..., PIP_FROM=index|wheelhouse, CA_CERT=...)
-	$(IMAGE_BUILD) cpu liftoff:cpu
+image: ## build the CPU image liftoff-<model name>:<version>-cpu (MODEL_DIR=models/mine, BASE_IMAGE=..., PIP_FROM=index|wheelhouse, CA_CERT=...)
+	$(IMAGE_BUILD) cpu
 
 .PHONY: image-cuda
-image-cuda: ## build the CUDA image liftoff:cuda (same variables as image)
-	$(IMAGE_BUILD) cuda liftoff:cuda
+image-cuda: ## build the CUDA image liftoff-<model name>:<version>-cuda (same variables as image)
+	$(IMAGE_BUILD) cuda
 
 wheelhouse/.%.stamp: $(STAMP) pyproject.toml $(CONSTRAINTS) scripts/wheelhouse.sh
-	PYTHON=$(PY) scripts/wheelhouse.sh $*
+	PYTHON=$(PY) MODEL_DIR='$(MODEL_DIR)' scripts/wheelhouse.sh $*
 	touch $@
 
 .PHONY: wheelhouse

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     model_path: Path | None = None
     """A model directory (service/model/directory.py) or a model file with its .json beside it; None means the
     bundled digits model (trained on the spot when missing)."""
+    termination_message_path: Path = Path("/dev/termination-log")
+    """Where a model that cannot serve leaves its one-line reason as the server exits: Kubernetes' container
+    termination message (terminationMessagePath). Written only when the file exists, as the kubelet makes it."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     max_batch_size: int = Field(default=32, ge=1, le=65536)

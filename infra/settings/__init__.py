@@ -189,8 +189,8 @@ class Settings(CloudContext):
     image: ImageReference | None = Field(None, alias="image")
     """A full image reference: skips the build (CI that builds and pushes images itself)."""
     model_dir: str | None = Field(None, alias="model")
-    """A model directory in this checkout, relative to the project: built into the image (with its
-    requirements.txt), and its model.json names the model (infra/model_directory.py)."""
+    """A model directory, absolute or relative to the project: checked as the server would load it, built
+    into the image (with its requirements.txt), and its model.json names the model (infra/model_directory.py)."""
     image_source: ImageByDigest | None = Field(None, alias="imageSource")
     """An image built elsewhere (CI), by digest: copied into the platform's registry instead of a build."""
     requested_image_variant: Literal["cpu", "cuda"] | None = Field(None, alias="imageVariant")
@@ -270,6 +270,8 @@ class Settings(CloudContext):
         if self.model_dir is not None:
             model_directory.model_name(self.model_dir)  # the directory and its name, checked now
             model_directory.check_requirements(self.model_dir)
+            if not self.image and not self.image_source:  # a build: the directory must serve first
+                model_directory.check_serves(self.model_dir)
         if self.image and self.image_source:
             raise SettingsError(
                 "liftoff:imageSource",

@@ -118,6 +118,10 @@ def container_security_context() -> dict[str, Any]:
     }
 
 
+TERMINATION_MESSAGE_PATH = "/dev/termination-log"
+"""Kubernetes' default, said explicitly: the server's LIFTOFF_TERMINATION_MESSAGE_PATH default is the same."""
+
+
 def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling | None) -> dict[str, Any]:
     return {
         "name": "server",
@@ -137,6 +141,10 @@ def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling |
         if settings.pre_stop_s
         else None,
         "securityContext": container_security_context(),
+        # A model that fails its check at start-up writes its one-line reason here and exits
+        # (service/model/failure.py): `kubectl describe pod` shows it, and the rollout fails with it.
+        "terminationMessagePath": TERMINATION_MESSAGE_PATH,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir, per the contract)
             *(

@@ -29,8 +29,8 @@ from service.api.schemas import (
 )
 from service.api.tensors import bad, check_count, check_finite, check_shape, shaped, to_array
 from service.model.datatypes import NUMPY_DTYPES
-from service.model.handled import LoadedModel
 from service.model.metadata import ModelMetadata, TensorSpec
+from service.model.served import ServedModel
 from service.state import ServerState
 
 try:
@@ -43,7 +43,7 @@ async def server_metadata() -> Response:
     return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": [binary.EXTENSION]})
 
 
-def check_name(state: ServerState, name: str, model_version: str | None) -> LoadedModel:
+def check_name(state: ServerState, name: str, model_version: str | None) -> ServedModel:
     model, _ = ready_model(state)
     meta = model.metadata
     if name != meta.name:

@@ -46,7 +46,9 @@ def to_bytes_array(data: Any, where: str) -> np.ndarray:
         if isinstance(item, str):
             flat[index] = item.encode("utf-8")
         elif not isinstance(item, bytes):
-            raise bad(f"{where} holds a {type(item).__name__}, but a BYTES tensor holds strings")
+            raise bad(
+                f"{where} holds {_JSON_KINDS.get(type(item).__name__, 'a value')}, but a BYTES tensor holds strings"
+            )
     return raw
 
 
@@ -87,8 +89,24 @@ def check_rows(rows: int, max_batch_size: int, where: str) -> None:
         )
 
 
+_JSON_KINDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "a boolean",
+    "NoneType": "null",
+    "dict": "an object",
+    "list": "a list",
+}
+"""What a JSON value decoded to, in the words of JSON."""
+
+
 def check_shape(shape: Sequence[int], spec: TensorSpec, where: str, max_batch_size: int) -> None:
-    if len(shape) != len(spec.shape) or not fits(shape[1:], spec) or any(dim < 0 for dim in shape):
+    if any(dim < 0 for dim in shape):
+        raise bad(
+            f"{where}.shape is {list(shape)}: a request gives its tensor's actual sizes, 0 or more "
+            f"({spec.name!r} is declared {list(spec.shape)}, where -1 means any size)"
+        )
+    if len(shape) != len(spec.shape) or not fits(shape[1:], spec):
         raise bad(
             f"{where}.shape is {list(shape)}, but {spec.name!r} takes {list(spec.shape)} "
             "(-1: any number of rows)"

@@ -167,9 +167,22 @@ def _needs_torchserve(module: str, entries: dict[str, bytes]) -> bool:
     return re.search(r"^\s*(from|import)\s+ts(\.|\s|$)", source, re.MULTILINE) is not None
 
 
-def import_archive(archive: Path, target: Path) -> list[Imported]:
+SAMPLE_STEM = "sample"
+"""The request body the model check sends (model.json's `sample`): the importer's `--sample FILE`, or, for an
+archive `liftoff:model` names, a file `<archive stem>.sample.<ext>` beside it."""
+
+
+def sibling_sample(archive: Path) -> Path | None:
+    """`x.sample.<ext>` beside `x.mar` (or beside an unpacked folder `x/`), if there is one."""
+    found = sorted(archive.parent.glob(f"{archive.name.split('.')[0]}.{SAMPLE_STEM}.*"))
+    return found[0] if found else None
+
+
+def import_archive(archive: Path, target: Path, sample: Path | None = None) -> list[Imported]:
     """Write `archive` (a .mar, tgz, unpacked folder, or a model store folder of them) as Liftoff model
-    directories: `target` itself for one archive, `target/<model name>` for each of a model store's."""
+    directories: `target` itself for one archive, `target/<model name>` for each of a model store's.
+    `sample`: a request body the model answers, which the model check sends (for a model store, each
+    archive's `<name>.sample.<ext>` beside it)."""
     if archive.is_dir() and not (archive / MANIFEST).exists():
         found = sorted(
             p for p in archive.iterdir() if p.suffix in (".mar", ".tgz") or (p / MANIFEST).exists()
@@ -181,10 +194,12 @@ def import_archive(archive: Path, target: Path) -> list[Imported]:
         imported = []
         for each in found:
             name = manifest_of(each, read_entries(each))["model"]["modelName"]
-            imported.extend(import_archive(each, target / str(name)))
+            imported.extend(import_archive(each, target / str(name), sibling_sample(each)))
         return imported
     if not archive.exists():
         raise ArchiveImportError(f"{archive}: no such file or folder")
+    if sample is not None and not sample.is_file():
+        raise ArchiveImportError(f"--sample {sample}: no such file")
     entries = read_entries(archive)
     manifest = manifest_of(archive, entries)
     model = manifest["model"]
@@ -211,9 +226,17 @@ def import_archive(archive: Path, target: Path) -> list[Imported]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     version = str(model.get("modelVersion") or "1.0")
-    (target / "model.json").write_text(
-        json.dumps(_metadata(name, version), indent=2) + "\n", encoding="utf-8"
-    )
+    metadata = _metadata(name, version)
+    if sample is not None:
+        sample_file = f"{SAMPLE_STEM}{''.join(sample.suffixes[-1:])}"
+        shutil.copyfile(sample, target / sample_file)
+        metadata["sample"] = {"body": {"file": sample_file}}
+    else:
+        notes.append(
+            "no --sample: the model check (python -m service check, the server's warm-up) needs one request "
+            'body the handler answers; add it as model.json\'s "sample": {"body": {"file": ...}}'
+        )
+    (target / "model.json").write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     (target / "handler.py").write_text(HANDLER_SHIM.format(folder=ARCHIVE_FOLDER), encoding="utf-8")
     if requirements:
         (target / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
@@ -302,17 +325,21 @@ def is_archive(path: Path) -> bool:
 
 
 def imported_copy(archive: Path, root: Path) -> Path:
-    """The archive imported under `root`, named by its contents, so `make plan` and `pulumi up` can take
-    the archive itself: the same archive reuses its directory, a changed one gets a new one."""
+    """The archive imported under `root`, named by its contents (and its sample's), so `make plan` and
+    `pulumi up` can take the archive itself: the same archive reuses its directory, a changed one gets a new
+    one."""
     entries = read_entries(archive)
+    sample = sibling_sample(archive)
     digest = hashlib.sha256()
     for name in sorted(entries):
         digest.update(name.encode() + b"\0" + hashlib.sha256(entries[name]).digest())
+    if sample is not None:
+        digest.update(b"sample\0" + hashlib.sha256(sample.read_bytes()).digest())
     name = str(manifest_of(archive, entries)["model"]["modelName"])
     target = root / f"{name}-{digest.hexdigest()[:12]}"
     if not (target / "model.json").is_file():
         partial = root / f".{target.name}.partial"
         remove_partial(partial)
-        import_archive(archive, partial)
+        import_archive(archive, partial, sample)
         partial.rename(target)
     return target

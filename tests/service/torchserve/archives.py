@@ -164,6 +164,8 @@ def image_archive(work: Path, store: Path) -> Built:
     with torch.no_grad():
         net.levels.copy_(torch.tensor([0.1, 0.5, 0.9]))
     torch.save(net.state_dict(), folder / "brightness.pth")
+    store.mkdir(parents=True, exist_ok=True)
+    (store / "brightness.sample.png").write_bytes(grey_png(128))  # what the model check sends
     return _archive(
         folder,
         store,
@@ -185,6 +187,8 @@ def text_archive(work: Path, store: Path) -> Built:
     (folder / "sentiment_handler.py").write_text(TEXT_HANDLER)
     (folder / "vocab.txt").write_text("\n".join(VOCAB))
     torch.jit.save(torch.jit.script(BagOfWords()), str(folder / "sentiment.pt"))
+    store.mkdir(parents=True, exist_ok=True)
+    (store / "sentiment.sample.txt").write_text("a good and great film")
     return _archive(
         folder,
         store,

@@ -46,9 +46,21 @@ def test_a_function_handler_without_ts_imports_needs_no_torchserve(store: Path, 
     assert not (imported.directory / "requirements.txt").exists()
 
 
-def test_a_model_store_imports_each_archive_under_its_name(store: Path, tmp_path: Path) -> None:
+def test_a_model_store_imports_each_archive_under_its_name_with_its_sample(
+    store: Path, tmp_path: Path
+) -> None:
     imported = import_archive(store, tmp_path / "models")
     assert sorted(each.directory.name for each in imported) == ["brightness", "sentiment"]
+    for each in imported:
+        assert json.loads((each.directory / "model.json").read_text())["sample"]["body"]["file"].startswith(
+            "sample."
+        )
+
+
+def test_without_a_sample_the_import_says_the_check_needs_one(store: Path, tmp_path: Path) -> None:
+    [imported] = import_archive(store / "sentiment.mar", tmp_path / "s")
+    assert "sample" not in json.loads((imported.directory / "model.json").read_text())
+    assert any("--sample" in note and "model check" in note for note in imported.notes)
 
 
 def test_an_unpacked_archive_and_a_tarball_import_like_the_mar(store: Path, tmp_path: Path) -> None:
@@ -138,8 +150,19 @@ def test_the_command_prints_what_it_wrote_and_fails_cleanly_on_a_bad_archive(
             check=False,
         )
 
-    done = run(str(store / "brightness.mar"), str(tmp_path / "b"))
+    done = run(
+        str(store / "brightness.mar"), str(tmp_path / "b"), "--sample", str(store / "brightness.sample.png")
+    )
     assert done.returncode == 0, done.stderr
+    checked = subprocess.run(
+        [sys.executable, "-m", "service", "check", str(tmp_path / "b")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr  # the imported handler passes the one model check
     assert "model 'brightness' version 2.0" in done.stdout and "torchserve==0.12.0" in done.stdout
     again = run(str(store / "brightness.mar"), str(tmp_path / "b"))
     assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
