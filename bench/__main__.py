@@ -35,7 +35,12 @@ CEILING_ARGS = {
     "resnet18": ["--batches", "1,2,4,8"],
 }
 BF16_CEILING_ARGS = {"resnet18": ["--bf16-batches", "1,2,4,8,16,32,64"]}
-COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve", "bentoml": "bentoml"}
+COMPETITOR_ENVS = {
+    "litserve": "litserve",
+    "torchserve": "torchserve",
+    "liftoff-torchserve": "torchserve",  # its archive is made with TorchServe's torch-model-archiver
+    "bentoml": "bentoml",
+}
 # Models held to a share of the fair ceiling (issue 22): each of their Liftoff rows gets a py-spy profile of
 # where the gap goes, after its points, at the top concurrency (bench/gap_profile.py).
 PROFILED_MODELS = ("resnet18",)

@@ -64,7 +64,7 @@ def load(names: list[str]) -> dict[str, BenchModel]:
                 )
             },
             # liftoff-grpc: the same row over gRPC, as tritonclient.grpc sends it (issue 19).
-            servers=("liftoff", "liftoff-handler", "liftoff-grpc", *COMPETITORS),
+            servers=("liftoff", "liftoff-handler", "liftoff-grpc", *COMPETITORS, "liftoff-torchserve"),
             # HTTP-bound: one process per core, each with one torch thread and its own batcher.
             liftoff_env={
                 "LIFTOFF_WORKERS": "2",

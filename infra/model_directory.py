@@ -21,16 +21,19 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from infra.config_keys import SettingsError
+from service.torchserve.archive import ArchiveImportError, imported_copy, is_archive
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KEY = "liftoff:model"
+IMPORTED = REPO_ROOT / "out" / "imported"
+"""Where a TorchServe archive named by `liftoff:model` is imported to, by its contents (docs/from-torchserve.md)."""
 # What the server accepts as a model name (service/model/metadata.py), also a DNS label's characters.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 ALLOWED = (
     "allowed: a directory holding model.json, as an absolute path or relative to the project, a symlink "
-    "or not (python -m service init-model DIR writes one)"
+    "or not (python -m service init-model DIR writes one), or a TorchServe .mar"
 )
 
 
@@ -39,6 +42,13 @@ def resolve(setting: str) -> Path:
     allowed."""
     path = Path(setting).expanduser()
     path = (path if path.is_absolute() else REPO_ROOT / path).resolve()
+    if not (path / "model.json").is_file() and is_archive(path):
+        try:  # a TorchServe archive, imported as `python -m service import-torchserve` would
+            path = imported_copy(path, IMPORTED)
+        except ArchiveImportError as exc:
+            raise SettingsError(
+                KEY, f"{setting!r} is a TorchServe archive that cannot be imported: {exc}"
+            ) from None
     if not (path / "model.json").is_file():
         raise SettingsError(KEY, f"{setting!r} has no model.json; {ALLOWED}")
     return path

@@ -3,6 +3,7 @@
     python -m service                  serve LIFTOFF_MODEL_PATH (default: the bundled digits model)
     python -m service check DIR        load DIR as the server would and run its sample through it
     python -m service init-model DIR   write a starter model directory
+    python -m service import-torchserve ARCHIVE DIR   a TorchServe archive as a model directory
 
 A bad setting stops start-up with exit code 2 and a message naming the variable, never a traceback; a model
 that fails its check ends the server with exit code 3 and the reason (service/model/failure.py).
@@ -109,13 +110,16 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
     )
 
 
-USAGE = """usage: python -m service [serve | check DIRECTORY | init-model DIRECTORY | --help]
+USAGE = """usage: python -m service [serve | check DIRECTORY | init-model DIRECTORY |
+                          import-torchserve ARCHIVE DIRECTORY | --help]
 
   serve (the default)    serve the model LIFTOFF_MODEL_PATH names (default: the bundled digits model) over
                          HTTP and gRPC; every setting is a LIFTOFF_* variable (docs/server.md)
   check DIRECTORY        load the model directory exactly as the server does and run its sample through
                          decode, a batched predict and encode; exit 0 only if it would serve
-  init-model DIRECTORY   write a starter model directory (model.json, handler.py, requirements.txt)"""
+  init-model DIRECTORY   write a starter model directory (model.json, handler.py, requirements.txt)
+  import-torchserve ARCHIVE DIRECTORY
+                         a TorchServe model archive (.mar) as a model directory (docs/from-torchserve.md)"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         return init_model(rest)
     if command == "check":
         return check(rest)
+    if command == "import-torchserve":
+        from service.torchserve import cli  # the importer's YAML and archive code only when asked for
+
+        return cli.main(rest)
     if command != "serve" or rest:
         print(f"unknown argument {' '.join(args)!r}\n{USAGE}", file=sys.stderr)
         return USAGE_ERROR

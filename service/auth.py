@@ -34,6 +34,7 @@ PUBLIC_PATHS = frozenset(
         "/readyz",
         "/v2/health/live",
         "/v2/health/ready",
+        "/ping",
         "/metrics",
         "/docs",
         "/docs/oauth2-redirect",

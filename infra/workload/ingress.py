@@ -51,6 +51,7 @@ def public_paths(settings: Settings) -> list[PublicPath]:
         PublicPath("/v2/models", "Prefix"),  # model metadata, readiness, infer (and their /versions/ twins)
         PublicPath("/predict", "Exact"),
         PublicPath("/v1/models", "Prefix"),  # KServe v1: the model list, readiness and :predict
+        PublicPath("/predictions", "Prefix"),  # TorchServe's inference API
     ]
     if settings.edge.public_docs:
         paths += [PublicPath("/docs", "Prefix"), PublicPath("/openapi.json", "Exact")]
