@@ -1,5 +1,5 @@
 """`python -m lab.hostile_bodies`: what two clients sending the largest allowed bodies of zeros cost a
-well-behaved third one (issue 20, item 3; figures in docs/hardening.md).
+well-behaved third one (issue 20, item 3; figures in docs/notes/hardening.md).
 
 Starts one `python -m service` (the bundled digits model) on a free loopback port, measures a client
 sending one-row /predict requests one after another, alone and then while two others keep posting bodies
