@@ -1,6 +1,6 @@
 """The server's settings, read once from `LIFTOFF_*` environment variables.
 
-docs/service-contract.md lists the same variables; a test keeps the two in agreement.
+docs/server.md lists the same variables; a test keeps the two in agreement.
 """
 
 from __future__ import annotations

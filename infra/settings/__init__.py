@@ -93,7 +93,7 @@ class Resources(StackModel):
 
 
 class ServerSettings(StackModel):
-    """What the inference server reads from its environment (docs/service-contract.md)."""
+    """What the inference server reads from its environment (docs/server.md)."""
 
     model_name: DnsLabel = Field("digits", alias="modelName")
     """Name the model answers to (`/v2/models/<name>/infer`): used for the exported URL."""

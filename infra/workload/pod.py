@@ -1,6 +1,6 @@
 """The inference pod: container, probes, security, GPU scheduling, graceful shutdown.
 
-Paths, port, user and environment follow docs/service-contract.md.
+Paths, port, user and environment follow docs/server.md.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ METRICS_PORT = 9090
 controller and KEDA reach PORT, which then no longer serves them)."""
 METRICS_PORT_NAME = "metrics"
 RUN_AS = 10001
-"""The image's user and group (docs/service-contract.md)."""
+"""The image's user and group (docs/server.md)."""
 PROBE_PERIOD_S = 5
 
 

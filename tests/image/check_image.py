@@ -46,7 +46,7 @@ from pathlib import Path
 import image_sizes  # tests/image/, beside this script
 
 # Per variant. CUDA: PyPI's CUDA 13.0 torch with its NVIDIA libraries, 5,070 MB as first built and 4,072 MB
-# slimmed (docs/image.md); the limit leaves room for a dependency, not for the slimming to come undone.
+# slimmed (docs/image.md, docs/notes/image.md); the limit leaves room for a dependency, not for the slimming to come undone.
 SIZE_LIMIT_BYTES = {"cpu": 1_200_000_000, "cuda": 4_300_000_000}
 READY_TARGET_S = 5.0
 READY_DEADLINE_S = 120.0

@@ -15,7 +15,7 @@ from service.__main__ import read_settings
 from service.settings import DEFAULT_MODEL_PATH, Settings
 
 REPO = Path(__file__).parents[2]
-CONTRACT = REPO / "docs" / "service-contract.md"
+CONTRACT = REPO / "docs" / "server.md"
 
 
 def test_the_contract_lists_exactly_the_settings_variables() -> None:
