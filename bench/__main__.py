@@ -97,6 +97,8 @@ def measure(
 ) -> ServerRun:
     kind = SERVERS[key]
     run = ServerRun(model.name, key, kind.label)
+    if key.startswith("liftoff"):
+        run.stack = catalog.stack_settings(kind.launch(model, 0, workdir).env)
     try:
         with serve(kind, model, workdir) as server:
             run.start_s = server.start_s

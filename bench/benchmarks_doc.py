@@ -44,6 +44,8 @@ class ServerRun:
     """bench/gap_profile.py's shares: {"cpu": {category: share}, "inference": {category: share}}."""
     gap_concurrency: int = 0
     gap_failure: str | None = None
+    stack: list[str] = field(default_factory=list)
+    """The stack settings that deploy what a Liftoff row measured (bench/catalog.py: stack_settings)."""
 
     def at(self, concurrency: int) -> LoadResult | None:
         return next((p for p in self.points if p.concurrency == concurrency), None)
@@ -251,6 +253,14 @@ def render(
     for model in models:
         model_runs = [r for r in runs if r.model == model]
         out += ["", f"### {model}", "", *_table(model_runs, concurrencies)]
+        deployed = [f"- {r.label}: `{' '.join(r.stack)}`" for r in model_runs if r.stack]
+        if deployed:
+            out += [
+                "",
+                "A stack deploys each Liftoff row with these settings (besides `liftoff:model`):",
+                "",
+                *deployed,
+            ]
         checks = targets(model, model_runs, ceilings.get(model, {}), max(concurrencies))
         if checks:
             out += ["", "Targets, from this run:", "", *checks]
