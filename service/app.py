@@ -29,7 +29,7 @@ from service.api.schemas import REQUEST_MODELS
 from service.auth import AuthMiddleware, KeyStore, parse_keys
 from service.batching import Batcher, BatchLimits
 from service.fastpath import LiftoffApp
-from service.middleware import BodyLimitMiddleware, EdgeMiddleware
+from service.middleware import BodyLimitMiddleware, RequestMetricsMiddleware
 from service.model.handled import HandledModel, LoadedModel
 from service.model.startup import prepare_model
 from service.settings import Settings
@@ -95,7 +95,7 @@ def create_app(
 def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
     """Outermost first; FastAPI's stack and the fast path's are both built from this one list."""
     return [
-        Middleware(EdgeMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
+        Middleware(RequestMetricsMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
         Middleware(AuthMiddleware, keys=api_keys(settings)),
         Middleware(BodyLimitMiddleware, max_body_bytes=lambda: state.max_body_bytes),
     ]
