@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from bench.envs import Env
 from bench.loadgen import Payload
+from lab.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 COMPETITORS = REPO / "bench" / "competitors"
@@ -67,12 +67,6 @@ class ServerKind:
     key: str
     label: str
     launch: Callable[[BenchModel, int, Path], Launch]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _liftoff(

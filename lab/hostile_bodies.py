@@ -22,14 +22,10 @@ from pathlib import Path
 
 import httpx
 
+from lab.ports import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 ROW = {"instances": [[0.0] * 64]}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _at(samples_ms: list[float], share: float) -> float:
@@ -98,7 +94,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each of the two runs")
     parser.add_argument("--body-bytes", type=int, default=0, help="attack body size (0: the server's limit)")
     args = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "LIFTOFF_HOST": "127.0.0.1", "LIFTOFF_PORT": str(port), "LIFTOFF_TORCH_THREADS": "1"}
     server = subprocess.Popen(
