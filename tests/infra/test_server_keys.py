@@ -56,31 +56,6 @@ def test_an_unset_optional_number_leaves_the_servers_own_default() -> None:
     assert environment(load(serverMaxBodyBytes=300_000))["LIFTOFF_MAX_BODY_BYTES"] == "300000"
 
 
-@pytest.mark.parametrize(
-    ("values", "key", "allowed"),
-    [
-        ({"maxBatchSize": 65537, "queueLimit": 70000}, "liftoff:maxBatchSize", "1 to 65536"),
-        ({"requestTimeoutSeconds": 3601}, "liftoff:requestTimeoutSeconds", "1 to 3600"),
-        ({"logLevel": "trace"}, "liftoff:logLevel", "critical, error, warning, info, debug"),
-        ({"workers": 65}, "liftoff:workers", "1 to 64"),
-        ({"headerTimeoutSeconds": 0}, "liftoff:headerTimeoutSeconds", "1 to 3600"),
-        ({"maxHeaderBytes": 100}, "liftoff:maxHeaderBytes", "1024"),
-        ({"serverMaxBodyBytes": 10}, "liftoff:serverMaxBodyBytes", "greater than or equal to 1024"),
-        ({"maxConnections": -1}, "liftoff:maxConnections", "0 or more"),
-        ({"torchThreads": 2000}, "liftoff:torchThreads", "0 to 1024"),
-        ({"decodeThreads": 0}, "liftoff:decodeThreads", "1 to 256"),
-        ({"bodyTimeoutSeconds": "slow"}, "liftoff:bodyTimeoutSeconds", "whole number"),
-    ],
-)
-def test_a_server_key_out_of_the_servers_range_names_the_key_and_what_is_allowed(
-    values: dict[str, object], key: str, allowed: str
-) -> None:
-    with pytest.raises(SettingsError) as caught:
-        load(**values)
-    assert caught.value.key == key
-    assert allowed in str(caught.value)
-
-
 def test_the_servers_whole_range_is_the_stacks() -> None:
     """Where infra once stopped short of the server (a batch of 4096, no `critical` log level)."""
     settings = load(maxBatchSize=65536, queueLimit=65536, logLevel="critical")
