@@ -23,7 +23,6 @@ from tests.service.live import start_server as start_live_server
 pytestmark = pytest.mark.slow
 
 
-
 class Slow(nn.Module):
     """Answers y = x after x rounds of matrix work (400 rounds: 0.2 to 2 s on one core), so the
     warm-up (zeros) is instant and each request chooses how long it keeps the server busy."""
