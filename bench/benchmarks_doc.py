@@ -93,7 +93,7 @@ def _share_line(what: str, rate: float, ceiling: dict[str, Any], goal: float, to
     )
 
 
-# Issue 22: one digits worker at most 300 MB (decimal megabytes) resident.
+# The target: one digits worker at most 300 MB (decimal megabytes) resident.
 DIGITS_WORKER_RSS_LIMIT_BYTES = 300 * 10**6
 
 
@@ -112,7 +112,7 @@ SATURATION_TOLERANCE = 0.95
 
 
 def _saturation_line(run: ServerRun, top_c: int, below_c: int = 32) -> list[str]:
-    """Issue 22: c=64 served fewer req/s than c=32 in an earlier run. With the facts that tell the causes
+    """Whether c=64 served fewer req/s than c=32, with the facts that tell the causes
     apart: errors (a queue shedding 503s), the server's CPU per request, and wrk's own CPU."""
     top, below = run.at(top_c), run.at(below_c)
     if top is None or below is None or top_c == below_c or not below.rps:
@@ -133,7 +133,7 @@ def _saturation_line(run: ServerRun, top_c: int, below_c: int = 32) -> list[str]
 
 
 def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: int) -> list[str]:
-    """Issue 2's and issue 10's targets, checked against this run's figures (never against old ones)."""
+    """The targets, checked against this run's figures (never against old ones)."""
     by_key = {r.key: r for r in runs if not r.failure}
     lines: list[str] = []
     mine = by_key.get("liftoff")
@@ -191,7 +191,7 @@ def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: 
             )
     if model not in ("digits", "image-classifier") and ceilings:
         best = ceilings.get("best", {})
-        # (server, precision, what it is, issue 22's share of the fair ceiling)
+        # (server, precision, what it is, its target share of the fair ceiling)
         for key, precision, what, goal in (
             ("liftoff-binary", "fp32", "FP32, binary tensors", 0.95),
             ("liftoff-bf16", "bf16", "bfloat16, binary tensors", 0.90),

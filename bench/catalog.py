@@ -56,7 +56,7 @@ def load(names: list[str]) -> dict[str, BenchModel]:
         found["digits"] = BenchModel(
             name="digits",
             path=_digits_model(),
-            # Issue 10's TorchServe configuration: up to 32 rows, 5 ms; Liftoff's own come from its sweep.
+            # TorchServe's configuration as first compared: up to 32 rows, 5 ms; Liftoff's own come from its sweep.
             max_batch=32,
             wait_ms=5.0,
             payloads={
@@ -64,7 +64,7 @@ def load(names: list[str]) -> dict[str, BenchModel]:
                     "/v2/models/digits/infer", bodies.write(folder, "digits.json", bodies.digits_json())
                 )
             },
-            # liftoff-grpc: the same row over gRPC, as tritonclient.grpc sends it (issue 19).
+            # liftoff-grpc: the same row over gRPC, as tritonclient.grpc sends it.
             servers=("liftoff", "liftoff-handler", "liftoff-grpc", *COMPETITORS),
             # HTTP-bound: one process per core, each with one torch thread and its own batcher (a CPU stack
             # deploys it with liftoff:workers).
@@ -91,8 +91,8 @@ def load(names: list[str]) -> dict[str, BenchModel]:
                 ),
             },
             servers=("liftoff", "liftoff-binary", "liftoff-bf16", "liftoff-bf16-json", *COMPETITORS),
-            # Compute-bound, yet two one-thread processes beat one two-thread process (swept with
-            # --liftoff-env: FP32 c=64 48 -> 56 images/s, bf16 74 -> 88); FP32 batches of 8 beat 4 and 16.
+            # Compute-bound, yet two one-thread processes beat one two-thread process, and FP32 batches of 8
+            # beat 4 and 16 (each swept with --liftoff-env).
             liftoff_env={"LIFTOFF_WORKERS": "2"},
         )
     if IMAGE_NAME in names:

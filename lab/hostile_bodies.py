@@ -1,10 +1,10 @@
 """`python -m lab.hostile_bodies`: what two clients sending the largest allowed bodies of zeros cost a
-well-behaved third one (issue 20, item 3; figures in docs/notes/hardening.md).
+well-behaved third one (figures in docs/notes/hardening.md).
 
 Starts one `python -m service` (the bundled digits model) on a free loopback port, measures a client
 sending one-row /predict requests one after another, alone and then while two others keep posting bodies
 of `0,0,...` as large as the server takes (each answered 400 or 413), and prints p50/p95/p99 for both,
-their p99 ratio (issue 20's target: 2x), the attack rate and the load average (the figures are only as
+their p99 ratio (the target: 2x), the attack rate and the load average (the figures are only as
 quiet as the machine). `make bench-hostile` runs it.
 """
 
