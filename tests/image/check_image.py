@@ -15,7 +15,7 @@ HEALTHCHECK turning healthy, and SIGTERM with requests in flight: each accepted 
 same answer it would have had, readiness fails at once, and the process exits by itself with status 0
 (not killed after a grace period). A second container gets SIGTERM under a flood of fresh connections:
 every connection its kernel accepted is answered (200, or 503 + Retry-After + Connection: close), none
-closed unanswered (issue 20, item 7; in process: tests/service/test_sigterm_fresh_connections.py).
+closed unanswered (in process: tests/service/test_sigterm_fresh_connections.py).
 
 Prints the image size, by part and by layer (tests/image/image_sizes.py), and the time from `docker run` to
 ready beside their targets. The size limit is checked (it does not depend on the machine's load); the time

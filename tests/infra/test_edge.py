@@ -1,4 +1,4 @@
-"""The edge under mocks (issue 15): API keys in a mounted Secret, only the public routes on the Ingress,
+"""The edge under mocks: API keys in a mounted Secret, only the public routes on the Ingress,
 TLS by cert-manager, Traefik's limits, NetworkPolicies closed by default, and the warnings `pulumi up` shows.
 What must hold on every stack is asserted on dev, aws, gcp and azure alike (`stack_plan`, `tls_plan`)."""
 

@@ -43,7 +43,7 @@ def test_replicas_are_checked_on_readyz_and_failed_requests_retried_elsewhere(tm
 
 
 def test_a_client_whose_headers_stop_gets_408_from_haproxy_without_reaching_a_replica(tmp_path: Path) -> None:
-    """Issue 20: slowloris at the proxy. Run with the request timeout cut to 1 s so the test is short."""
+    """Slowloris at the proxy. Run with the request timeout cut to 1 s so the test is short."""
     port = free_port()
     config = render_config(port, [Upstream("replica-0", free_port())], tmp_path)
     assert "timeout http-request 10s" in config and "option http-buffer-request" in config

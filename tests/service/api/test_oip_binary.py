@@ -76,7 +76,7 @@ async def test_one_output_can_be_asked_for_as_json_while_the_default_is_binary(
         (20, 20, None, "has 5 values, but shape [2, 3] needs 6"),
         (None, 0, None, "inputs[0].data is required"),
         (24, 24, "99999", "Inference-Header-Content-Length"),
-        # str.isdigit accepts these, int() does not: each was a 500 (issue 20).
+        # str.isdigit accepts these, int() does not: each was a 500.
         (24, 24, b"\xb2", "Inference-Header-Content-Length"),  # superscript two, in latin-1
         (24, 24, "9" * 5000, "Inference-Header-Content-Length"),
         (24, 24, "-1", "Inference-Header-Content-Length"),
