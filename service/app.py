@@ -83,7 +83,7 @@ def create_app(
         redoc_url=None,
         description="Open Inference Protocol v2 and a plain JSON /predict for one TorchScript model.",
         # Prometheus covers what FastAPI's OpenTelemetry hooks would; looking for a configured tracer on
-        # every request cost 15% of a digits request's CPU (docs/benchmarks.md).
+        # every request cost a noticeable share of a small model's request CPU (docs/benchmarks.md).
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.liftoff = state
@@ -162,8 +162,8 @@ async def _load_and_start(state: ServerState, load: ModelLoader) -> None:
         await prepare(limit)
     state.model, state.batcher = model, batcher
     # Everything alive now (torch, the app, the model) lives as long as the process: moved out of the
-    # collector's sight, a full collection no longer walks it. Measured: p99 at c=64 fell from ~200 ms to
-    # ~45 ms for the digits model (docs/benchmarks.md).
+    # collector's sight, a full collection no longer walks it, which is what held up the p99 under load
+    # (docs/benchmarks.md).
     gc.collect()
     gc.freeze()
 
