@@ -40,18 +40,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     host: str = Field(
-        "127.0.0.1", description="bind address", json_schema_extra=from_pod("`0.0.0.0`, behind the Service")
+        default="127.0.0.1",
+        description="bind address",
+        json_schema_extra=from_pod("`0.0.0.0`, behind the Service"),
     )
-    port: int = Field(8080, ge=1, le=65535, description="port", json_schema_extra=from_pod("`8080`"))
+    port: int = Field(default=8080, ge=1, le=65535, description="port", json_schema_extra=from_pod("`8080`"))
     grpc_port: int = Field(
-        8081,
+        default=8081,
         ge=0,
         le=65535,
         description="the Open Inference Protocol's gRPC listener (docs/protocols.md); `0` turns it off",
         json_schema_extra=from_pod("`8081`"),
     )
     metrics_port: int = Field(
-        0,
+        default=0,
         ge=0,
         le=65535,
         description="serve `GET /metrics` on this port, and no longer on `LIFTOFF_PORT` (which then answers "
@@ -59,51 +61,51 @@ class Settings(BaseSettings):
         json_schema_extra=from_pod("`9090`, so that only the monitoring namespace may read the metrics"),
     )
     model_path: Path | None = Field(
-        None,
+        default=None,
         description="a model directory (`model.json`, `model.pt` or `.pt2`, optional `handler.py`: "
         "docs/your-model.md), or a model file with its metadata in the `.json` file beside it (same stem)",
         json_schema_extra=from_stack("modelPath", shown="the bundled digits model"),
     )
     device: Literal["auto", "cpu", "cuda"] = Field(
-        "auto",
+        default="auto",
         description="where the model runs",
         json_schema_extra=from_pod("`cuda` with `liftoff:gpu`, else `cpu`"),
     )
     dtype: Literal["float32", "float16", "bfloat16"] = Field(
-        "float32",
+        default="float32",
         description="applied to the weights and floating inputs; answers leave in the declared datatype",
         json_schema_extra=from_stack("dtype"),
     )
     max_batch_size: int = Field(
-        32,
+        default=32,
         ge=1,
         le=65536,
         description="rows per forward pass at most",
         json_schema_extra=from_stack("maxBatchSize"),
     )
     max_batch_wait_ms: float = Field(
-        2.0,
+        default=2.0,
         ge=0,
         le=10_000,
         description="how long a batch waits to fill, at most (only while more requests are being read)",
         json_schema_extra=from_stack("maxBatchWaitMs"),
     )
     queue_limit: int = Field(
-        256,
+        default=256,
         ge=1,
         le=1_000_000,
         description="queued rows before new requests get 503 + `Retry-After` (at least `LIFTOFF_MAX_BATCH_SIZE`)",
         json_schema_extra=from_stack("queueLimit"),
     )
     request_timeout_s: float = Field(
-        30.0,
+        default=30.0,
         gt=0,
         le=3600,
         description="per-request deadline",
         json_schema_extra=from_stack("requestTimeoutSeconds"),
     )
     max_body_bytes: int | None = Field(
-        None,
+        default=None,
         ge=1024,
         description="larger bodies get 413, while they are read (service/body_limit.py)",
         json_schema_extra=from_stack(
@@ -113,7 +115,7 @@ class Settings(BaseSettings):
         ),
     )
     header_timeout_s: float = Field(
-        10.0,
+        default=10.0,
         gt=0,
         le=3600,
         description="from a connection (or a request's first byte) to the end of its headers; then 408",
@@ -121,28 +123,28 @@ class Settings(BaseSettings):
     )
     # 30 s carries a 64 KiB body at 2 KiB/s, far slower than a phone on a poor link.
     body_timeout_s: float = Field(
-        30.0,
+        default=30.0,
         gt=0,
         le=3600,
         description="from the end of the headers to the end of the body; then 408",
         json_schema_extra=from_stack("bodyTimeoutSeconds"),
     )
     max_header_bytes: int = Field(
-        32 * 1024,
+        default=32 * 1024,
         ge=1024,
         le=16 * 1024 * 1024,
         description="request line and headers; larger get 431",
         json_schema_extra=from_stack("maxHeaderBytes"),
     )
     max_connections: int = Field(
-        0,
+        default=0,
         ge=0,
         description="open connections per process; at the cap the one waiting longest on its client gives way, "
         "and only when all are busy does a newcomer get 503",
         json_schema_extra=from_stack("maxConnections", shown="`0` (the open-file limit less 128)"),
     )
     torch_threads: int = Field(
-        0,
+        default=0,
         ge=0,
         le=1024,
         description="intra-op threads per process",
@@ -151,21 +153,21 @@ class Settings(BaseSettings):
         ),
     )
     decode_threads: int = Field(
-        4,
+        default=4,
         ge=1,
         le=256,
         description="threads running a handler's `decode` and `encode`, off the event loop",
         json_schema_extra=from_stack("decodeThreads"),
     )
     workers: int = Field(
-        1,
+        default=1,
         ge=1,
         le=64,
         description="server processes sharing the port, each with its own model (CPU only: one process per GPU)",
         json_schema_extra=from_stack("workers"),
     )
     drain_timeout_s: float = Field(
-        20.0,
+        default=20.0,
         gt=0,
         le=3600,
         description="SIGTERM drain limit (the pod's grace period is `liftoff:preStopSeconds` + this + 10)",
@@ -178,10 +180,10 @@ class Settings(BaseSettings):
         json_schema_extra=from_pod("the pod's name", shown="the host name"),
     )
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
-        "info", description="log level", json_schema_extra=from_stack("logLevel")
+        default="info", description="log level", json_schema_extra=from_stack("logLevel")
     )
     api_keys: SecretStr = Field(
-        SecretStr(""),
+        default=SecretStr(""),
         description="API keys (comma separated) that every route but the probes, `/metrics` and the docs "
         "requires as `Authorization: Bearer <key>` (service/auth.py)",
         json_schema_extra=from_pod(
@@ -189,7 +191,7 @@ class Settings(BaseSettings):
         ),
     )
     api_keys_file: Path | None = Field(
-        None,
+        default=None,
         description="a file of API keys, one a line, re-read within a second of a change (rotation without "
         "restart); with neither set the server answers without keys and logs one warning at start",
         json_schema_extra=from_pod("the keys Secret's file, with `liftoff:auth` on", shown="none"),
