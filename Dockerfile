@@ -181,7 +181,7 @@ LABEL org.opencontainers.image.title="liftoff" \
       org.opencontainers.image.description="Liftoff inference server (${VARIANT})" \
       org.opencontainers.image.licenses="Apache-2.0"
 
-# UID/GID 10001 as docs/service-contract.md says; HOME under /tmp because the root filesystem is read-only.
+# UID/GID 10001 as docs/server.md says; HOME under /tmp because the root filesystem is read-only.
 RUN groupadd --gid 10001 liftoff \
  && useradd --uid 10001 --gid 10001 --no-log-init --no-create-home --home-dir /tmp \
       --shell /usr/sbin/nologin liftoff
@@ -224,5 +224,5 @@ EXPOSE 8080 8081
 # Docker and Compose use this; Kubernetes uses the Deployment's probes on the same /readyz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('LIFTOFF_PORT', '8080'), timeout=2)"]
-# Exec form: python is PID 1 and gets SIGTERM itself; the server drains (see docs/service-contract.md).
+# Exec form: python is PID 1 and gets SIGTERM itself; the server drains (see docs/server.md).
 ENTRYPOINT ["python", "-m", "service"]

@@ -211,11 +211,11 @@ bench-gpu: ## serve the ResNet-sized model on a GPU in bfloat16 -> docs/benchmar
 	$(GPU_PYTHON) -m bench.gpu
 
 .PHONY: bench-hostile
-bench-hostile: $(STAMP) $(MODEL) ## a client's p50/p95/p99 alone and beside two posting the largest bodies of zeros (issue 20)
+bench-hostile: $(STAMP) $(MODEL) ## a client's p50/p95/p99 alone and beside two posting the largest bodies of zeros
 	$(PY) -m lab.hostile_bodies $(BENCH_ARGS)
 
 .PHONY: bench-grpc-floor
-bench-grpc-floor: $(STAMP) $(MODEL) ## what grpcio itself costs per call (an echo servicer) beside Liftoff's gRPC digits (issue 19)
+bench-grpc-floor: $(STAMP) $(MODEL) ## what grpcio itself costs per call (an echo servicer) beside Liftoff's gRPC digits
 	bench/setup.sh h2load
 	$(PY) -m bench.grpc_floor $(BENCH_ARGS)
 

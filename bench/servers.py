@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,10 +20,11 @@ from pathlib import Path
 
 from bench.envs import Env
 from bench.loadgen import Payload
+from lab.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 COMPETITORS = REPO / "bench" / "competitors"
-# Thread settings that helped the competitors most in issue 10's measurements: idle OpenMP threads sleep
+# Thread settings that helped the competitors most when they were measured: idle OpenMP threads sleep
 # instead of spinning on the two cores the HTTP side needs too.
 PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE"}
 
@@ -67,12 +67,6 @@ class ServerKind:
     key: str
     label: str
     launch: Callable[[BenchModel, int, Path], Launch]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _liftoff(
@@ -293,8 +287,8 @@ def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
     return Launch(command, env, f"/predictions/{model.name}", cwd=workdir)
 
 
-# bfloat16 ResNet, as Liftoff optimises it, 2 processes x 1 thread side by side (bench.fair_ceiling,
-# 2026-12-04): batch 8 277.6 images/s, 16 261.9, 32 231.9, 64 202.1. Larger batches only lose.
+# bfloat16 ResNet, as Liftoff optimises it, on 2 processes x 1 thread side by side: larger batches only lose
+# (bench.fair_ceiling's table in docs/benchmarks.md).
 BF16_MAX_BATCH = "8"
 
 SERVERS: dict[str, ServerKind] = {

@@ -32,7 +32,7 @@ from service.api.schemas import REQUEST_MODELS
 from service.auth import AuthMiddleware, KeyStore, parse_keys
 from service.batching import Batcher, BatchLimits
 from service.fastpath import LiftoffApp
-from service.middleware import BodyLimitMiddleware, EdgeMiddleware
+from service.middleware import BodyLimitMiddleware, RequestMetricsMiddleware
 from service.model.failure import exit_unservable
 from service.model.served import ServedModel
 from service.model.startup import prepare_model
@@ -90,7 +90,7 @@ def create_app(
         redoc_url=None,
         description="Open Inference Protocol v2 and a plain JSON /predict for one TorchScript model.",
         # Prometheus covers what FastAPI's OpenTelemetry hooks would; looking for a configured tracer on
-        # every request cost 15% of a digits request's CPU (docs/benchmarks.md).
+        # every request cost a noticeable share of a small model's request CPU (docs/benchmarks.md).
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.liftoff = state
@@ -102,7 +102,7 @@ def create_app(
 def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
     """Outermost first; FastAPI's stack and the fast path's are both built from this one list."""
     return [
-        Middleware(EdgeMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
+        Middleware(RequestMetricsMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
         Middleware(AuthMiddleware, keys=api_keys(settings)),
         Middleware(BodyLimitMiddleware, max_body_bytes=lambda: state.max_body_bytes),
     ]
@@ -172,8 +172,8 @@ async def _load_and_start(state: ServerState, load: ModelLoader, exit_on_failure
         await prepare(limit)
     state.model, state.batcher = model, batcher
     # Everything alive now (torch, the app, the model) lives as long as the process: moved out of the
-    # collector's sight, a full collection no longer walks it. Measured: p99 at c=64 fell from ~200 ms to
-    # ~45 ms for the digits model (docs/benchmarks.md).
+    # collector's sight, a full collection no longer walks it, which is what held up the p99 under load
+    # (docs/benchmarks.md).
     gc.collect()
     gc.freeze()
 

@@ -2,7 +2,7 @@
 
 uvicorn alone waits for ever for a request's headers and body, takes headers of any size, and accepts
 connections until the process runs out of file descriptors; then every request fails, readiness probes too
-(issue 20: 1,100 silent connections did it at an open-file limit of 1,024). Here each connection is in one
+(a thousand silent connections do it at a common open-file limit). Here each connection is in one
 phase, and the phases that wait on the client have a deadline:
 
     headers   from the connection (or the request's first byte) to the end of its headers: header timeout

@@ -27,7 +27,7 @@ HSTS_SECONDS = 31_536_000
 """A year, the minimum the HSTS preload list asks for."""
 REPLAY_EXPRESSION = "IsNetworkError() && Attempts() <= 2"
 """When Traefik's buffering middleware sends a request again, through the load balancer, so to another pod:
-the pod died with the request in hand (docs/hardening.md, "A killed replica cuts no answer"). Traefik v3.6's
+the pod died with the request in hand (docs/notes/hardening.md, "A killed replica cuts no answer"). Traefik v3.6's
 Retry middleware cannot: it stops once the request's headers were written to the pod
 (pkg/middlewares/retry/retry.go, WrapHandler), and has no option for POST or for status codes until v3.7.
 IsNetworkError() is the 502 or 504 Traefik's proxy makes of a connection closed or reset with no response
