@@ -82,6 +82,8 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
         body_timeout_s=settings.body_timeout_s,
         max_header_bytes=settings.max_header_bytes,
         max_connections=settings.max_connections or default_max_connections(),
+        max_header_count=settings.max_header_count,
+        send_timeout_s=settings.send_timeout_s,
     )
     guard = ConnectionGuard(limits, app.state.liftoff.metrics)
     return uvicorn.Config(

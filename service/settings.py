@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     body at 2 KiB/s, far slower than a phone on a poor link."""
     max_header_bytes: int = Field(default=32 * 1024, ge=1024, le=16 * 1024 * 1024)
     """Request line plus headers; larger ones get 431."""
+    max_header_count: int = Field(default=100, ge=8, le=10_000)
+    """Headers in one request; more get 431 (each costs parsing, and a 401 should stay cheap)."""
+    send_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    """How long an answer may wait for a client that stopped reading it before the connection is dropped."""
     max_connections: int = Field(default=0, ge=0)
     """Open client connections per process; 0: the open-file limit less a reserve."""
     torch_threads: int = Field(default=0, ge=0, le=1024)
