@@ -41,6 +41,10 @@ SWEEP_S = 0.25
 FD_RESERVE = 128
 """File descriptors kept free below the open-file limit for what is not a client connection: the model's
 files, the listening sockets, the thread pools' pipes, an over-the-cap client being told 503."""
+GRPC_SHARE = 4
+"""A quarter of the open files left for client connections may be gRPC's; the rest are HTTP's."""
+METRICS_PORT_CONNECTIONS = 16
+"""Connections the metrics port serves at once (service/metrics_port.py): Prometheus needs one or two."""
 AT_CAPACITY_HEADER_TIMEOUT_S = 1.0
 DRAIN_HEADER_TIMEOUT_S = 2.0
 """After SIGTERM, how long a connection accepted but not yet sent its request has to send it."""
@@ -67,12 +71,23 @@ class _HeadTooLarge(Exception):
     """Raised from a parser callback: httptools stops parsing at once, before the request reaches the app."""
 
 
-def default_max_connections() -> int:
-    """The open-file limit less a reserve: past it accept() fails and nothing can be answered at all."""
+def _open_files_for_clients() -> int:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         soft = 65536
-    return max(16, soft - FD_RESERVE)
+    return soft - FD_RESERVE
+
+
+def default_grpc_connections() -> int:
+    """The gRPC listener's share of the open files (grpc.max_allowed_incoming_connections)."""
+    return max(8, _open_files_for_clients() // GRPC_SHARE)
+
+
+def default_max_connections() -> int:
+    """The open-file limit less the reserve, the gRPC listener's share and the metrics port's cap: past it
+    accept() fails and nothing can be answered at all, the probes included."""
+    left = _open_files_for_clients() - default_grpc_connections() - METRICS_PORT_CONNECTIONS
+    return max(16, left)
 
 
 def raw_response(status: int, reason: str, message: str, extra: bytes = b"") -> bytes:
