@@ -221,16 +221,10 @@ def grpc_hold(port: int, counter: Any) -> None:
     asyncio.run(run())
 
 
-def grpc_flood(port: int, counter: Any) -> None:
+def grpc_flood(port: int, counter: Any, raw: bytes = b"") -> None:
+    """`raw`: a serialized one-row ModelInfer request, built by the parent (importing the server's stubs
+    here left this process spinning on the client side instead of calling)."""
     import grpc
-    import numpy as np
-
-    from service.grpc.servicer import pb
-
-    request = pb.ModelInferRequest(model_name="digits")
-    request.inputs.add(name="pixels", datatype="FP32", shape=[1, 64])
-    request.raw_input_contents.append(np.zeros((1, 64), dtype="<f4").tobytes())
-    raw = request.SerializeToString()
 
     async def run() -> None:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -378,16 +372,30 @@ def _probes(server: Server) -> str:
     return "/".join(answers)
 
 
-def _quiet(target: Callable[[int, Any], None], port: int, counter: Any) -> None:
+def _quiet(target: Callable[..., None], port: int, counter: Any, *args: Any) -> None:
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (the process's whole life)
-    target(port, counter)
+    target(port, counter, *args)
+
+
+def _infer_bytes() -> bytes:
+    import numpy as np
+
+    from service.grpc.servicer import pb
+
+    request = pb.ModelInferRequest(model_name="digits")
+    request.inputs.add(name="pixels", datatype="FP32", shape=[1, 64])
+    request.raw_input_contents.append(np.zeros((1, 64), dtype="<f4").tobytes())
+    return bytes(request.SerializeToString())
 
 
 def run(name: str, server: Server, seconds: float, bytes_model: bool) -> None:
     alone = _measure(server, seconds, bytes_model)
     context = multiprocessing.get_context("spawn")
     counter = context.Value("q", 0, lock=False)
-    attacker = context.Process(target=_quiet, args=(ATTACKS[name], PORTS[name](server), counter), daemon=True)
+    extra = (_infer_bytes(),) if name == "grpc-flood" else ()
+    attacker = context.Process(
+        target=_quiet, args=(ATTACKS[name], PORTS[name](server), counter, *extra), daemon=True
+    )
     cpu_before = _cpu_s(server.process.pid)
     attacker.start()
     time.sleep(3.0)

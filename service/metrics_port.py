@@ -90,7 +90,7 @@ class MetricsServer(ThreadingHTTPServer):
                     target=self._sweep, name="liftoff-metrics-sweep", daemon=True
                 )
                 self._sweeper.start()
-        super().process_request(request, client_address)  # type: ignore[arg-type]
+        super().process_request(request, client_address)
 
     def answering(self, request: socket.socket) -> None:
         with self._lock:
@@ -105,7 +105,7 @@ class MetricsServer(ThreadingHTTPServer):
     def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
         with self._lock:
             self._deadlines.pop(request, None)
-        super().shutdown_request(request)  # type: ignore[arg-type]
+        super().shutdown_request(request)
 
     def _sweep(self) -> None:
         while True:

@@ -55,9 +55,6 @@ class CallLimits:
     max_watches: int = WATCH_LIMIT
 
 
-Handler = grpc.RpcMethodHandler
-
-
 class CallGuard(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: Metrics, keys: KeyStore | None, limits: CallLimits) -> None:
         self.metrics = metrics
@@ -65,15 +62,15 @@ class CallGuard(grpc.aio.ServerInterceptor):
         self.limits = limits
         self.running = 0
         self.watching = 0
-        # Handlers built once per route and behaviour: grpc hands the same ones every call.
-        self._built: dict[tuple[Any, ...], Handler] = {}
+        # grpc.RpcMethodHandlers built once per route and behaviour: grpc hands the same ones every call.
+        self._built: dict[tuple[Any, ...], grpc.RpcMethodHandler] = {}
         self._children: dict[tuple[str, int], Any] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
-        details: grpc.HandlerCallDetails,
-    ) -> Handler:
+        continuation: Callable[[grpc.grpc.RpcMethodHandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.grpc.RpcMethodHandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
         method = details.method or ""
         name = method.rsplit("/", 1)[-1]
         route = ROUTE_PREFIX + (name if name in SERVED else UNMATCHED_ROUTE)
@@ -118,7 +115,7 @@ class CallGuard(grpc.aio.ServerInterceptor):
             )
         child.inc()
 
-    def _refusal(self, route: str, code: grpc.StatusCode, message: str) -> Handler:
+    def _refusal(self, route: str, code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
         """A request-streaming handler that answers `code` without reading the request."""
         key = (route, code, message)
         built = self._built.get(key)
@@ -140,7 +137,7 @@ class CallGuard(grpc.aio.ServerInterceptor):
             self._built[key] = built
         return built
 
-    def _guarded(self, route: str, handler: Handler) -> Handler:
+    def _guarded(self, route: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         behavior = handler.unary_unary
         parse = handler.request_deserializer
         limits, metrics, count = self.limits, self.metrics, self._count
@@ -197,7 +194,7 @@ class CallGuard(grpc.aio.ServerInterceptor):
 
         return grpc.stream_unary_rpc_method_handler(guarded, response_serializer=handler.response_serializer)
 
-    def _watched(self, route: str, handler: Handler) -> Handler:
+    def _watched(self, route: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         behavior = handler.unary_stream
         limits, count = self.limits, self._count
 
