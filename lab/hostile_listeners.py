@@ -423,7 +423,7 @@ def run(name: str, server: Server, seconds: float, bytes_model: bool) -> None:
             f"failed {before['failed']} | attacked n={after['n']} p50 {after['p50']:.2f} ms "
             f"p99 {after['p99']:.2f} ms failed {after['failed']} | p99 {ratio:.1f}x, {rate:.1f}x fewer requests"
         )
-    if refused:
+    if refused and refused == refused:  # (not NaN)
         print(
             f"  server CPU per refused attack request: {cpu / refused * 1e6:.0f} us ({refused / 3:.0f} per second)"
         )
@@ -431,7 +431,10 @@ def run(name: str, server: Server, seconds: float, bytes_model: bool) -> None:
 
 def _refused(server: Server) -> float:
     """Requests the server refused (4xx and 5xx, both protocols) and heads refused before parsing."""
-    text = httpx.get(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=10).text
+    try:
+        text = httpx.get(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=10).text
+    except httpx.HTTPError:  # the metrics port is what the attack holds
+        return float("nan")
     total = 0.0
     for line in text.splitlines():
         if (line.startswith("liftoff_requests_total{") and 'status="2' not in line) or line.startswith(
