@@ -214,6 +214,10 @@ bench-gpu: ## serve the ResNet-sized model on a GPU in bfloat16 -> docs/benchmar
 bench-hostile: $(STAMP) $(MODEL) ## a client's p50/p95/p99 alone and beside two posting the largest bodies of zeros
 	$(PY) -m lab.hostile_bodies $(BENCH_ARGS)
 
+.PHONY: bench-hostile-listeners
+bench-hostile-listeners: $(STAMP) $(MODEL) ## a keyed client alone and beside keyless attacks on every listener (gRPC, metrics port, headers, BYTES)
+	$(PY) -m lab.hostile_listeners $(BENCH_ARGS)
+
 .PHONY: bench-grpc-floor
 bench-grpc-floor: $(STAMP) $(MODEL) ## what grpcio itself costs per call (an echo servicer) beside Liftoff's gRPC digits
 	bench/setup.sh h2load

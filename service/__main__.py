@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from service import allocator, metrics_port, openmp  # noqa: F401  (openmp before torch loads)
 from service.app import create_app
 from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
-from service.drain import DrainingServer
+from service.drain import DrainingServer, drain_deadline_s
 from service.metrics import forget_worker, share_across_workers, workers_registry
 from service.model.check import samples
 from service.model.directory import open_model
@@ -77,12 +77,6 @@ def configure_logging(level: str) -> None:
     )
 
 
-def graceful_timeout_s(settings: Settings) -> float:
-    """How long uvicorn waits for accepted requests: the drain timeout less a margin for what follows
-    (cancelling the rest, the lifespan shutdown, exiting), which a busy machine can stretch to a second."""
-    return max(settings.drain_timeout_s - 2.0, settings.drain_timeout_s / 2)
-
-
 def uvicorn_config(settings: Settings) -> uvicorn.Config:
     """One server process (each forked worker builds its own, with its own app and model)."""
     app = create_app(settings, drain_on_sigterm=True, serve_grpc=True, exit_on_load_failure=True)
@@ -91,6 +85,8 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
         body_timeout_s=settings.body_timeout_s,
         max_header_bytes=settings.max_header_bytes,
         max_connections=settings.max_connections or default_max_connections(),
+        max_header_count=settings.max_header_count,
+        send_timeout_s=settings.send_timeout_s,
     )
     guard = ConnectionGuard(limits, app.state.liftoff.metrics)
     return uvicorn.Config(
@@ -106,7 +102,7 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
         server_header=False,
         lifespan="on",
         # (uvicorn types it int but uses it as asyncio.wait_for's float timeout.)
-        timeout_graceful_shutdown=cast(int, graceful_timeout_s(settings)),
+        timeout_graceful_shutdown=cast(int, drain_deadline_s(settings)),
     )
 
 

@@ -36,7 +36,18 @@ import time
 
 import uvicorn
 
+from service.settings import Settings
+
 log = logging.getLogger(__name__)
+
+
+def drain_deadline_s(settings: Settings) -> float:
+    """From SIGTERM, how long every listener (HTTP, gRPC) waits for accepted requests: the drain timeout
+    less a margin for what follows (cancelling the rest, the lifespan shutdown, exiting), which a busy
+    machine can stretch to a second. One deadline for all, run side by side, so the process exits within
+    LIFTOFF_DRAIN_TIMEOUT_S, which the pod's grace period exceeds."""
+    return max(settings.drain_timeout_s - 2.0, settings.drain_timeout_s / 2)
+
 
 SO_ATTACH_FILTER = 26
 TCP_INFO = 11

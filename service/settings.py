@@ -142,12 +142,32 @@ class Settings(BaseSettings):
         description="request line and headers; larger get 431",
         json_schema_extra=from_stack("maxHeaderBytes"),
     )
+    max_header_count: int = Field(
+        default=100,
+        ge=8,
+        le=10_000,
+        description="headers in one request; more get 431 (each costs parsing, and a 401 should stay cheap)",
+        json_schema_extra=from_stack("maxHeaderCount"),
+    )
+    send_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="how long an answer waits for a client that stopped reading it; then the connection is "
+        "dropped",
+        json_schema_extra=from_stack("sendTimeoutSeconds"),
+    )
     max_connections: int = Field(
         default=0,
         ge=0,
-        description="open connections per process; at the cap the one waiting longest on its client gives way, "
-        "and only when all are busy does a newcomer get 503",
-        json_schema_extra=from_stack("maxConnections", shown="`0` (the open-file limit less 128)"),
+        description="open connections per process and listener; at the HTTP cap the one waiting longest on its "
+        "client gives way, and only when all are busy does a newcomer get 503; at the gRPC cap a newcomer is "
+        "closed",
+        json_schema_extra=from_stack(
+            "maxConnections",
+            shown="`0` (HTTP: the open-file limit less 128, less gRPC's quarter of that and the metrics port's "
+            "16; gRPC: that quarter)",
+        ),
     )
     torch_threads: int = Field(
         default=0,

@@ -31,6 +31,10 @@ RUN_AS = 10001
 PROBE_PERIOD_S = 5
 
 
+TERMINATION_MESSAGE_PATH = "/dev/termination-log"
+"""Kubernetes' default, said explicitly, and given to the server as LIFTOFF_TERMINATION_MESSAGE_PATH."""
+
+
 def environment(settings: Settings) -> list[dict[str, Any]]:
     env = {
         "LIFTOFF_HOST": "0.0.0.0",  # noqa: S104 (inside the pod; the Service and NetworkPolicy guard it)
@@ -38,6 +42,7 @@ def environment(settings: Settings) -> list[dict[str, Any]]:
         "LIFTOFF_METRICS_PORT": str(METRICS_PORT),
         "LIFTOFF_GRPC_PORT": str(GRPC_PORT),
         "LIFTOFF_DEVICE": "cuda" if settings.gpu > 0 else "cpu",
+        "LIFTOFF_TERMINATION_MESSAGE_PATH": TERMINATION_MESSAGE_PATH,
     }
     # Every server setting a stack sets, by the server's own variable names (service/settings.py).
     env |= {env_name(name): str(value) for name, value in server_values(settings.server).items()}
@@ -109,10 +114,6 @@ def container_security_context() -> dict[str, Any]:
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "RuntimeDefault"},
     }
-
-
-TERMINATION_MESSAGE_PATH = "/dev/termination-log"
-"""Kubernetes' default, said explicitly: the server's LIFTOFF_TERMINATION_MESSAGE_PATH default is the same."""
 
 
 def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling | None) -> dict[str, Any]:

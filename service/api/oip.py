@@ -5,6 +5,7 @@ https://kserve.github.io/website/latest/modelserving/data_plane/v2_protocol/
 
 from __future__ import annotations
 
+import math
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -155,7 +156,9 @@ def decode_inputs(
             check_count(tensor.data, tensor.shape, where)
             array = to_array(tensor.data, spec, f"{where}.data")
         else:
-            raw = binary.from_bytes(chunk, NUMPY_DTYPES[spec.datatype], f"{where}'s binary data")
+            raw = binary.from_bytes(
+                chunk, NUMPY_DTYPES[spec.datatype], f"{where}'s binary data", math.prod(tensor.shape)
+            )
             array = check_finite(raw, spec, f"{where}'s binary data")
         arrays.append(shaped(array, tensor.shape, spec, where, max_batch_size))
     rows = {array.shape[0] for array in arrays}

@@ -115,16 +115,29 @@ def check_shape(shape: Sequence[int], spec: TensorSpec, where: str, max_batch_si
 
 
 def check_count(data: Any, shape: Sequence[int], where: str) -> None:
-    """Before numpy walks JSON data: a flat list must hold the shape's count of values, a nested one its
-    rows. Converting a large list costs far more than counting it, which a wrong count need not pay."""
+    """Before numpy walks JSON data: a flat list must hold the shape's count of values, a nested one the
+    shape's length at every level. Only the lists are visited, never the values, so a wrong count costs
+    little however many values (or empty BYTES strings) a body packs."""
     if not isinstance(data, list) or not data:
         return
     if not isinstance(data[0], list):
         expected = math.prod(shape)
         if len(data) != expected:
             raise bad(f"{where}.data has {len(data)} values, but shape {list(shape)} needs {expected}")
-    elif len(data) != shape[0]:
-        raise bad(f"{where}.data has {len(data)} rows, but shape {list(shape)} needs {shape[0]}")
+        return
+    level: list[Any] = [data]
+    for depth, size in enumerate(shape):
+        for item in level:
+            if not isinstance(item, list) or len(item) != size:
+                got = len(item) if isinstance(item, list) else "a value instead of a list"
+                raise bad(
+                    f"{where}.data is not a rectangular array of shape {list(shape)}: "
+                    f"it has {got} entries at depth {depth}, where the shape needs {size}"
+                )
+        if depth + 1 < len(shape):
+            level = [inner for item in level for inner in item]
+    if any(item and isinstance(item[0], list) for item in level):
+        raise bad(f"{where}.data is nested deeper than shape {list(shape)}")
 
 
 def shaped(
