@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     grpc_port: int = Field(default=8081, ge=0, le=65535)
-    """The Open Inference Protocol's gRPC listener (service/grpc/) under `python -m service`; 0 turns it off."""
+    """The Open Inference Protocol's gRPC listener (service/grpc/) under `python -m service`; 0 turns it off.
+    Unset, it follows `port` (port + 1)."""
     metrics_port: int = Field(default=0, ge=0, le=65535)
     """`GET /metrics` on a port of its own (service/metrics_port.py), and no longer on `port`; 0 keeps it there."""
     model_path: Path | None = None
@@ -83,6 +84,17 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"no API key file at {value}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grpc_port_follows_port(cls, data: object) -> object:
+        """Unset, LIFTOFF_GRPC_PORT is LIFTOFF_PORT + 1 (8081 beside the default 8080), so two local servers
+        on different HTTP ports never meet on one gRPC port."""
+        if isinstance(data, dict) and data.get("grpc_port") is None and data.get("port") is not None:
+            port = str(data["port"]).strip()
+            if port.isdigit() and 1 <= int(port) < 65535:
+                return {**data, "grpc_port": int(port) + 1}
+        return data
 
     @model_validator(mode="after")
     def _queue_holds_a_full_batch(self) -> Settings:
