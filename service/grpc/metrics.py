@@ -19,7 +19,17 @@ from service.middleware import UNMATCHED_ROUTE
 
 METHOD = "gRPC"
 SERVED = frozenset(
-    {"ServerLive", "ServerReady", "ServerMetadata", "ModelReady", "ModelMetadata", "ModelInfer", "Check"}
+    {
+        "ServerLive",
+        "ServerReady",
+        "ServerMetadata",
+        "ModelReady",
+        "ModelMetadata",
+        "ModelInfer",
+        "ModelConfig",
+        "ModelStatistics",
+        "Check",
+    }
 )
 """The unary methods Liftoff serves, each its own route label. Any other name (Triton's methods refused
 UNIMPLEMENTED, whatever a client makes up) is `grpc:unmatched`, so a client cannot grow the label set."""
