@@ -8,38 +8,18 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
 import httpx
 import pytest
 
+from tests.service.grpc.slow_loading import loading_server, serve, wait_port
 from tests.service.grpc.tritonclient_env import tritonclient_calls
 from tests.service.live import REPO, free_port, start_server
 
 pytestmark = pytest.mark.slow
 ROWS = [[float(v % 17) for v in range(64)], [0.0] * 64]
-
-SLOW_HANDLER = """
-import time
-from pathlib import Path
-
-import numpy as np
-
-from service.handler import Handler
-
-
-class Slow(Handler):
-    \"\"\"Loads until the file `go` appears beside it: a model still loading, for as long as the test wants.\"\"\"
-
-    def setup(self, context):
-        while not (context.directory / "go").exists():
-            time.sleep(0.05)
-
-    def predict(self, x):
-        return x
-"""
 
 
 def test_tritonclient_sees_config_statistics_extensions_and_tritons_wording(tmp_path: Path) -> None:
@@ -75,69 +55,11 @@ def test_tritonclient_sees_config_statistics_extensions_and_tritons_wording(tmp_
     )
 
 
-def _slow_model(folder: Path) -> Path:
-    model = folder / "slow"
-    model.mkdir()
-    (model / "model.json").write_text(
-        '{"name": "slow", "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 2]}],'
-        ' "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}]}'
-    )
-    (model / "handler.py").write_text(SLOW_HANDLER)
-    return model
-
-
-def _serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "service"],
-            cwd=REPO,
-            env={
-                **{name: value for name, value in os.environ.items() if name != "LIFTOFF_GRPC_PORT"},
-                "LIFTOFF_HOST": "127.0.0.1",
-                "LIFTOFF_TORCH_THREADS": "1",
-                **env,
-            },
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}: {log.read_text()}")
-
-
 def test_model_ready_is_false_while_the_model_loads_then_true(tmp_path: Path) -> None:
-    model = _slow_model(tmp_path)
-    http_port, grpc_port = free_port(), free_port()
-    log = tmp_path / "server.log"
-    process = _serve(
-        {
-            "LIFTOFF_MODEL_PATH": str(model),
-            "LIFTOFF_PORT": str(http_port),
-            "LIFTOFF_GRPC_PORT": str(grpc_port),
-        },
-        log,
-    )
-    try:
-        _wait_port(grpc_port, process, log)
+    with loading_server(tmp_path) as (grpc_port, finish_loading):
         loading = tritonclient_calls("model_ready", f"127.0.0.1:{grpc_port}", "", ["slow"])
-        (model / "go").touch()
-        deadline = time.monotonic() + 120
-        while httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        finish_loading()
         loaded = tritonclient_calls("model_ready", f"127.0.0.1:{grpc_port}", "", ["slow"])
-    finally:
-        process.kill()
-        process.wait(timeout=10)
     assert loading == {"model_ready": False, "server_ready": False}
     assert loaded == {"model_ready": True, "server_ready": True}
 
@@ -202,9 +124,9 @@ def test_a_foreign_reuseport_listener_is_refused_too(tmp_path: Path) -> None:
 def test_the_grpc_port_follows_the_http_port_and_the_start_up_line_names_both(tmp_path: Path) -> None:
     http_port = free_port()
     log = tmp_path / "server.log"
-    process = _serve({"LIFTOFF_PORT": str(http_port)}, log)  # LIFTOFF_GRPC_PORT unset
+    process = serve({"LIFTOFF_PORT": str(http_port)}, log)  # LIFTOFF_GRPC_PORT unset
     try:
-        _wait_port(http_port + 1, process, log)
+        wait_port(http_port + 1, process, log)
     finally:
         process.kill()
         process.wait(timeout=10)
