@@ -219,6 +219,10 @@ bench-grpc-floor: $(STAMP) $(MODEL) ## what grpcio itself costs per call (an ech
 	bench/setup.sh h2load
 	$(PY) -m bench.grpc_floor $(BENCH_ARGS)
 
+.PHONY: conformance
+conformance: $(STAMP) $(TRITONCLIENT_STAMP) $(MODEL) ## the official OIP OpenAPI document through schemathesis and Triton's example clients, against real servers (MINUTES=4 a variant)
+	$(PY) -m lab.conformance --minutes $(or $(MINUTES),4)
+
 .PHONY: bench-profile
 bench-profile: $(STAMP) $(MODEL) ## where a Liftoff request's time goes: py-spy under wrk load (BENCH_ARGS=--model ...)
 	bench/setup.sh wrk

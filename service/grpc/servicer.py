@@ -56,17 +56,18 @@ def status_code(state: ServerState, exc: ApiError) -> grpc.StatusCode:
 def _as_body(request: Any, model: str) -> tuple[InferRequest, bytes]:
     """The gRPC request as the REST route's body and binary part."""
     raw = list(request.raw_input_contents)
-    if raw and len(raw) != len(request.inputs):
-        raise ApiError(400, f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs")
-    inputs = []
-    for index, tensor in enumerate(request.inputs):
-        if raw and tensor.HasField("contents"):
+    for tensor in request.inputs if raw else ():
+        if tensor.HasField("contents"):
             # Triton's wording, which its clients' examples look for.
             raise ApiError(
                 400,
                 f"contents field must not be specified when using raw_input_contents for {tensor.name!r} "
                 f"for model {model!r}",
             )
+    if raw and len(raw) != len(request.inputs):
+        raise ApiError(400, f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs")
+    inputs = []
+    for index, tensor in enumerate(request.inputs):
         entry: dict[str, Any] = {
             "name": tensor.name,
             "datatype": tensor.datatype,
