@@ -47,6 +47,10 @@ def test_tritonclient_sees_config_statistics_extensions_and_tritons_wording(tmp_
     for refusal in (answer["unknown_model"], answer["unknown_model_infer"]):
         assert refusal["status"] == "StatusCode.NOT_FOUND"
         assert refusal["message"].startswith("Request for unknown model: 'nope' is not found")
+    assert answer["bad_version"]["status"] == "StatusCode.INVALID_ARGUMENT"
+    assert answer["bad_version"]["message"].startswith(
+        "failed to get model version from specified version string 'wrong_specification'"
+    )
     contents = answer["contents_and_raw"]
     assert contents["status"] == "StatusCode.INVALID_ARGUMENT"
     assert (

@@ -116,6 +116,9 @@ def extensions(client: triton.InferenceServerClient, url: str, headers: dict[str
         "unknown_model": refusal(lambda: client.get_model_metadata("nope", headers=headers)),
         "unknown_model_infer": refusal(lambda: client.infer("nope", [tensor], headers=headers)),
         "contents_and_raw": contents_and_raw,
+        "bad_version": refusal(
+            lambda: client.infer("digits", [tensor], model_version="wrong_specification", headers=headers)
+        ),
     }
 
 
