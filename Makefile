@@ -195,9 +195,10 @@ lock: $(STAMP) ## re-pin requirements/*.txt after editing pyproject.toml
 	UV=$(VENV)/bin/uv scripts/lock.sh
 
 .PHONY: bench
-bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML -> docs/benchmarks.md (QUICK=1: 1-min smoke)
+bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML -> docs/benchmarks.md; then bench-grpc (QUICK=1: 1-min smoke)
 	bench/setup.sh
 	BENCH_COMMAND='make bench$(if $(QUICK), QUICK=1)$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' $(PY) -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-grpc $(if $(QUICK),GRPC_BENCH_ARGS=--seconds=5)
 
 .PHONY: bench-lock
 bench-lock: $(STAMP) ## re-pin the benchmark competitors' environments (bench/requirements/*.txt)
@@ -222,6 +223,11 @@ bench-grpc-floor: $(STAMP) $(MODEL) ## what grpcio itself costs per call (an ech
 .PHONY: conformance
 conformance: $(STAMP) $(TRITONCLIENT_STAMP) $(MODEL) ## the official OIP OpenAPI document through schemathesis and Triton's example clients, against real servers (MINUTES=4 a variant)
 	$(PY) -m lab.conformance --minutes $(or $(MINUTES),4)
+
+.PHONY: bench-grpc
+bench-grpc: $(STAMP) $(MODEL) $(KSERVE_STAMP) ## Liftoff's gRPC digits beside KServe's ModelServer, and two workers beside one (c=64, h2load)
+	bench/setup.sh h2load
+	$(PY) -m bench.grpc_kserve $(GRPC_BENCH_ARGS)
 
 .PHONY: bench-profile
 bench-profile: $(STAMP) $(MODEL) ## where a Liftoff request's time goes: py-spy under wrk load (BENCH_ARGS=--model ...)

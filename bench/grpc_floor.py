@@ -76,7 +76,7 @@ def server_process(
             command, cwd=REPO, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
         )
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # a busy machine starts a server slowly
             while not ready():
                 if process.poll() is not None or time.monotonic() > deadline:
                     output.seek(0)
