@@ -149,7 +149,12 @@ def main() -> int:
         update={"workers": 1, "torch_threads": threads_per_worker(settings.workers, settings.torch_threads)}
     )
     own = hasattr(socket, "SO_REUSEPORT")
-    listening_socket(settings.host, settings.port, own).close()  # fail here, once, if the port is taken
+    # Fail here, once, if the port is taken; probed without SO_REUSEPORT, which would join a foreign listener.
+    try:
+        listening_socket(settings.host, settings.port, False).close()
+    except OSError as exc:
+        print(f"cannot listen on LIFTOFF_PORT={settings.port}: {exc.strerror}", file=sys.stderr)
+        return USAGE_ERROR
 
     def bind() -> socket.socket:
         return listening_socket(settings.host, settings.port, own)

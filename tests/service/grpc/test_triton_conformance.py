@@ -138,3 +138,29 @@ def test_the_grpc_port_follows_the_http_port_and_the_start_up_line_names_both(tm
         f"serving HTTP on 127.0.0.1:{http_port} (LIFTOFF_PORT) and gRPC on 127.0.0.1:{http_port + 1} "
         "(LIFTOFF_GRPC_PORT)" in log.read_text()
     )
+
+
+def test_workers_refuse_an_http_port_a_foreign_reuseport_listener_holds() -> None:
+    """The same rule for the HTTP port, which forked workers bind with SO_REUSEPORT."""
+    http_port = free_port()
+    with socket.socket() as foreign:
+        foreign.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        foreign.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        foreign.bind(("127.0.0.1", http_port))
+        foreign.listen()
+        done = subprocess.run(
+            [sys.executable, "-m", "service"],
+            cwd=REPO,
+            env={
+                **os.environ,
+                "LIFTOFF_HOST": "127.0.0.1",
+                "LIFTOFF_PORT": str(http_port),
+                "LIFTOFF_GRPC_PORT": str(free_port()),
+                "LIFTOFF_WORKERS": "2",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 2 and f"cannot listen on LIFTOFF_PORT={http_port}" in done.stderr
