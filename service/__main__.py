@@ -28,6 +28,7 @@ from service import allocator, metrics_port, openmp  # noqa: F401  (openmp befor
 from service.app import create_app
 from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
 from service.drain import DrainingServer, drain_deadline_s
+from service.grpc.port import taken_by
 from service.metrics import forget_worker, share_across_workers, workers_registry
 from service.model.check import samples
 from service.model.directory import open_model
@@ -206,6 +207,22 @@ def run_server() -> int:
             f"cannot listen on LIFTOFF_METRICS_PORT={settings.metrics_port}: {exc.strerror}", file=sys.stderr
         )
         return USAGE_ERROR
+    grpc_taken = taken_by(settings.host, settings.grpc_port) if settings.grpc_port else None
+    if grpc_taken:
+        print(
+            f"cannot serve gRPC on LIFTOFF_GRPC_PORT={settings.grpc_port}: {grpc_taken}; give this server "
+            "another port (LIFTOFF_GRPC_PORT), or 0 to serve no gRPC",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    log.info(
+        "serving HTTP on %s:%d (LIFTOFF_PORT) and %s",
+        settings.host,
+        settings.port,
+        f"gRPC on {settings.host}:{settings.grpc_port} (LIFTOFF_GRPC_PORT)"
+        if settings.grpc_port
+        else "no gRPC",
+    )
     if settings.workers == 1:
         return serve(settings, metrics_sock=metrics_sock)
     # Forked workers (service/workers.py), each a single server with its share of the cores.
@@ -213,7 +230,12 @@ def run_server() -> int:
         update={"workers": 1, "torch_threads": threads_per_worker(settings.workers, settings.torch_threads)}
     )
     own = hasattr(socket, "SO_REUSEPORT")
-    listening_socket(settings.host, settings.port, own).close()  # fail here, once, if the port is taken
+    # Fail here, once, if the port is taken; probed without SO_REUSEPORT, which would join a foreign listener.
+    try:
+        listening_socket(settings.host, settings.port, False).close()
+    except OSError as exc:
+        print(f"cannot listen on LIFTOFF_PORT={settings.port}: {exc.strerror}", file=sys.stderr)
+        return USAGE_ERROR
 
     def bind() -> socket.socket:
         return listening_socket(settings.host, settings.port, own)

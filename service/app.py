@@ -31,6 +31,7 @@ from service.api.routes import ROUTES
 from service.api.schemas import REQUEST_MODELS
 from service.auth import AuthMiddleware, KeyStore, parse_keys
 from service.batching import Batcher, BatchLimits
+from service.content_encoding import ContentEncodingMiddleware
 from service.fastpath import LiftoffApp
 from service.middleware import BodyLimitMiddleware, RequestMetricsMiddleware
 from service.model.failure import exit_unservable
@@ -105,6 +106,7 @@ def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
         Middleware(RequestMetricsMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
         Middleware(AuthMiddleware, keys=api_keys(settings)),
         Middleware(BodyLimitMiddleware, max_body_bytes=lambda: state.max_body_bytes),
+        Middleware(ContentEncodingMiddleware, max_body_bytes=lambda: state.max_body_bytes),
     ]
 
 

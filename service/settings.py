@@ -49,7 +49,9 @@ class Settings(BaseSettings):
         default=8081,
         ge=0,
         le=65535,
-        description="the Open Inference Protocol's gRPC listener (docs/protocols.md); `0` turns it off",
+        description="the Open Inference Protocol's gRPC listener (docs/protocols.md); `0` turns it off. Unset, "
+        "it is `LIFTOFF_PORT` + 1 (`8081` beside the default `8080`); a port another process listens on stops "
+        "start-up",
         json_schema_extra=from_pod("`8081`"),
     )
     metrics_port: int = Field(
@@ -241,6 +243,17 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"no API key file at {value}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grpc_port_follows_port(cls, data: object) -> object:
+        """Unset, LIFTOFF_GRPC_PORT is LIFTOFF_PORT + 1 (8081 beside the default 8080), so two local servers
+        on different HTTP ports never meet on one gRPC port."""
+        if isinstance(data, dict) and data.get("grpc_port") is None and data.get("port") is not None:
+            port = str(data["port"]).strip()
+            if port.isdigit() and 1 <= int(port) < 65535:
+                return {**data, "grpc_port": int(port) + 1}
+        return data
 
     @model_validator(mode="after")
     def _queue_holds_a_full_batch(self) -> Settings:

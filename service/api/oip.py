@@ -40,18 +40,34 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     SERVER_VERSION = "0"
 
 
+EXTENSIONS = (binary.EXTENSION, "model_configuration", "statistics")
+"""The protocol extensions served, as REST's and gRPC's server metadata list them."""
+
+
 async def server_metadata() -> Response:
-    return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": [binary.EXTENSION]})
+    return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": list(EXTENSIONS)})
 
 
 def check_name(state: ServerState, name: str, model_version: str | None) -> ServedModel:
     model, _ = ready_model(state)
     meta = model.metadata
     if name != meta.name:
-        raise ApiError(404, f"unknown model {name!r}: this server serves {meta.name!r}")
-    if model_version is not None and model_version != meta.version:
+        # Triton's wording, which its clients' examples look for.
         raise ApiError(
-            404, f"model {name!r} has no version {model_version!r}: it serves version {meta.version!r}"
+            404, f"Request for unknown model: {name!r} is not found; this server serves {meta.name!r}"
+        )
+    if model_version is not None and model_version != meta.version:
+        # Triton's wording for a version that is not a number, and for one it does not have.
+        if not model_version.isdigit():
+            raise ApiError(
+                400,
+                f"failed to get model version from specified version string {model_version!r}: "
+                f"model {name!r} serves version {meta.version!r}",
+            )
+        raise ApiError(
+            404,
+            f"Request for unknown model: {name!r} version {model_version!r} is not found; it serves "
+            f"version {meta.version!r}",
         )
     return model
 

@@ -91,6 +91,7 @@ _TRITON_UNIMPLEMENTED: tuple[tuple[str, str, str], ...] = (
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/docs", docs.page, openapi={"include_in_schema": False}),
+    Route("GET", "/", kserve_v1.live, openapi={"tags": ["health", KSERVE_V1]}),
     Route("GET", "/healthz", health.live, openapi={"tags": ["health"]}),
     Route("GET", "/v2/health/live", health.live, openapi={"tags": ["health", OIP]}),
     Route("GET", "/readyz", health.ready, openapi={"tags": ["health"]}),
@@ -101,6 +102,9 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "GET", "/v2", oip.server_metadata, openapi={"tags": [OIP], "response_model": ServerMetadataResponse}
     ),
+    # Answered where it is asked, not redirected: Starlette's slash redirect names an absolute http:// URL,
+    # wrong behind a proxy that ends TLS.
+    Route("GET", "/v2/", oip.server_metadata, openapi={"include_in_schema": False}),
     *_oip_model("", oip.model_metadata, response_model=ModelMetadataResponse),
     *_oip_model("/ready", oip.model_ready, response_model=ModelReadyResponse),
     *_oip_model(

@@ -34,9 +34,9 @@ SERVICE = "/inference.GRPCInferenceService/"
 
 
 class TritonRefusals(grpc.GenericRpcHandler):
-    """Triton's other methods of the same service (ModelConfig, ModelStatistics, RepositoryIndex, shared
-    memory, ...) answer UNIMPLEMENTED with a message, not grpc's bare "Method not found!". Registered after
-    the servicer, so it only sees the methods the servicer does not have."""
+    """Triton's other methods of the same service (RepositoryIndex, shared memory, ...) answer UNIMPLEMENTED
+    with a message, not grpc's bare "Method not found!". Registered after the servicer, so it only sees the
+    methods the servicer does not have."""
 
     def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
         method = details.method or ""
@@ -47,8 +47,7 @@ class TritonRefusals(grpc.GenericRpcHandler):
         async def refuse(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             await context.abort(
                 grpc.StatusCode.UNIMPLEMENTED,
-                f"Liftoff does not implement {name} over gRPC (docs/protocols.md lists what it serves; "
-                "model config and statistics are on REST: /v2/models/{name}/config and /stats)",
+                f"Liftoff does not implement {name} over gRPC (docs/protocols.md lists what it serves)",
             )
             return b""
 

@@ -18,6 +18,8 @@ SERVED = frozenset(
         "ModelReady",
         "ModelMetadata",
         "ModelInfer",
+        "ModelConfig",
+        "ModelStatistics",
         "Check",
         "Watch",
     }

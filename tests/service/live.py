@@ -64,6 +64,9 @@ def start_server(folder: Path, open_files: int | None = None, **env: str) -> Liv
                 "LIFTOFF_HOST": "127.0.0.1",
                 "LIFTOFF_PORT": str(port),
                 "LIFTOFF_TORCH_THREADS": "1",
+                # A port known free: the default (LIFTOFF_PORT + 1) is not checked, and a port taken is
+                # a start-up error.
+                "LIFTOFF_GRPC_PORT": str(free_port()),
                 **env,
             },
             stdout=out,

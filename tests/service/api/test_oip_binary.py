@@ -125,7 +125,9 @@ def test_tritons_http_client_works_unchanged(live_server: str, binary_data: bool
         assert result.get_response()["id"] == "t-1"
         default = client.infer("linear", [tensor])  # no outputs named: all of them, as binary
         assert np.array_equal(default.as_numpy("y"), EXPECTED)
-        with pytest.raises(triton.InferenceServerException, match="unknown model 'nope'"):
+        with pytest.raises(
+            triton.InferenceServerException, match="Request for unknown model: 'nope' is not found"
+        ):
             client.infer("nope", [tensor])
     finally:
         client.close()

@@ -57,10 +57,10 @@ async def test_the_app_serves_grpc_on_its_port_for_its_lifetime(linear_model: Pa
 async def test_tritons_other_methods_are_unimplemented_with_a_message(linear_model: Path) -> None:
     state: ServerState = create_app(Settings(model_path=linear_model)).state.liftoff
     async with grpc_channel(state) as channel:
-        config = channel.unary_unary("/inference.GRPCInferenceService/ModelConfig")
+        index = channel.unary_unary("/inference.GRPCInferenceService/RepositoryIndex")
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await config(b"")
+            await index(b"")
         live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest())
     assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
-    assert "Liftoff does not implement ModelConfig over gRPC" in (caught.value.details() or "")
+    assert "Liftoff does not implement RepositoryIndex over gRPC" in (caught.value.details() or "")
     assert live.live  # the servicer's own methods still win over the refusals
