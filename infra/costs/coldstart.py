@@ -93,7 +93,7 @@ def budget(h: Holdings, weights: Weights | None, data: dict[str, Any] | None = N
         seconds = stages_data[key]["seconds"]
         if isinstance(seconds, dict):
             seconds = seconds.get(cloud)
-        low, high = (seconds if seconds else (None, None))
+        low, high = seconds if seconds else (None, None)
         return stage(key, name, low, high)
 
     found = [
@@ -107,19 +107,35 @@ def budget(h: Holdings, weights: Weights | None, data: dict[str, Any] | None = N
         download = image_mb / stages_data["image_download"]["mb_per_s"]
         unpack = image_mb / 1000 * stages_data["image_unpack"]["seconds_per_gb"]
         size = f"{image_mb:,} MB of gzipped layers ({image.get('source')})"
-        found.append(stage("image_download", f"image pull: download, {h.image_variant} image", download, download, size))
+        found.append(
+            stage(
+                "image_download", f"image pull: download, {h.image_variant} image", download, download, size
+            )
+        )
         found.append(stage("image_unpack", "image pull: unpack", unpack, unpack))
     else:
         variant = h.image_variant or "the"
-        found.append(stage("image_download", f"image pull, {variant} image", None, None, f"size unknown: {image.get('source', 'no measured size')}"))
+        found.append(
+            stage(
+                "image_download",
+                f"image pull, {variant} image",
+                None,
+                None,
+                f"size unknown: {image.get('source', 'no measured size')}",
+            )
+        )
     if weights is not None:
         if weights.total_bytes is None:
-            found.append(stage("weights_fetch", f"weights fetch from {weights.location}", None, None, "size unknown"))
+            found.append(
+                stage("weights_fetch", f"weights fetch from {weights.location}", None, None, "size unknown")
+            )
         else:
             mb = weights.total_bytes / 1e6
             seconds = mb / stages_data["weights_fetch"]["mb_per_s"]
             found.append(
-                stage("weights_fetch", f"weights fetch, {mb:,.1f} MB from {weights.location}", seconds, seconds)
+                stage(
+                    "weights_fetch", f"weights fetch, {mb:,.1f} MB from {weights.location}", seconds, seconds
+                )
             )
     found.append(fixed("model_load_and_warm_up", "model load and warm-up to ready"))
     return Budget(found)
@@ -180,7 +196,9 @@ class BreakEven:
     warm_per_day: float
 
 
-def break_even(gpu_node_per_hour: float | None, budget_: Budget, idle_s: int | None, unneeded_s: int | None) -> BreakEven | None:
+def break_even(
+    gpu_node_per_hour: float | None, budget_: Budget, idle_s: int | None, unneeded_s: int | None
+) -> BreakEven | None:
     """Requests a day, spread apart, below which scaling to zero costs less than one warm replica: each such
     request keeps a GPU node for a cold start plus the idle period before the pod goes plus the time the
     autoscaler waits before it removes the empty node; a warm replica keeps one all day."""

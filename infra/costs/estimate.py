@@ -4,6 +4,7 @@ leaves the line unknown and the total marked as a lower bound."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from infra.costs.prices import HOURS_PER_MONTH, Price, PriceTable
@@ -102,7 +103,13 @@ def estimate(h: Holdings, table: PriceTable, image_mb: float | None) -> Estimate
         gpus = f", {pool.gpus_per_node} GPU each" if pool.gpus_per_node else ""
         node_price = price(item, capacity)
         found.lines.append(
-            Line(group, f"{pool.instance_type} {capacity} × {'/'.join(map(str, counts))}{gpus}", item, counts, node_price)
+            Line(
+                group,
+                f"{pool.instance_type} {capacity} x {'/'.join(map(str, counts))}{gpus}",
+                item,
+                counts,
+                node_price,
+            )
         )
         if pool.role == "gpu" and found.gpu_node_type is None:
             found.gpu_node_type = pool.instance_type
@@ -113,18 +120,27 @@ def estimate(h: Holdings, table: PriceTable, image_mb: float | None) -> Estimate
                     "node disks",
                     f"{pool.role} pool: {pool.disk_gb} GB {pool.disk_item.split('/', 1)[1]} per node",
                     pool.disk_item,
-                    tuple(float(n * pool.disk_gb) for n in counts),  # type: ignore[arg-type]
+                    _three(n * pool.disk_gb for n in counts),
                     price(pool.disk_item),
                 )
             )
         node_counts = [a + b for a, b in zip(node_counts, counts, strict=True)]
-    for fixed in h.fixed:
+    # Sorted: the program sees resources in construction order, the plan in registration order.
+    for fixed in sorted(h.fixed, key=lambda f: (f.group, f.item, f.what)):
         n = float(fixed.count)
-        found.lines.append(Line(fixed.group, f"{fixed.what} × {fixed.count}", fixed.item, (n, n, n), price(fixed.item)))
-    for per_node in h.per_node:
-        counts_f = tuple(float(n) for n in node_counts)
         found.lines.append(
-            Line(per_node.group, f"{per_node.what} × {'/'.join(map(str, node_counts))}", per_node.item, counts_f, price(per_node.item))  # type: ignore[arg-type]
+            Line(fixed.group, f"{fixed.what} x {fixed.count}", fixed.item, (n, n, n), price(fixed.item))
+        )
+    for per_node in h.per_node:
+        counts_f = _three(node_counts)
+        found.lines.append(
+            Line(
+                per_node.group,
+                f"{per_node.what} x {'/'.join(map(str, node_counts))}",
+                per_node.item,
+                counts_f,
+                price(per_node.item),
+            )
         )
     gb = image_gb(image_mb)
     for stored in h.stored:
@@ -132,11 +148,22 @@ def estimate(h: Holdings, table: PriceTable, image_mb: float | None) -> Estimate
         counts_s = (gb, gb, gb) if gb is not None else (1.0, 1.0, 1.0)
         stored_price = price(stored.item) if gb is not None else None
         found.lines.append(
-            Line(stored.group, f"{stored.what}: one {h.image_variant or ''} image, {size}", stored.item, counts_s, stored_price)  # type: ignore[arg-type]
+            Line(
+                stored.group,
+                f"{stored.what}: one {h.image_variant or ''} image, {size}",
+                stored.item,
+                counts_s,
+                stored_price,
+            )
         )
-    for usage in h.usage:
+    for usage in sorted(h.usage, key=lambda u: u.item):
         found.usage.append(UsageLine(usage.group, usage.what, usage.item, price(usage.item)))
     return found
+
+
+def _three(values: Iterable[float]) -> tuple[float, float, float]:
+    idle, busy, most = (float(v) for v in values)
+    return idle, busy, most
 
 
 def per_day(per_hour: float) -> float:

@@ -13,7 +13,8 @@ from typing import Any
 from infra.costs import coldstart
 from infra.costs.estimate import SCENARIO_TITLES, SCENARIOS, Estimate, estimate, per_day, per_month
 from infra.costs.prices import PriceTable, staleness_warning
-from infra.costs.walk import Holdings, Resource, holdings
+from infra.costs.walk import Holdings, Resource, holdings, resource
+from infra.plan.model import Plan
 from infra.settings.scale_to_zero import ScaleToZero
 
 
@@ -30,6 +31,11 @@ class Report:
     unneeded_source: str
     warnings: list[str] = field(default_factory=list)
     dates: tuple[dt.date, dt.date] | None = None
+
+
+def from_plan(plan: Plan, model_dir: Path | None, today: dt.date | None = None) -> Report:
+    """The report from the offline plan's recorded resources (what the mocks were asked to create)."""
+    return build([resource(r.type, r.name, r.inputs) for r in plan.resources if not r.read], model_dir, today)
 
 
 def build(
@@ -49,7 +55,10 @@ def build(
     if h.scaledown_period_s is not None:
         idle_s, idle_source = int(h.scaledown_period_s), "the plan's HTTPScaledObject scaledownPeriod"
     else:
-        idle_s, idle_source = ScaleToZero().idle_s, "liftoff:scaleToZero idleMinutes' default, were minReplicas 0"
+        idle_s, idle_source = (
+            ScaleToZero.model_validate({}).idle_s,
+            "liftoff:scaleToZero idleMinutes' default, were minReplicas 0",
+        )
     unneeded_s, unneeded_source = coldstart.node_unneeded_s(h, data)
     warnings = coldstart.timeout_warnings(h, budget, data)
     stale = staleness_warning(found.prices_used, today)
@@ -73,7 +82,7 @@ def build(
 def money(value: float | None) -> str:
     if value is None:
         return "unknown"
-    if 0 < value < 0.01:
+    if 0 < value < 0.001:
         return f"${value:.4f}"
     return f"${value:,.3f}" if value < 10 else f"${value:,.0f}"
 
@@ -113,7 +122,7 @@ def cost_lines(report: Report) -> list[str]:
         f"  minReplicas {h.min_replicas}, maxReplicas {h.max_replicas}; per hour: "
         + " | ".join(SCENARIO_TITLES[s] for s in SCENARIOS),
     ]
-    rows = [("line", "what", *SCENARIOS)]
+    rows: list[tuple[str, ...]] = [("line", "what", *SCENARIOS)]
     for line in found.lines:
         rows.append((line.group, line.what, *(money(line.per_hour(i)) for i in range(len(SCENARIOS)))))
     sums = totals(found)
@@ -123,12 +132,18 @@ def cost_lines(report: Report) -> list[str]:
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     for period in ("per_hour", "per_day", "per_month"):
-        label = {"per_hour": "total per hour", "per_day": "total per day", "per_month": "total per month (730 h)"}
+        label = {
+            "per_hour": "total per hour",
+            "per_day": "total per day",
+            "per_month": "total per month (730 h)",
+        }
         cells = [sums[s][period].ljust(widths[2 + i]) for i, s in enumerate(SCENARIOS)]
         lines.append("  " + "  ".join([label[period].ljust(widths[0] + widths[1] + 2), *cells]).rstrip())
     unknown = sorted({g for s in SCENARIOS for g in sums[s]["unknown"].split(", ") if g})
     if unknown:
-        lines.append(f"  unknown (no price in the table for this type and region): {', '.join(unknown)}; ≥ = the known lines only")
+        lines.append(
+            f"  unknown (no price in the table for this type and region): {', '.join(unknown)}; ≥ = the known lines only"
+        )
     for usage in found.usage:
         price = (
             f"${usage.price.usd:.2f} per GB ingested"
@@ -152,7 +167,9 @@ def cold_start_lines(report: Report) -> list[str]:
         lines.append(f"  {stage.name}: {figure} ({stage.kind}, {stage.read.isoformat()}: {stage.source})")
     total = report.budget.total
     lines.append(
-        f"  total: {total[0] / 60:.1f} to {total[1] / 60:.1f} min" if total else "  total: unknown (a stage is unknown)"
+        f"  total: {total[0] / 60:.1f} to {total[1] / 60:.1f} min"
+        if total
+        else "  total: unknown (a stage is unknown)"
     )
     h = report.holdings
     if h.min_replicas > 0:
@@ -161,7 +178,9 @@ def cold_start_lines(report: Report) -> list[str]:
         )
     for timeout in report.timeouts:
         ok = total is None or timeout.seconds >= total[1]
-        lines.append(f"  timeout {timeout.name}: {timeout.seconds} s ({timeout.source}){'' if ok else ' SHORTER THAN THE BUDGET'}")
+        lines.append(
+            f"  timeout {timeout.name}: {timeout.seconds} s ({timeout.source}){'' if ok else ' SHORTER THAN THE BUDGET'}"
+        )
     return lines
 
 
@@ -188,7 +207,7 @@ def break_even_lines(report: Report) -> list[str]:
 
 
 def text(report: Report) -> str:
-    out = cost_lines(report) + [""] + cold_start_lines(report) + [""] + break_even_lines(report)
+    out = [*cost_lines(report), "", *cold_start_lines(report), "", *break_even_lines(report)]
     out += [f"warning: {w}" for w in report.warnings]
     return "\n".join(out)
 

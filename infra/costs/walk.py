@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 GPU_RESOURCE = "nvidia.com/gpu"
+PUBLIC_ELB_ROLE = "kubernetes.io/role/elb"
 AUTOSCALER_GPU_TAG = f"k8s.io/cluster-autoscaler/node-template/resources/{GPU_RESOURCE}"
 
 
@@ -113,6 +114,7 @@ class Holdings:
     load_balancer: str | None = None
     """The price item of the load balancer in front of the ingress, when there is one."""
     zones: set[str] = field(default_factory=set)
+    """The public subnets an internet-facing load balancer spreads over, one per zone."""
     # The workload, read from the Kubernetes objects and the image build: the same for every cloud.
     min_replicas: int = 1
     max_replicas: int = 1
@@ -161,7 +163,9 @@ def _aws_cluster(r: Resource, h: Holdings, _: list[Resource]) -> None:
     h.control_plane = Fixed("control plane", "eks/standard", 1, what)
     logs = get(r.inputs, "enabledClusterLogTypes", [])
     if logs:
-        h.usage.append(Usage("logs", "logs/cloudwatch", f"EKS control plane logs to CloudWatch: {', '.join(logs)}"))
+        h.usage.append(
+            Usage("logs", "logs/cloudwatch", f"EKS control plane logs to CloudWatch: {', '.join(logs)}")
+        )
 
 
 def _aws_node_group(r: Resource, h: Holdings, everything: list[Resource]) -> None:
@@ -200,13 +204,15 @@ def _aws_eip(r: Resource, h: Holdings, _: list[Resource]) -> None:
 
 
 def _aws_subnet(r: Resource, h: Holdings, _: list[Resource]) -> None:
-    zone = get(r.inputs, "availabilityZone")
-    if zone:
-        h.zones.add(zone)
+    # An internet-facing load balancer takes the subnets tagged for it, one per zone.
+    if _key(PUBLIC_ELB_ROLE) in get(r.inputs, "tags", {}):
+        h.zones.add(r.name)
 
 
 def _aws_ecr(r: Resource, h: Holdings, _: list[Resource]) -> None:
-    h.stored.append(Stored("registry and storage", "registry/ecr", f"ECR repository {get(r.inputs, 'name', r.name)}"))
+    h.stored.append(
+        Stored("registry and storage", "registry/ecr", f"ECR repository {get(r.inputs, 'name', r.name)}")
+    )
 
 
 # --- gcp -------------------------------------------------------------------------------------------------
@@ -226,7 +232,9 @@ def _gcp_cluster(r: Resource, h: Holdings, _: list[Resource]) -> None:
     h.control_plane = Fixed("control plane", "gke/standard", 1, f"GKE cluster management fee ({location})")
     components = get(r.inputs, "loggingConfig.enableComponents", [])
     if components:
-        h.usage.append(Usage("logs and metrics", "logs/cloud-logging", f"Cloud Logging: {', '.join(components)}"))
+        h.usage.append(
+            Usage("logs and metrics", "logs/cloud-logging", f"Cloud Logging: {', '.join(components)}")
+        )
     if get(r.inputs, "monitoringConfig.managedPrometheus.enabled"):
         h.usage.append(
             Usage("logs and metrics", "metrics/managed-prometheus", "Managed Service for Prometheus samples")
@@ -250,13 +258,21 @@ def _gcp_node_pool(r: Resource, h: Holdings, _: list[Resource]) -> None:
 
 
 def _gcp_nat(r: Resource, h: Holdings, _: list[Resource]) -> None:
-    h.per_node.append(PerNode("NAT, load balancer, public IPs", "nat/per-vm", "Cloud NAT, per node behind it"))
-    h.fixed.append(Fixed("NAT, load balancer, public IPs", "public-ipv4", 1, "Cloud NAT's address (AUTO_ONLY: one)"))
+    h.per_node.append(
+        PerNode("NAT, load balancer, public IPs", "nat/per-vm", "Cloud NAT, per node behind it")
+    )
+    h.fixed.append(
+        Fixed("NAT, load balancer, public IPs", "public-ipv4", 1, "Cloud NAT's address (AUTO_ONLY: one)")
+    )
 
 
 def _gcp_registry(r: Resource, h: Holdings, _: list[Resource]) -> None:
     h.stored.append(
-        Stored("registry and storage", "registry/artifact-registry", f"Artifact Registry {get(r.inputs, 'repositoryId', r.name)}")
+        Stored(
+            "registry and storage",
+            "registry/artifact-registry",
+            f"Artifact Registry {get(r.inputs, 'repositoryId', r.name)}",
+        )
     )
 
 
@@ -291,7 +307,9 @@ def _azure_cluster(r: Resource, h: Holdings, _: list[Resource]) -> None:
         ips = int(get(r.inputs, "networkProfile.loadBalancerProfile.managedOutboundIPs.count", 1))
         h.fixed.append(Fixed("NAT, load balancer, public IPs", "public-ipv4", ips, "outbound public IP"))
     if get(r.inputs, "addonProfiles.omsagent.enabled") or get(r.inputs, "addonProfiles.omsAgent.enabled"):
-        h.usage.append(Usage("logs and metrics", "logs/azure-monitor", "Container insights (Azure Monitor Logs)"))
+        h.usage.append(
+            Usage("logs and metrics", "logs/azure-monitor", "Container insights (Azure Monitor Logs)")
+        )
     unneeded = _seconds(get(r.inputs, "autoScalerProfile.scaleDownUnneededTime"))
     if unneeded:
         h.node_unneeded_s = unneeded
@@ -397,10 +415,17 @@ def holdings(resources: Iterable[Resource]) -> Holdings:
             reader(r, found, everything)
     if found.load_balancer and found.cloud in LOAD_BALANCER:
         item, ips = LOAD_BALANCER[found.cloud]
-        found.fixed.append(Fixed("NAT, load balancer, public IPs", item, 1, f"load balancer of {found.load_balancer}"))
+        found.fixed.append(
+            Fixed("NAT, load balancer, public IPs", item, 1, f"load balancer of {found.load_balancer}")
+        )
         ips = len(found.zones) if ips == 0 else ips
         if ips > 0:
             found.fixed.append(
-                Fixed("NAT, load balancer, public IPs", "public-ipv4", ips, f"public IPs of {found.load_balancer}")
+                Fixed(
+                    "NAT, load balancer, public IPs",
+                    "public-ipv4",
+                    ips,
+                    f"public IPs of {found.load_balancer}",
+                )
             )
     return found
