@@ -5,7 +5,7 @@ builds it from resources, so the offline plan and the program's own walk print t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,8 +87,13 @@ def money(value: float | None) -> str:
     return f"${value:,.3f}" if value < 10 else f"${value:,.0f}"
 
 
-def total_text(value: float, unknown: list[str]) -> str:
-    return f"≥ {money(value)}" if unknown else money(value)
+def dollars(value: float) -> str:
+    """A day's or a month's figure: cents below $100, whole dollars above."""
+    return f"${value:,.2f}" if value < 100 else f"${value:,.0f}"
+
+
+def total_text(value: float, unknown: list[str], show: Callable[[float], str] = money) -> str:
+    return f"≥ {show(value)}" if unknown else show(value)
 
 
 def totals(found: Estimate) -> dict[str, dict[str, str]]:
@@ -98,8 +103,8 @@ def totals(found: Estimate) -> dict[str, dict[str, str]]:
         hourly, unknown = found.total_per_hour(index)
         out[scenario] = {
             "per_hour": total_text(hourly, unknown),
-            "per_day": total_text(per_day(hourly), unknown),
-            "per_month": total_text(per_month(hourly), unknown),
+            "per_day": total_text(per_day(hourly), unknown, dollars),
+            "per_month": total_text(per_month(hourly), unknown, dollars),
             "unknown": ", ".join(unknown),
         }
     return out
