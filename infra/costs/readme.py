@@ -25,12 +25,7 @@ def _minutes(total: tuple[float, float] | None) -> str:
 
 
 def table(run: PlanRunner, today: dt.date) -> str:
-    rows = [
-        "| stack | GPU node | first answer, no GPU node running "
-        "([stages](docs/costs.md#cold-start-budget)) | idle day, `minReplicas` 1 / 0 | "
-        "a month at `minReplicas` 1 | left unknown ([why](docs/costs.md#the-price-table)) |",
-        "|---|---|---|---|---|---|",
-    ]
+    rows = []
     oldest: dt.date | None = None
     for stack in STACKS:
         warm = report.from_plan(run(stack, {}), None, today)
@@ -39,11 +34,11 @@ def table(run: PlanRunner, today: dt.date) -> str:
         cold_totals = report.totals(cold.estimate)["idle"]
         unknown = sorted(
             {
-                g
+                group
                 for r in (warm, cold)
                 for s in SCENARIOS
-                for g in report.totals(r.estimate)[s]["unknown"].split(", ")
-                if g
+                for group in report.totals(r.estimate)[s]["unknown"].split(", ")
+                if group
             }
         )
         gpu = warm.estimate.gpu_node_type or "none"
@@ -53,13 +48,13 @@ def table(run: PlanRunner, today: dt.date) -> str:
         )
         if warm.dates:
             oldest = min(oldest or warm.dates[0], warm.dates[0])
-    note = (
-        f"List prices from [a dated table](infra/costs/prices.yaml) (oldest read {oldest.isoformat()}); "
-        "≥ = the known lines only. `make plan STACK=<stack>` prints every line, busy and at the maximum."
-        if oldest
-        else "No prices found."
+    read = f", read {oldest.isoformat()} on" if oldest else ""
+    header = (
+        "| stack | GPU node | first answer, no GPU node running ([stages](docs/costs.md#cold-start-budget)) "
+        f"| idle day, `minReplicas` 1 / 0 ([list prices{read}](docs/costs.md#the-price-table); "
+        "≥: known lines only) | a month at `minReplicas` 1 | unknown (`make plan` prints every line) |"
     )
-    return "\n".join([BEGIN, *rows, "", note, END])
+    return "\n".join([BEGIN, header, "|---|---|---|---|---|---|", *rows, END])
 
 
 def rewrite(text: str, generated: str) -> str:
