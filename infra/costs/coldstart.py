@@ -153,7 +153,8 @@ def timeouts(h: Holdings, data: dict[str, Any] | None = None) -> list[Timeout]:
     balancer's idle timeout where the plan leaves the provider's default."""
     data = data or load_data()
     found = [Timeout(name, seconds, "the plan") for name, seconds in sorted(h.timeouts.items())]
-    if h.load_balancer and h.cloud in LOAD_BALANCER:
+    set_by_plan = any(name.startswith("load balancer idle timeout") for name in h.timeouts)
+    if h.load_balancer and h.cloud in LOAD_BALANCER and not set_by_plan:
         item = LOAD_BALANCER[h.cloud][0]
         default = ((data.get("idle_timeouts") or {}).get(h.cloud) or {}).get(item)
         if default:

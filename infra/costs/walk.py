@@ -337,10 +337,26 @@ LOAD_BALANCER: dict[str, tuple[str, int]] = {
 }
 
 
+# Service annotations that set a cloud load balancer's idle timeout, and the unit each takes in seconds.
+LB_IDLE_ANNOTATIONS = {"service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout": 60}
+
+
 def _helm_release(r: Resource, h: Holdings, _: list[Resource]) -> None:
     values = get(r.inputs, "values", {})
+    release = get(r.inputs, "name", r.name)
     if get(values, "service.type") == "LoadBalancer":
-        h.load_balancer = get(r.inputs, "name", r.name)
+        h.load_balancer = release
+        annotations = get(values, "service.annotations", {})
+        for annotation, unit_s in LB_IDLE_ANNOTATIONS.items():
+            set_to = annotations.get(_key(annotation))
+            if set_to is not None and str(set_to).isdigit():
+                h.timeouts[f"load balancer idle timeout ({annotation})"] = int(set_to) * unit_s
+    # An ingress controller's own limits on one request (Traefik's entry points' respondingTimeouts).
+    for port, settings in (get(values, "ports", {}) or {}).items():
+        for name in ("writeTimeout", "idleTimeout"):
+            limit = _seconds(get(settings, f"transport.respondingTimeouts.{name}"))
+            if limit:
+                h.timeouts[f"{release} {port} {name}"] = limit
     unneeded = _seconds(get(values, "extraArgs", {}).get("scale-down-unneeded-time"))
     if unneeded:
         h.node_unneeded_s = unneeded

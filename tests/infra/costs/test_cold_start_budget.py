@@ -48,12 +48,25 @@ def test_the_kedas_hold_shorter_than_the_budget_warns_and_names_the_setting(plan
     )
 
 
-def test_azures_load_balancer_idle_timeout_is_shorter_than_its_cold_start(plan_for: PlanFor) -> None:
+def test_azures_load_balancer_idle_timeout_is_read_from_the_plan(plan_for: PlanFor) -> None:
+    # The azure stack raises the load balancer's idle timeout for scale to zero; the budget fits under it.
     found = built(plan_for("azure", ZERO))
+    (idle,) = [t for t in found.timeouts if "idle timeout" in t.name]
+    assert idle.source == "the plan" and found.budget.total and idle.seconds >= found.budget.total[1]
+    assert not [w for w in found.warnings if "idle timeout" in w]
+
+
+def test_the_providers_idle_timeout_warns_when_the_plan_leaves_it(plan_for: PlanFor) -> None:
+    def default(values: dict) -> None:
+        values["service"]["annotations"].pop(
+            "service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout"
+        )
+
+    found = built(_with_traefik_values(plan_for("azure", ZERO), default))
     (warning,) = [w for w in found.warnings if "load-balancer/standard" in w]
-    assert "240 s" in warning
+    assert "240 s" in warning and "provider default" in warning
     # With a warm replica no request waits through a cold start: the timeout is shown, not warned about.
-    assert not [w for w in built(plan_for("azure")).warnings if "load-balancer" in w]
+    assert not [w for w in built(plan_for("azure")).warnings if "idle timeout" in w]
 
 
 def test_weights_outside_the_image_add_a_fetch_stage_sized_from_the_folder(tmp_path: Path) -> None:
@@ -101,3 +114,37 @@ def test_break_even_is_unknown_without_a_gpu_price(plan_for: PlanFor) -> None:
     found = built(plan_for("gcp", ZERO))
     assert found.break_even is None
     assert "break-even of minReplicas 0: unknown (the GPU node's price" in report.text(found)
+
+
+def _with_traefik_values(plan: Plan, change) -> Plan:  # type: ignore[no-untyped-def]
+    import copy
+    import dataclasses
+
+    resources = []
+    for r in plan.resources:
+        if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs.get("chart") == "traefik":
+            inputs = copy.deepcopy(r.inputs)
+            change(inputs["values"])
+            r = dataclasses.replace(r, inputs=inputs)
+        resources.append(r)
+    return dataclasses.replace(plan, resources=resources)
+
+
+def test_a_shorter_idle_timeout_set_in_the_plan_warns(plan_for: PlanFor) -> None:
+    def shorter(values: dict) -> None:
+        values["service"]["annotations"][
+            "service.beta.kubernetes.io/azure-load-balancer-tcp-idle-timeout"
+        ] = "4"
+
+    found = built(_with_traefik_values(plan_for("azure", ZERO), shorter))
+    assert [t.seconds for t in found.timeouts if "idle timeout" in t.name] == [240]
+    assert [w for w in found.warnings if "idle timeout" in w]
+
+
+def test_an_ingress_write_timeout_shorter_than_the_budget_warns(plan_for: PlanFor) -> None:
+    def short(values: dict) -> None:
+        values["ports"] = {"web": {"transport": {"respondingTimeouts": {"writeTimeout": "60s"}}}}
+
+    found = built(_with_traefik_values(plan_for("aws", ZERO), short))
+    (warning,) = [w for w in found.warnings if "writeTimeout" in w]
+    assert "traefik web writeTimeout is 60 s" in warning
