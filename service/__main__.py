@@ -104,6 +104,10 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
 def main() -> int:
     if sys.argv[1:2] == ["init-model"]:
         return init_model(sys.argv[2:])
+    if sys.argv[1:2] == ["weights"]:  # manifest / push / pull for weights in object storage
+        from service.weights.cli import run_and_exit
+
+        run_and_exit(sys.argv[2:])
     try:
         settings = read_settings()
     except SystemExit as exc:

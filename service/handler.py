@@ -57,6 +57,9 @@ class HandlerContext:
     """LIFTOFF_DTYPE, for floating-point weights and inputs."""
     module: torch.nn.Module | None
     """The directory's model file (.pt TorchScript or .pt2 torch.export), loaded on `device`; None without one."""
+    weights_dir: Path
+    """The weights, local and verified: the fetched folder when model.json's `weights` (or LIFTOFF_WEIGHTS_URI)
+    is a URI, the named folder when it is a path, else the model directory."""
 
 
 class Handler:

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     """Keys that inference and metadata routes accept (comma separated); see service/auth.py."""
     api_keys_file: Path | None = None
     """A file of keys, one a line, re-read when it changes (a mounted Kubernetes Secret)."""
+    weights_uri: str | None = None
+    """Where the model's weights live (s3://, gs://, az://, https://); overrides model.json's `weights`."""
+    weights_dir: Path | None = None
+    """Where weights from a URI are fetched and verified (in the pod an emptyDir); None: a cache folder per URI."""
 
     @field_validator("log_level", mode="before")
     @classmethod

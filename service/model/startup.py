@@ -21,11 +21,12 @@ from service.model.served import (
     pick_device,
 )
 from service.settings import Settings
+from service.weights import WEIGHTS_ERRORS, make_weights_local
 
 log = logging.getLogger(__name__)
 
 
-def load_handled(directory: ModelDirectory, settings: Settings) -> HandledModel:
+def load_handled(directory: ModelDirectory, settings: Settings, weights_dir: Path) -> HandledModel:
     assert directory.handler_file is not None
     handler_class = import_handler(
         directory.handler_file, needs_setup_and_predict=directory.model_file is None
@@ -36,7 +37,9 @@ def load_handled(directory: ModelDirectory, settings: Settings) -> HandledModel:
         module = load_module(directory.model_file, device)
         if isinstance(module, torch.jit.ScriptModule):
             module.eval()
-    context = HandlerContext(directory.root, directory.metadata, device, TORCH_DTYPES[settings.dtype], module)
+    context = HandlerContext(
+        directory.root, directory.metadata, device, TORCH_DTYPES[settings.dtype], module, weights_dir
+    )
     if handler_class.decode is Handler.decode:
         for spec in directory.metadata.inputs:
             if spec.datatype == "BYTES":
@@ -76,13 +79,18 @@ def prepare_model(settings: Settings) -> LoadedModel:
     if settings.uses_default_model:
         path = ensure_default_model(path)
     directory = open_model(path)
+    # Weights outside the image: fetched and verified here, before the handler's setup, warm-up and readiness.
+    try:
+        weights_dir = make_weights_local(directory.root, settings.weights_uri, settings.weights_dir)
+    except WEIGHTS_ERRORS as exc:
+        raise ModelLoadError(str(exc)) from None
     log_cpu_fallback(settings.device, pick_device(settings.device))
     model: LoadedModel
     if directory.handler_file is None:
         assert directory.model_file is not None  # open_model refuses a directory with neither
         model = load_model(directory.model_file, settings.device, settings.dtype, directory.metadata)
     else:
-        model = load_handled(directory, settings)
+        model = load_handled(directory, settings, weights_dir)
     model.warm_up(settings.max_batch_size)
     log.info("model %r is warmed up and ready", model.metadata.name)
     return model
