@@ -196,6 +196,10 @@ bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML ->
 	bench/setup.sh
 	BENCH_COMMAND='make bench$(if $(QUICK), QUICK=1)$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' $(PY) -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
 
+.PHONY: bench-weights
+bench-weights: $(STAMP) ## weights from a local SeaweedFS: fetch vs curl's ceiling, start to ready local/cold/warm (issue 28)
+	$(PY) -m bench.weights_fetch $(BENCH_ARGS)
+
 .PHONY: bench-lock
 bench-lock: $(STAMP) ## re-pin the benchmark competitors' environments (bench/requirements/*.txt)
 	bench/requirements/lock.sh
