@@ -35,7 +35,11 @@ def remote_copy(model: NetModel, folder: Path, uri: str) -> Path:
 
 
 def answers(server: LiveServer) -> list[float]:
-    body = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [3, 4], "data": [v for row in ROWS for v in row]}]}
+    body = {
+        "inputs": [
+            {"name": "x", "datatype": "FP32", "shape": [3, 4], "data": [v for row in ROWS for v in row]}
+        ]
+    }
     response = httpx.post(f"{server.base}/v2/models/net/infer", json=body, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()["outputs"][0]["data"]
