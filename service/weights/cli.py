@@ -26,6 +26,8 @@ from service.weights.source import WeightsSourceError, open_store, parse_uri
 
 PUT_CONCURRENCY = 8
 PART_BYTES = 16 * 1024 * 1024
+PUSH_RETRIES = 5
+"""obstore's own retries (with its backoff) for uploads: a push is run by hand and should ride out a blip."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _push(folder: Path, uri: str, manifest: Manifest) -> tuple[int, int]:
     source = parse_uri(uri)
-    store = open_store(source, request_timeout_s=900.0)
+    store = open_store(source, request_timeout_s=900.0, client_retries=PUSH_RETRIES)
     existing: set[str] = set()
     async for batch in obstore.list(store, prefix="blobs/"):
         existing.update(meta["path"] for meta in batch)

@@ -108,16 +108,18 @@ def open_store(
     source: WeightsSource,
     request_timeout_s: float,
     env: Mapping[str, str] | None = None,
+    client_retries: int = 0,
 ) -> S3Store | GCSStore | AzureStore | HTTPStore:
-    """The client for `source`. obstore's own retries are off: the fetch retries each ranged read itself,
-    so that what is retried and what is final is decided in one place (service/weights/fetch.py)."""
+    """The client for `source`. The fetch keeps obstore's own retries off (`client_retries=0`) and retries
+    each ranged read itself, so that what is retried and what is final is decided in one place
+    (service/weights/fetch.py); the CLI's uploads let obstore retry."""
     env = os.environ if env is None else env
     timeout = timedelta(seconds=request_timeout_s)
     client: ClientConfig = {
         "timeout": timeout,
         "connect_timeout": timedelta(seconds=min(10.0, request_timeout_s)),
     }
-    retry: RetryConfig = {"max_retries": 0, "retry_timeout": timeout}
+    retry: RetryConfig = {"max_retries": client_retries, "retry_timeout": timeout}
     prefix = source.prefix or None
     if source.scheme == "s3":
         config: S3Config = {}
