@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
+import itertools
 import json
 import logging
 import os
@@ -27,12 +29,12 @@ import obstore
 from obstore.exceptions import NotFoundError, PermissionDeniedError, UnauthenticatedError
 
 from service.weights.manifest import (
+    HASH_CHUNK,
     MANIFEST_FILE,
     Manifest,
     ManifestError,
     WeightsFile,
     parse_manifest,
-    sha256_file,
 )
 from service.weights.metrics import RECORD, FetchRecord
 from service.weights.source import WeightsSource, WeightsSourceError, open_store
@@ -188,7 +190,7 @@ class _Fetcher:
         return parse_manifest(raw, what)
 
     async def read_range(
-        self, entry: WeightsFile, fd: int, start: int, end: int, progress: _Progress
+        self, entry: WeightsFile, fd: int, start: int, end: int, progress: _Progress, landed: asyncio.Event
     ) -> None:
         what = self.source.object_uri(entry.key)
         opts = self.options
@@ -216,30 +218,45 @@ class _Fetcher:
             except BaseException:
                 progress.done -= written  # this range starts over on the next attempt
                 raise
-            if written != end - start:
+            if written != end - start:  # a connection cut short: read the range again
                 progress.done -= written
-                raise _Final(f"{what}: ended after {start + written} bytes; the manifest lists {entry.size}")
+                raise ConnectionError(f"ended after {start + written} bytes; the manifest lists {entry.size}")
 
         async with self.slots:
             await self._retrying(what, once)
+        landed.set()
 
     async def fetch_file(self, entry: WeightsFile, dest: Path, progress: _Progress) -> None:
         final = dest / entry.path
         final.parent.mkdir(parents=True, exist_ok=True)
         partial = final.with_name(final.name + PARTIAL_SUFFIX)
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        digest = hashlib.sha256()
         try:
             os.ftruncate(fd, entry.size)
             step = self.options.chunk_bytes
             ranges = [(s, min(s + step, entry.size)) for s in range(0, entry.size, step)]
-            await _all_or_none(self.read_range(entry, fd, s, e, progress) for s, e in ranges)
+            landed = [asyncio.Event() for _ in ranges]
+
+            async def hash_in_order() -> None:
+                # Hashing each range as soon as it and those before it have landed keeps the verify off the
+                # end of the fetch: only the last range's hash is left when the last byte arrives.
+                for (start, end), event in zip(ranges, landed, strict=True):
+                    await event.wait()
+                    await asyncio.to_thread(_hash_range, fd, start, end, digest)
+
+            reads = (
+                self.read_range(entry, fd, s, e, progress, ev)
+                for (s, e), ev in zip(ranges, landed, strict=True)
+            )
+            await _all_or_none(itertools.chain(reads, [hash_in_order()]))
             os.fsync(fd)
         except BaseException:
             os.close(fd)
             partial.unlink(missing_ok=True)
             raise
         os.close(fd)
-        actual = await asyncio.to_thread(sha256_file, partial)
+        actual = digest.hexdigest()
         if actual != entry.sha256:
             partial.unlink(missing_ok=True)
             self.record.add_verify_failure()
@@ -248,6 +265,17 @@ class _Fetcher:
                 f"{entry.sha256} for {entry.path}; it was not kept"
             )
         os.replace(partial, final)
+
+
+def _hash_range(fd: int, start: int, end: int, digest: Any) -> None:
+    """Read back what was just written (from the page cache) into the file's running sha256."""
+    position = start
+    while position < end:
+        chunk = os.pread(fd, min(HASH_CHUNK, end - position), position)
+        if not chunk:
+            raise OSError(f"short read at {position}")
+        digest.update(chunk)
+        position += len(chunk)
 
 
 async def _all_or_none(coroutines: Iterator[Any]) -> None:
