@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # typed dicts that exist only in obstore's stubs
     from obstore.store import AzureConfig, ClientConfig, GCSConfig, RetryConfig, S3Config
 
 Scheme = Literal["s3", "gs", "az", "https", "http"]
-SCHEMES: tuple[str, ...] = ("s3://", "gs://", "az://", "https://")
+ALLOWED_FORMS = ("s3://bucket/prefix/", "gs://bucket/prefix/", "az://container/prefix/", "https://host/path/")
 DEFAULT_AWS_REGION = "us-east-1"
 
 
@@ -52,7 +52,7 @@ def is_uri(value: str) -> bool:
 def parse_uri(uri: str) -> WeightsSource:
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
-    allowed = ", ".join(f"{s}bucket/prefix/" if s != "https://" else "https://host/path/" for s in SCHEMES)
+    allowed = ", ".join(ALLOWED_FORMS)
     if scheme not in ("s3", "gs", "az", "https", "http"):
         raise WeightsSourceError(f"weights URI {uri!r}: scheme {parts.scheme!r} is not one of {allowed}")
     if not parts.netloc:
