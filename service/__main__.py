@@ -107,7 +107,7 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
     )
 
 
-USAGE = """usage: python -m service [serve | check DIRECTORY | init-model DIRECTORY |
+USAGE = """usage: python -m service [serve | check DIRECTORY | init-model DIRECTORY | weights ... |
                           import-torchserve ARCHIVE DIRECTORY | --help]
 
   serve (the default)    serve the model LIFTOFF_MODEL_PATH names (default: the bundled digits model) over
@@ -115,6 +115,9 @@ USAGE = """usage: python -m service [serve | check DIRECTORY | init-model DIRECT
   check DIRECTORY        load the model directory exactly as the server does and run its sample through
                          decode, a batched predict and encode; exit 0 only if it would serve
   init-model DIRECTORY   write a starter model directory (model.json, handler.py, requirements.txt)
+  weights manifest|push|pull ...
+                         a weights folder's manifest, pushed to or pulled from object storage
+                         (docs/your-model.md, "Weights in object storage")
   import-torchserve ARCHIVE DIRECTORY
                          a TorchServe model archive (.mar) as a model directory (docs/from-torchserve.md)"""
 
@@ -129,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         return init_model(rest)
     if command == "check":
         return check(rest)
+    if command == "weights":  # manifest / push / pull for weights in object storage
+        from service.weights.cli import run_and_exit
+
+        run_and_exit(rest)
     if command == "import-torchserve":
         from service.torchserve import cli  # the importer's YAML and archive code only when asked for
 

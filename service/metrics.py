@@ -20,6 +20,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, valu
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from service.weights.metrics import WeightsCollector
+
 # Latency buckets from sub-millisecond (a small model on a GPU) to the default request timeout.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -82,6 +84,8 @@ class Metrics:
         shared = _shared_directory
         self.registry = CollectorRegistry(auto_describe=True) if shared is None else workers_registry(shared)
         """What /metrics and the Triton statistics read: this process's values, or every worker's."""
+        # The weights fetch runs once, before the app exists: its record is read at each scrape.
+        self.registry.register(WeightsCollector())
         # With several workers the metrics live in their files, in no registry (the merged files are read).
         r = self.registry if shared is None else None
         self.requests = Counter(

@@ -224,6 +224,23 @@ class Settings(BaseSettings):
         "restart); with neither set the server answers without keys and logs one warning at start",
         json_schema_extra=from_pod("the keys Secret's file, with `liftoff:auth` on", shown="none"),
     )
+    weights_uri: str | None = Field(
+        default=None,
+        description="where the model's weights live (`s3://`, `gs://`, `az://`, `https://`), fetched and "
+        "sha256-verified before the model loads; overrides model.json's `weights`",
+        json_schema_extra=from_pod(
+            "where the stack uploaded the model's weights folder, or the URI model.json names", shown="none"
+        ),
+    )
+    weights_dir: Path | None = Field(
+        default=None,
+        description="where weights from a URI are fetched and verified; files already verified there are "
+        "not fetched again",
+        json_schema_extra=from_pod(
+            "`/var/cache/liftoff/weights`, an emptyDir sized to the weights",
+            shown="a cache folder per URI under `~/.cache/liftoff/weights`",
+        ),
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ from service.model.served import (
     prepare_module,
 )
 from service.settings import Settings
+from service.weights import WEIGHTS_ERRORS, make_weights_local
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +83,14 @@ def load_directory(
 
 
 def local_weights(directory: ModelDirectory, settings: Settings) -> Path:
-    """Where the model's weights are on this disk before it loads: the folder model.json's `weights` names
-    inside the directory, else the directory itself."""
-    folder = directory.metadata.local_weights
-    return directory.root / folder if folder is not None else directory.root
+    """Where the model's weights are on this disk before it loads: fetched and verified first when they live
+    in object storage (LIFTOFF_WEIGHTS_URI, or a URI in model.json's `weights`), the folder `weights` names
+    inside the directory, else the directory itself. Runs before the handler's setup, the check and
+    readiness, so a partial or corrupt download is never served."""
+    try:
+        return make_weights_local(directory.root, settings.weights_uri, settings.weights_dir)
+    except WEIGHTS_ERRORS as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 def ensure_default_model(path: Path) -> Path:
