@@ -74,12 +74,11 @@ def sha256_of(path: Path) -> str:
 def build_manifest(folder: Path) -> Manifest:
     """Every regular file under `folder` (symlinks and a stray manifest left out), sorted by path."""
     files = []
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
+    for root, _dirs, names in os.walk(folder):
         for name in sorted(names):
             path = Path(root) / name
             relative = path.relative_to(folder).as_posix()
             if path.is_symlink() or not path.is_file() or relative == MANIFEST_NAME:
                 continue
             files.append(WeightsFile(relative, path.stat().st_size, sha256_of(path), path))
-    return Manifest(tuple(files))
+    return Manifest(tuple(sorted(files, key=lambda file: file.path)))
