@@ -93,7 +93,7 @@ def test_dev_reads_an_s3_compatible_endpoint_with_the_users_secret_as_env_from()
 def test_dev_without_the_secret_or_with_a_local_folder_is_refused() -> None:
     with pytest.raises(PlanError, match="liftoff:weightsCredentialsSecret: is required"):
         run_stack("dev", {"model": model_dir("dev-no-secret", "s3://models/llm/"), "weightsSize": "1Gi"})
-    with pytest.raises(PlanError, match="liftoff:model: .*the dev stack uploads nothing"):
+    with pytest.raises(PlanError, match=r"liftoff:model: .*the dev stack uploads nothing"):
         run_stack("dev", {"model": local_model("dev-local")})
 
 
@@ -103,7 +103,7 @@ def test_the_dev_keys_are_refused_on_a_cloud_stack() -> None:
 
 
 def test_weights_keys_without_weights_in_model_json_are_refused() -> None:
-    with pytest.raises(PlanError, match="liftoff:weightsSize: is set, but the model directory's model.json"):
+    with pytest.raises(PlanError, match=r"liftoff:weightsSize: is set, but the model directory.s model\.json"):
         run_stack("dev", {"weightsSize": "1Gi"})
 
 
