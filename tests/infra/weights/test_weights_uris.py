@@ -103,7 +103,9 @@ def test_the_dev_keys_are_refused_on_a_cloud_stack() -> None:
 
 
 def test_weights_keys_without_weights_in_model_json_are_refused() -> None:
-    with pytest.raises(PlanError, match=r"liftoff:weightsSize: is set, but the model directory.s model\.json"):
+    with pytest.raises(
+        PlanError, match=r"liftoff:weightsSize: is set, but the model directory.s model\.json"
+    ):
         run_stack("dev", {"weightsSize": "1Gi"})
 
 
