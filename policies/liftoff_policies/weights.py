@@ -24,7 +24,8 @@ def _s3_writes(statement: dict[str, Any]) -> list[str]:
     if statement.get("Effect") != "Allow":
         return []
     actions = [str(a) for a in as_list(statement.get("Action", []))]
-    return [a for a in actions if (a.startswith("s3:") or a == "*") and a not in S3_READ_ACTIONS]
+    # A bare "*" is the no-grant rule's to report; here, S3 actions beyond reading.
+    return [a for a in actions if a.startswith("s3:") and a not in S3_READ_ACTIONS]
 
 
 def check(resource_type: str, props: Props) -> Iterator[str]:
