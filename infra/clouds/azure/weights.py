@@ -182,7 +182,7 @@ def create_container(
         account_name=account.name,
         resource_group_name=resource_group_name,
         container_name="weights",
-        public_access="None",
+        public_access=storage.PublicAccess.NONE,
         opts=children.opts(),
     )
     return Container(id=container.id, account=account.name, name=container.name, group=resource_group_name)

@@ -145,9 +145,9 @@ def upload(
     return [*blobs, manifest]
 
 
-def _prefix_condition(bucket: str, prefix: str) -> dict[str, str]:
-    return {
-        "title": "liftoff-weights-prefix",
-        "description": "Only the model's weights",
-        "expression": f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}")',
-    }
+def _prefix_condition(bucket: str, prefix: str) -> gcp.storage.BucketIAMMemberConditionArgs:
+    return gcp.storage.BucketIAMMemberConditionArgs(
+        title="liftoff-weights-prefix",
+        description="Only the model's weights",
+        expression=f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{prefix}")',
+    )
