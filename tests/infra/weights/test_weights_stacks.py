@@ -205,11 +205,12 @@ def test_the_same_weights_again_register_the_same_resources(model: str) -> None:
     from infra.plan import _run_cached
 
     def weights_resources(plan: Plan) -> list[tuple[str, str, str]]:
-        return [
+        # Sorted: the engine matches resources by URN, whatever order the program registers them in.
+        return sorted(
             (r.type, r.name, json.dumps(r.inputs, sort_keys=True))
             for r in plan.resources
             if r.name.startswith("weights") or r.name == "inference-deployment"
-        ]
+        )
 
     first = weights_resources(run_stack("aws", {"model": model}))
     again = weights_resources(_run_cached.__wrapped__("aws", json.dumps({"model": model})))  # not the cache
