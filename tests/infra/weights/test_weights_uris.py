@@ -167,3 +167,18 @@ def test_hashing_reads_each_file_once_per_run_and_the_upload_dedupes(tmp_path: o
     assert plan.manifest_key == "m/liftoff-weights.json" and plan.total_bytes == 2 * len(MODEL) + len(CONFIG)
     (folder / "c.json").write_bytes(CONFIG + b" ")
     assert plan_upload(build_manifest(folder), "m/").digest != plan.digest
+
+
+def test_layout_writes_the_manifest_and_one_blob_per_content(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from infra.weights.__main__ import main
+
+    out = Path(str(tmp_path)) / "out"
+    folder = ROOT / local_model("layout") / "weights"
+    assert main(["layout", str(folder), str(out)]) == 0
+    files = json.loads((out / "liftoff-weights.json").read_text())["files"]
+    assert [f["path"] for f in files] == ["dup.bin", "extra/config.json", "model.safetensors"]
+    assert sorted(p.name for p in (out / "blobs").iterdir()) == sorted({sha(MODEL), sha(CONFIG)})
+    assert (out / "blobs" / sha(MODEL)).read_bytes() == MODEL
+    assert main(["layout", str(folder / "missing"), str(out)]) == 2
