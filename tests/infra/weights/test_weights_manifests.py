@@ -11,7 +11,7 @@ import pytest
 from infra.plan import Plan, run_stack
 from tests.infra.test_checkov import checkov_report, unjustified_failures
 from tests.infra.test_manifests import assert_core_objects_validate
-from tests.infra.weights.weights_models import local_model, model_dir
+from tests.infra.weights.weights_models import PREBUILT, local_model, model_dir
 
 DEV_URI = {
     "weightsSize": "3Gi",
@@ -23,7 +23,9 @@ DEV_URI = {
 def weights_plans() -> dict[str, Plan]:
     model = local_model("big")
     plans = {cloud: run_stack(cloud, {"model": model}) for cloud in ("aws", "gcp", "azure")}
-    plans["dev"] = run_stack("dev", {"model": model_dir("remote-dev", "s3://models/llm/"), **DEV_URI})
+    plans["dev"] = run_stack(
+        "dev", {**PREBUILT, "model": model_dir("remote-dev", "s3://models/llm/"), **DEV_URI}
+    )
     return plans
 
 

@@ -237,11 +237,11 @@ def test_a_changed_file_is_a_new_object_and_the_unchanged_ones_stay(model: str) 
 
 
 def test_startup_probe_allows_for_the_fetch() -> None:
-    small = run_stack("aws", {"model": local_model("big")})
+    small = run_stack("aws", {"model": local_model("big")})  # the same image or not, the probe is the test
     uri_model = "s3://weights-elsewhere/llm/v3/"
-    from tests.infra.weights.weights_models import model_dir
+    from tests.infra.weights.weights_models import PREBUILT, model_dir
 
-    large = run_stack("aws", {"model": model_dir("remote", uri_model), "weightsSize": "100Gi"})
+    large = run_stack("aws", {**PREBUILT, "model": model_dir("remote", uri_model), "weightsSize": "100Gi"})
     small_threshold = server(small)["startupProbe"]["failureThreshold"]
     large_threshold = server(large)["startupProbe"]["failureThreshold"]
     period = server(large)["startupProbe"]["periodSeconds"]

@@ -13,7 +13,7 @@ from infra.plan import PlanError, run_stack
 from infra.weights.location import weights_location
 from infra.weights.manifest import build_manifest
 from infra.weights.upload import plan_upload
-from tests.infra.weights.weights_models import CONFIG, MODEL, ROOT, local_model, model_dir, sha
+from tests.infra.weights.weights_models import CONFIG, MODEL, PREBUILT, ROOT, local_model, model_dir, sha
 
 
 def server_env(plan: object) -> dict[str, object]:
@@ -23,7 +23,8 @@ def server_env(plan: object) -> dict[str, object]:
 
 def test_an_s3_uri_on_aws_uploads_nothing_and_grants_read_on_that_prefix() -> None:
     plan = run_stack(
-        "aws", {"model": model_dir("remote-aws", "s3://team-models/llm/v3"), "weightsSize": "15Gi"}
+        "aws",
+        {**PREBUILT, "model": model_dir("remote-aws", "s3://team-models/llm/v3"), "weightsSize": "15Gi"},
     )
     assert not plan.by_type("aws:s3/bucket:Bucket") and not plan.by_type(
         "aws:s3/bucketObjectv2:BucketObjectv2"
@@ -37,7 +38,9 @@ def test_an_s3_uri_on_aws_uploads_nothing_and_grants_read_on_that_prefix() -> No
 
 
 def test_a_gs_uri_on_gcp_grants_object_viewer_under_its_prefix() -> None:
-    plan = run_stack("gcp", {"model": model_dir("remote-gcp", "gs://team-models/llm/"), "weightsSize": "2Gi"})
+    plan = run_stack(
+        "gcp", {**PREBUILT, "model": model_dir("remote-gcp", "gs://team-models/llm/"), "weightsSize": "2Gi"}
+    )
     assert not plan.by_type("gcp:storage/bucket:Bucket")
     grant = plan.one("gcp:storage/bucketIAMMember:BucketIAMMember").inputs
     assert grant["bucket"] == "team-models"
@@ -50,12 +53,12 @@ def test_a_gs_uri_on_gcp_grants_object_viewer_under_its_prefix() -> None:
 def test_an_az_uri_needs_the_containers_resource_id_and_grants_on_it() -> None:
     model = model_dir("remote-azure", "az://models/llm/")
     with pytest.raises(PlanError, match="liftoff:weightsBucket"):
-        run_stack("azure", {"model": model, "weightsSize": "2Gi"})
+        run_stack("azure", {**PREBUILT, "model": model, "weightsSize": "2Gi"})
     container = (
         "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/data/providers/Microsoft.Storage/"
         "storageAccounts/teamdata/blobServices/default/containers/models"
     )
-    plan = run_stack("azure", {"model": model, "weightsSize": "2Gi", "weightsBucket": container})
+    plan = run_stack("azure", {**PREBUILT, "model": model, "weightsSize": "2Gi", "weightsBucket": container})
     grant = plan.one("azure-native:authorization:RoleAssignment", "weights-reader-blobs").inputs
     assert grant["scope"] == container and "StringStartsWith 'llm/'" in grant["condition"]
     assert server_env(plan)["AZURE_STORAGE_ACCOUNT_NAME"] == "teamdata"
@@ -64,18 +67,21 @@ def test_an_az_uri_needs_the_containers_resource_id_and_grants_on_it() -> None:
 
 def test_a_uri_of_another_clouds_store_is_refused_naming_the_model() -> None:
     with pytest.raises(PlanError, match=r"liftoff:model: .*gs://elsewhere/x/ is not in S3"):
-        run_stack("aws", {"model": model_dir("wrong-store", "gs://elsewhere/x/"), "weightsSize": "1Gi"})
+        run_stack(
+            "aws", {**PREBUILT, "model": model_dir("wrong-store", "gs://elsewhere/x/"), "weightsSize": "1Gi"}
+        )
 
 
 def test_a_uri_without_a_declared_size_is_refused_naming_weights_size() -> None:
     with pytest.raises(PlanError, match="liftoff:weightsSize: is required"):
-        run_stack("aws", {"model": model_dir("no-size", "s3://team-models/llm/")})
+        run_stack("aws", {**PREBUILT, "model": model_dir("no-size", "s3://team-models/llm/")})
 
 
 def test_dev_reads_an_s3_compatible_endpoint_with_the_users_secret_as_env_from() -> None:
     plan = run_stack(
         "dev",
         {
+            **PREBUILT,
             "model": model_dir("remote-dev", "s3://models/llm/"),
             "weightsSize": "1Gi",
             "weightsEndpoint": "http://seaweedfs.storage.svc:8333",
@@ -92,7 +98,9 @@ def test_dev_reads_an_s3_compatible_endpoint_with_the_users_secret_as_env_from()
 
 def test_dev_without_the_secret_or_with_a_local_folder_is_refused() -> None:
     with pytest.raises(PlanError, match="liftoff:weightsCredentialsSecret: is required"):
-        run_stack("dev", {"model": model_dir("dev-no-secret", "s3://models/llm/"), "weightsSize": "1Gi"})
+        run_stack(
+            "dev", {**PREBUILT, "model": model_dir("dev-no-secret", "s3://models/llm/"), "weightsSize": "1Gi"}
+        )
     with pytest.raises(PlanError, match=r"liftoff:model: .*the dev stack uploads nothing"):
         run_stack("dev", {"model": local_model("dev-local")})
 

@@ -14,6 +14,25 @@ MODEL = b"\x00weights\x01" * 3000
 """The model file's bytes; `dup.bin` holds the same, so the upload stores them once."""
 CONFIG = b'{"hidden": 64}\n'
 FILES = {"model.safetensors": MODEL, "extra/config.json": CONFIG, "dup.bin": MODEL}
+PREBUILT = {"image": "registry.example.com/liftoff@sha256:" + "0" * 64}
+"""For a URI's model: an image built elsewhere, so the plan neither builds nor runs the model check (which
+would fetch the weights)."""
+HANDLER = """import torch
+from service.handler import Handler
+
+
+class Fixed(Handler):
+    \"\"\"A fixed nn.Linear: the stack tests need a directory that serves, not these weights' contents.\"\"\"
+
+    def setup(self, context):
+        super().setup(context)
+        self.net = torch.nn.Linear(4, 2)
+        torch.nn.init.constant_(self.net.weight, 0.5)
+        torch.nn.init.zeros_(self.net.bias)
+
+    def predict(self, x):
+        return self.net(x)
+"""
 
 
 def sha(data: bytes) -> str:
@@ -37,6 +56,7 @@ def model_dir(name: str, weights: str, files: dict[str, bytes] | None = None) ->
             }
         )
     )
+    (folder / "handler.py").write_text(HANDLER)
     for path, data in (files or {}).items():
         (folder / "weights" / path).parent.mkdir(parents=True, exist_ok=True)
         (folder / "weights" / path).write_bytes(data)
