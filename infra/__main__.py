@@ -14,6 +14,7 @@ from infra.clouds import create_platform
 from infra.costs import program as costs
 from infra.image import inference_image
 from infra.settings import load_settings
+from infra.weights import describe_size
 from infra.workload.inference_service import InferenceService, InferenceServiceArgs
 from infra.workload.scale_to_zero import keda_http_values
 
@@ -60,6 +61,10 @@ pulumi.export("imageDigest", image.digest)
 pulumi.export("image", image.ref)
 pulumi.export("kubeconfig", pulumi.Output.secret(platform.kubeconfig))
 pulumi.export("clusterName", platform.cluster_name)
+if platform.weights is not None:
+    # The plan prints these: where the pods fetch the weights from, and how much they fetch.
+    pulumi.export("weights", platform.weights.uri)
+    pulumi.export("weightsSize", describe_size(platform.weights.total_bytes))
 if addons.grafana_admin_password is not None:
     pulumi.export("grafanaAdminPassword", addons.grafana_admin_password)
 costs.finish(

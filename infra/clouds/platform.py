@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.weights.access import WeightsAccess
+
 
 @dataclass(frozen=True)
 class Registry:
@@ -103,3 +105,6 @@ class Platform:
     them, so `pulumi destroy` deletes the Services (and their cloud load balancers) before the network."""
     lb_address: Callable[[k8s.core.v1.Service], pulumi.Output[str]] = default_lb_address
     """How this cloud reports a LoadBalancer Service's address."""
+    weights: WeightsAccess | None = None
+    """How the pods read the model's weights from this cloud's store (`infra/clouds/<cloud>/weights.py`);
+    None when model.json names no weights."""

@@ -46,6 +46,7 @@ from infra.settings.edge import EdgeSettings
 from infra.settings.scale_to_zero import ScaleToZero
 from service.settings import Settings as ServerContract
 from service.settings import deployment, stack_keys
+from infra.settings.weights import WeightsSettings
 
 __all__ = [
     "CLOUDS",
@@ -214,7 +215,7 @@ class Settings(CloudContext):
     """Everything the program needs from the stack configuration (`gpu` and `allow_extended_support` come
     from `CloudContext`)."""
 
-    nested = ("resources", "server", "autoscaling", "scale_to_zero", "edge")
+    nested = ("resources", "server", "autoscaling", "scale_to_zero", "edge", "weights")
 
     cloud: CloudName = Field("local", alias="cloud")
     """Which `infra/clouds/<cloud>/` builds the platform."""
@@ -256,6 +257,8 @@ class Settings(CloudContext):
     """Host name the Ingress answers to; None: any host, reached by the load balancer's address."""
     edge: EdgeSettings
     """API keys, the routes the Ingress publishes, TLS, Traefik's limits, egress (infra/settings/edge.py)."""
+    weights: WeightsSettings
+    """Where an upload of the model's weights goes, a URI's size, the dev stack's store (settings/weights.py)."""
     pre_stop_s: int = Field(5, ge=0, le=120, alias="preStopSeconds")
     """Seconds a terminating pod keeps serving while endpoints and the proxy drop it."""
     startup_timeout_s: int = Field(600, ge=30, le=3600, alias="startupTimeoutSeconds")

@@ -24,6 +24,7 @@ from infra.workload import (
     network_policies,
     pod,
     scale_to_zero,
+    weights,
 )
 from infra.workload.dashboard import dashboard_json
 
@@ -115,8 +116,13 @@ class InferenceService(pulumi.ComponentResource):
                 "liftoff:auth is false: anyone who finds the address can call the model. "
                 "Remove the setting to require API keys."
             )
+        access = platform.weights
         account = k8s.core.v1.ServiceAccount(
-            f"{name}-account", metadata=meta(), automount_service_account_token=False, opts=opts_(namespace)
+            f"{name}-account",
+            # The cloud's documented tie to the identity that may read the weights (infra/clouds/*/weights.py).
+            metadata=meta(annotations=dict(access.service_account_annotations) if access else None),
+            automount_service_account_token=False,
+            opts=opts_(namespace, *(access.depends_on if access else ())),
         )
         gpu = platform.gpu
         deployment = k8s.apps.v1.Deployment(
@@ -139,8 +145,11 @@ class InferenceService(pulumi.ComponentResource):
                         "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
                     },
                     "template": {
-                        "metadata": {"labels": labels},
-                        "spec": pod.pod_spec(settings, args.image, gpu, labels, NAME),
+                        "metadata": {
+                            **weights.template_metadata(access),
+                            "labels": {**labels, **(access.pod_labels if access else {})},
+                        },
+                        "spec": pod.pod_spec(settings, args.image, gpu, labels, NAME, access),
                     },
                 }
             ),
@@ -208,19 +217,19 @@ class InferenceService(pulumi.ComponentResource):
             # The interceptor forwards the requests when scaling to zero.
             + ([scale_to_zero.KEDA_NAMESPACE] if settings.scales_to_zero else [])
         )
+        server_policy = network_policies.server_spec(
+            labels,
+            [pod.PORT, pod.GRPC_PORT],
+            sources,
+            settings.edge.egress_cidrs,
+            metrics_port=pod.METRICS_PORT,
+            scrapers=[args.monitoring_namespace] if args.monitoring_namespace else [],
+        )
+        server_policy["egress"] += [dict(rule) for rule in (access.egress if access else ())]
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
             metadata=meta(),
-            spec=untyped(
-                network_policies.server_spec(
-                    labels,
-                    [pod.PORT, pod.GRPC_PORT],
-                    sources,
-                    settings.edge.egress_cidrs,
-                    metrics_port=pod.METRICS_PORT,
-                    scrapers=[args.monitoring_namespace] if args.monitoring_namespace else [],
-                )
-            ),
+            spec=untyped(server_policy),
             opts=opts_(namespace),
         )
         if args.prometheus_url is None and not settings.scales_to_zero:

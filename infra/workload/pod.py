@@ -11,7 +11,8 @@ import pulumi
 
 from infra.clouds.platform import GpuScheduling
 from infra.settings import Settings, server_values
-from infra.workload import api_keys
+from infra.weights.access import WeightsAccess
+from infra.workload import api_keys, weights
 from service.settings import env_name
 
 PORT = 8080
@@ -35,7 +36,7 @@ TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 """Kubernetes' default, said explicitly, and given to the server as LIFTOFF_TERMINATION_MESSAGE_PATH."""
 
 
-def environment(settings: Settings) -> list[dict[str, Any]]:
+def environment(settings: Settings, weights_access: WeightsAccess | None = None) -> list[dict[str, Any]]:
     env = {
         "LIFTOFF_HOST": "0.0.0.0",  # noqa: S104 (inside the pod; the Service and NetworkPolicy guard it)
         "LIFTOFF_PORT": str(PORT),
@@ -49,12 +50,15 @@ def environment(settings: Settings) -> list[dict[str, Any]]:
     if settings.edge.auth:
         env["LIFTOFF_API_KEYS_FILE"] = api_keys.KEYS_FILE
     rendered: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in env.items()]
+    rendered += weights.environment(weights_access)
     # Each replica names itself in the X-Liftoff-Replica header.
     rendered.append({"name": "LIFTOFF_REPLICA_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})
     return rendered
 
 
-def resources(settings: Settings, gpu: GpuScheduling | None) -> dict[str, Any]:
+def resources(
+    settings: Settings, gpu: GpuScheduling | None, weights_access: WeightsAccess | None = None
+) -> dict[str, Any]:
     res = settings.resources
     requests: dict[str, str] = {"cpu": res.cpu_request, "memory": res.memory_request}
     limits: dict[str, str] = {"memory": res.memory_limit}
@@ -63,12 +67,13 @@ def resources(settings: Settings, gpu: GpuScheduling | None) -> dict[str, Any]:
     if gpu is not None:
         # Extended resources: the request must equal the limit.
         requests[gpu.resource] = limits[gpu.resource] = str(gpu.count)
-    requests["ephemeral-storage"] = "256Mi"
-    limits["ephemeral-storage"] = "1Gi"
+    extra = weights.extra_ephemeral_mib(weights_access)
+    requests["ephemeral-storage"] = f"{256 + extra}Mi" if extra else "256Mi"
+    limits["ephemeral-storage"] = f"{1024 + extra}Mi" if extra else "1Gi"
     return {"requests": requests, "limits": limits}
 
 
-def probes(settings: Settings) -> dict[str, Any]:
+def probes(settings: Settings, weights_access: WeightsAccess | None = None) -> dict[str, Any]:
     """Startup waits out the model load (up to liftoff:startupTimeoutSeconds); readiness takes the pod out
     of the Service while it drains or is overloaded; liveness restarts a wedged process only."""
 
@@ -79,7 +84,10 @@ def probes(settings: Settings) -> dict[str, Any]:
         "startupProbe": {
             **http(READINESS_PATH),
             "periodSeconds": PROBE_PERIOD_S,
-            "failureThreshold": max(1, settings.startup_timeout_s // PROBE_PERIOD_S),
+            "failureThreshold": max(
+                1,
+                -(-(settings.startup_timeout_s + weights.extra_startup_s(weights_access)) // PROBE_PERIOD_S),
+            ),
             "timeoutSeconds": 2,
         },
         "readinessProbe": {**http(READINESS_PATH), "periodSeconds": PROBE_PERIOD_S, "failureThreshold": 2},
@@ -116,7 +124,12 @@ def container_security_context() -> dict[str, Any]:
     }
 
 
-def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling | None) -> dict[str, Any]:
+def container(
+    settings: Settings,
+    image: pulumi.Input[str],
+    gpu: GpuScheduling | None,
+    weights_access: WeightsAccess | None = None,
+) -> dict[str, Any]:
     return {
         "name": "server",
         "image": image,
@@ -126,9 +139,10 @@ def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling |
             {"name": METRICS_PORT_NAME, "containerPort": METRICS_PORT, "protocol": "TCP"},
             {"name": GRPC_PORT_NAME, "containerPort": GRPC_PORT, "protocol": "TCP"},
         ],
-        "env": environment(settings),
-        "resources": resources(settings, gpu),
-        **probes(settings),
+        "env": environment(settings, weights_access),
+        "envFrom": weights.env_from(weights_access),
+        "resources": resources(settings, gpu, weights_access),
+        **probes(settings, weights_access),
         # Keep serving while endpoints, kube-proxy and the ingress controller drop this pod; SIGTERM
         # comes after, and the server then drains within LIFTOFF_DRAIN_TIMEOUT_S.
         "lifecycle": {"preStop": {"sleep": {"seconds": settings.pre_stop_s}}}
@@ -146,12 +160,18 @@ def container(settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling |
                 if settings.edge.auth
                 else []
             ),
+            *weights.mount(weights_access),
         ],
     }
 
 
 def pod_spec(
-    settings: Settings, image: pulumi.Input[str], gpu: GpuScheduling | None, labels: dict[str, str], sa: str
+    settings: Settings,
+    image: pulumi.Input[str],
+    gpu: GpuScheduling | None,
+    labels: dict[str, str],
+    sa: str,
+    weights_access: WeightsAccess | None = None,
 ) -> dict[str, Any]:
     spread = [
         {
@@ -168,7 +188,7 @@ def pod_spec(
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": settings.termination_grace_s,
         "securityContext": pod_security_context(),
-        "containers": [container(settings, image, gpu)],
+        "containers": [container(settings, image, gpu, weights_access)],
         "volumes": [
             {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
             # Readable by the server's group only (fsGroup); no subPath, so a changed Secret reaches the pod.
@@ -177,6 +197,7 @@ def pod_spec(
                 if settings.edge.auth
                 else []
             ),
+            *weights.volume(weights_access),
         ],
         "topologySpreadConstraints": spread,
         "nodeSelector": dict(gpu.node_selector) if gpu and gpu.node_selector else None,

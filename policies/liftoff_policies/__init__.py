@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import PolicyPack, ResourceValidationPolicy, StackValidationPolicy
 
-from liftoff_policies import access, clusters, containers, cost_tags, edge, gpu_pools, registries
+from liftoff_policies import access, clusters, containers, cost_tags, edge, gpu_pools, registries, weights
 from liftoff_policies.rule import ResourceRule, StackRule
 
 RULES: list[ResourceRule | StackRule] = [
@@ -19,6 +19,8 @@ RULES: list[ResourceRule | StackRule] = [
     edge.TLS_RULE,
     edge.AUTH_RULE,
     edge.NODE_CREDENTIALS_RULE,
+    weights.RULE,
+    weights.STACK_RULE,
 ]
 
 

@@ -56,6 +56,10 @@ def tag_path(resource_type: str) -> tuple[str, ...] | None:
 AZURE_UNTAGGABLE = {
     "azure-native:authorization:RoleAssignment",
     "azure-native:network:Subnet",
+    # Parts of a storage account or an identity, which carry the tags themselves.
+    "azure-native:storage:BlobContainer",
+    "azure-native:storage:Blob",
+    "azure-native:managedidentity:FederatedIdentityCredential",
 }
 
 

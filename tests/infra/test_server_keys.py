@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from infra.settings import ConfigSource, Settings, SettingsError, load_settings
+from infra.weights.access import WeightsAccess
 from infra.workload import pod
 from service.settings import Settings as ServerContract
 from service.settings import deployment, env_name, stack_keys
@@ -41,7 +42,12 @@ def test_every_stack_key_of_the_server_reaches_the_pod_under_the_servers_name() 
 
 
 def test_every_setting_the_pod_fixes_is_in_its_environment() -> None:
-    env = {item["name"] for item in pod.environment(load(auth=True))}
+    # With keys and weights outside the image, the pod sets every variable it fixes.
+    with_weights = WeightsAccess(uri="s3://bucket/model/", total_bytes=1, version="v1")
+    env = {item["name"] for item in pod.environment(load(auth=True), with_weights)}
+    assert not {"LIFTOFF_WEIGHTS_URI", "LIFTOFF_WEIGHTS_DIR"} & {
+        item["name"] for item in pod.environment(load(auth=True))
+    }
     fixed = [name for name, info in ServerContract.model_fields.items() if "pod" in deployment(info)]
     never = [
         name for name in fixed if deployment(ServerContract.model_fields[name])["pod"].startswith("never")

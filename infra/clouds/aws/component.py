@@ -33,9 +33,11 @@ from infra.clouds.aws.node_pools import GPU_LABELS, GPU_TAINT, create_node_pools
 from infra.clouds.aws.registry import create_registry
 from infra.clouds.aws.settings import AwsSettings
 from infra.clouds.aws.tags import cost_tags
+from infra.clouds.aws.weights import create_weights
 from infra.clouds.children import Children
 from infra.clouds.platform import GpuScheduling, Platform, Registry
 from infra.settings import Settings
+from infra.weights.stack import stack_weights
 
 # The ingress controller's Service becomes an internet-facing Network Load Balancer. This module does not
 # install the AWS Load Balancer Controller, so the annotation is the one EKS's built-in cloud controller
@@ -57,6 +59,7 @@ class AwsPlatform(pulumi.ComponentResource):
     """VPC, EKS, node groups, IAM, ECR and cluster-autoscaler for one stack."""
 
     cluster_name: str
+    cluster: aws.eks.Cluster
     k8s_provider: k8s.Provider
     kubeconfig: pulumi.Output[str]
     registry: Registry
@@ -100,6 +103,7 @@ class AwsPlatform(pulumi.ComponentResource):
             description=f"Nodes of EKS cluster {self.cluster_name}",
             children=children,
         )
+        self.cluster = control.cluster
         pools = create_node_pools(
             settings,
             cluster=control.cluster,
@@ -178,6 +182,19 @@ def create_platform(settings: Settings) -> Platform:
         else None
     )
     tags = cost_tags(stack)
+    location = stack_weights(settings)
+    weights = (
+        create_weights(
+            "weights",
+            settings,
+            location,
+            cluster=component.cluster,
+            region=aws_settings.region,
+            children=Children(parent=component, tags=tags),
+        )
+        if location is not None
+        else None
+    )
     return Platform(
         name="aws",
         cluster_name=component.cluster_name,
@@ -193,4 +210,5 @@ def create_platform(settings: Settings) -> Platform:
         },
         image_platform="linux/amd64",
         depends_on=component.ready,
+        weights=weights,
     )

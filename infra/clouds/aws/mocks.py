@@ -85,7 +85,13 @@ def _launch_template(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {"latestVersion": 1, "arn": _arn("ec2", f"launch-template/lt-{args.name}")}
 
 
+def _bucket(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("bucket") or f"{args.inputs.get('bucketPrefix', '')}{args.name}-mock"
+    return {"bucket": name, "arn": f"arn:aws:s3:::{name}"}
+
+
 RESOURCES: dict[str, ResourceOutputs] = {
+    "aws:s3/bucket:Bucket": _bucket,
     "pulumi:providers:aws": _provider,
     "aws:eks/cluster:Cluster": _cluster,
     "aws:eks/nodeGroup:NodeGroup": _node_group,

@@ -22,9 +22,11 @@ from infra.clouds.azure.propagation import RolePropagation
 from infra.clouds.azure.registry import ImageRegistry, create_registry
 from infra.clouds.azure.settings import AzureSettings
 from infra.clouds.azure.tags import cost_tags
+from infra.clouds.azure.weights import create_weights
 from infra.clouds.children import Children
 from infra.clouds.platform import Platform
 from infra.settings import Settings
+from infra.weights.stack import stack_weights
 
 __all__ = ["AzurePlatform", "AzurePlatformArgs", "create_platform"]
 
@@ -62,6 +64,8 @@ class AzurePlatform(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     k8s_provider: k8s.Provider
     cluster_name: str
+    resource_group_name: pulumi.Output[str]
+    subscription_id: pulumi.Output[str]
     ready: list[pulumi.Resource]
     """What the workload waits for: the cluster and its pools, and the roles that let the deployer in, the
     nodes pull the image and the cluster manage its load balancers."""
@@ -82,6 +86,8 @@ class AzurePlatform(pulumi.ComponentResource):
             location=settings.location,
             children=children,
         )
+        self.resource_group_name = network.resource_group.name
+        self.subscription_id = client.apply(lambda c: c.subscription_id)
         built = create_cluster(
             f"{name}-aks",
             settings=settings,
@@ -162,6 +168,21 @@ def _kubelet_object_id(
 def create_platform(settings: Settings) -> Platform:
     azure = settings.cloud_settings_as(AzureSettings)
     component = AzurePlatform("azure", AzurePlatformArgs(azure=azure, gpus_per_pod=settings.gpu))
+    location = stack_weights(settings)
+    weights = (
+        create_weights(
+            "weights",
+            settings,
+            location,
+            cluster=component.cluster,
+            resource_group_name=component.resource_group_name,
+            region=azure.location,
+            subscription_id=component.subscription_id,
+            children=Children(parent=component, tags=cost_tags()),
+        )
+        if location is not None
+        else None
+    )
     return Platform(
         name="azure",
         cluster_name=component.cluster.name,
@@ -174,4 +195,5 @@ def create_platform(settings: Settings) -> Platform:
         install_metrics_server=False,
         ingress_annotations=ingress_annotations(settings),
         depends_on=tuple(component.ready),
+        weights=weights,
     )

@@ -7,6 +7,7 @@ and a plan that reaches the end proves it did not.
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 
 import pulumi
@@ -75,7 +76,26 @@ def _acr_push_token(_args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {"refresh_token": MOCK_ACR_REFRESH_TOKEN, "expires_on": 4102444800.0}
 
 
+def _identity(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    seed = hashlib.sha256(args.name.encode()).hexdigest()
+    uuid = f"{seed[:8]}-{seed[8:12]}-4{seed[13:16]}-8{seed[17:20]}-{seed[20:32]}"
+    return {"name": args.name, "clientId": uuid, "principalId": uuid, "tenantId": TENANT_ID}
+
+
+def _blob_container(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    group, account = args.inputs.get("resourceGroupName"), args.inputs.get("accountName")
+    name = args.inputs.get("containerName") or args.name
+    return {
+        "name": name,
+        "id": f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers/Microsoft.Storage/"
+        f"storageAccounts/{account}/blobServices/default/containers/{name}",
+    }
+
+
 RESOURCES = {
+    "azure-native:managedidentity:UserAssignedIdentity": _identity,
+    "azure-native:storage:StorageAccount": _named("accountName"),
+    "azure-native:storage:BlobContainer": _blob_container,
     "azure-native:resources:ResourceGroup": _resource_group,
     "azure-native:network:VirtualNetwork": _named("virtualNetworkName"),
     "azure-native:network:Subnet": _named("subnetName"),

@@ -21,8 +21,10 @@ from infra.clouds.gcp.registry import ImageRegistry, create_registry
 from infra.clouds.gcp.services import enable_services
 from infra.clouds.gcp.settings import GcpSettings
 from infra.clouds.gcp.tags import cost_tags
+from infra.clouds.gcp.weights import create_weights
 from infra.clouds.platform import GpuScheduling, Platform, Registry, Toleration
 from infra.settings import Settings
+from infra.weights.stack import stack_weights
 
 # Exists (not Equal): matches GKE's `present` value and any other it might use; NoSchedule as tainted.
 GPU_TOLERATION = Toleration(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")
@@ -95,6 +97,19 @@ def create_platform(settings: Settings) -> Platform:
         if settings.gpu > 0
         else None
     )
+    location = stack_weights(settings)
+    weights = (
+        create_weights(
+            "weights",
+            settings,
+            location,
+            project=gcp_settings.project,
+            region=gcp_settings.region,
+            children=Children(parent=component, tags=cost_tags()),
+        )
+        if location is not None
+        else None
+    )
     return Platform(
         name="gcp",
         cluster_name=component.cluster.name,
@@ -111,4 +126,5 @@ def create_platform(settings: Settings) -> Platform:
         # GKE collects DCGM metrics itself; NVIDIA's exporter cannot find the driver where GKE installs it.
         install_dcgm_exporter=False,
         depends_on=(component.node_pools.system, component.node_pools.gpu),
+        weights=weights,
     )

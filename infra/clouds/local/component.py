@@ -15,8 +15,10 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from infra.clouds.local.settings import LocalSettings
+from infra.clouds.local.weights import create_weights
 from infra.clouds.platform import GpuScheduling, Platform, Registry, Toleration
 from infra.settings import Settings
+from infra.weights.stack import stack_weights
 
 GPU_TOLERATION = Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")
 
@@ -60,6 +62,8 @@ def create_platform(settings: Settings) -> Platform:
         if settings.gpu > 0
         else None
     )
+    location = stack_weights(settings)
+    weights = create_weights("weights", settings, location) if location is not None else None
     return Platform(
         name="local",
         cluster_name=component.cluster_name,
@@ -72,6 +76,7 @@ def create_platform(settings: Settings) -> Platform:
         # kind's and Docker Desktop's kubelets serve self-signed certificates.
         metrics_server_args=("--kubelet-insecure-tls",),
         image_platform=local.image_platform,
+        weights=weights,
     )
 
 

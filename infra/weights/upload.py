@@ -1,0 +1,55 @@
+"""What the stack uploads for a local weights folder: one object per distinct content, and the manifest.
+
+Every resource's name and inputs derive from the content's sha256 (and the prefix), never from a time or a
+path on this machine: running the program again with the same files registers exactly the same resources,
+so `pulumi up` finds nothing to change and uploads nothing; a changed file is a new object under a new name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.weights.manifest import MANIFEST_NAME, Manifest
+
+
+@dataclass(frozen=True)
+class Blob:
+    key: str
+    """The full object key: `<prefix>blobs/<sha256>`."""
+    sha256: str
+    size: int
+    source: Path
+
+    @property
+    def resource_name(self) -> str:
+        """The Pulumi resource name: the content's hash (128 bits of it), so the same bytes keep one name."""
+        return f"weights-blob-{self.sha256[:32]}"
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    prefix: str
+    """Key prefix in the bucket, ending in "/"."""
+    blobs: tuple[Blob, ...]
+    """One per distinct content: two files with the same bytes share an object."""
+    manifest_key: str
+    manifest_json: str
+    digest: str
+    """The manifest's sha256: one version of the weights."""
+    total_bytes: int
+    """Of the files as the pod stores them (duplicates counted each time)."""
+
+
+def plan_upload(manifest: Manifest, prefix: str) -> UploadPlan:
+    seen: dict[str, Blob] = {}
+    for file in manifest.files:
+        seen.setdefault(file.sha256, Blob(f"{prefix}{file.object}", file.sha256, file.size, file.source))
+    return UploadPlan(
+        prefix=prefix,
+        blobs=tuple(sorted(seen.values(), key=lambda blob: blob.sha256)),
+        manifest_key=f"{prefix}{MANIFEST_NAME}",
+        manifest_json=manifest.to_json(),
+        digest=manifest.digest,
+        total_bytes=manifest.total_bytes,
+    )
