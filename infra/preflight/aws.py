@@ -38,6 +38,12 @@ def checks(aws: AwsSettings, run: Runner) -> list[Check]:
     return found
 
 
+def upgrade_surge(aws: AwsSettings) -> int:
+    """Nodes a managed node group's version update adds above its maximum: the larger of twice its zones
+    and its maxUnavailable (1), per the EKS user guide's "Understand each phase of node updates"."""
+    return max(2 * aws.availability_zones, 1)
+
+
 def _version(aws: AwsSettings, run: Runner, region: list[str]) -> Check:
     answer = run(["aws", "eks", "describe-cluster-versions", *region])
     versions = {
@@ -58,7 +64,11 @@ def _version(aws: AwsSettings, run: Runner, region: list[str]) -> Check:
 def _quota(aws: AwsSettings, run: Runner, region: list[str], instance_type: str, spot: bool) -> Check:
     described = run(["aws", "ec2", "describe-instance-types", "--instance-types", instance_type, *region])
     types = (described.data or {}).get("InstanceTypes", [])
-    vcpus = int(types[0]["VCpuInfo"]["DefaultVCpus"]) if types else 0
+    per_node = int(types[0]["VCpuInfo"]["DefaultVCpus"]) if types else 0
+    pool = aws.gpu_pool
+    surge = upgrade_surge(aws)
+    nodes = (pool.max_nodes if pool is not None else 1) + surge
+    vcpus = per_node * nodes
     code, title = QUOTA_CODES[("P" if instance_type.startswith("p") else "G", spot)]
     answer = run(
         ["aws", "service-quotas", "get-service-quota", "--service-code", "ec2", "--quota-code", code, *region]
@@ -68,8 +78,9 @@ def _quota(aws: AwsSettings, run: Runner, region: list[str], instance_type: str,
     return Check(
         f"GPU quota for {instance_type}",
         passed,
-        f"{title}: {limit:g} vCPUs, one {instance_type} needs {vcpus or '?'}",
-        f"request at least {vcpus or 'its'} vCPUs of '{title}' ({code}) in {aws.region}: {QUOTA_PAGE}/{code} "
+        f"{title}: {limit:g} vCPUs, {nodes} {instance_type} need {vcpus or '?'}",
+        f"request at least {vcpus or 'its'} vCPUs of '{title}' ({code}) in {aws.region} "
+        f"(liftoff:awsGpuMaxNodes + {surge} nodes an upgrade adds): {QUOTA_PAGE}/{code} "
         "(new accounts start at 0; approval can take a day)",
     )
 

@@ -38,7 +38,7 @@ class Recorded:
         return self.answers.get(f"{argv[1]} {argv[2]}", Answer(False, None, "no recorded answer"))
 
 
-def healthy(quota_value: float = 8) -> Recorded:
+def healthy(quota_value: float = 28) -> Recorded:
     return Recorded(
         sts__get_caller_identity=Answer(True, IDENTITY),
         eks__describe_cluster_versions=Answer(True, VERSIONS),
@@ -66,8 +66,15 @@ def test_a_ready_account_passes_every_check() -> None:
 def test_a_gpu_quota_of_zero_fails_with_the_quota_page_and_the_vcpus_to_ask_for() -> None:
     check = by_name(preflight("aws", healthy(quota_value=0)))["GPU quota for g5.xlarge"]
     assert not check.passed
-    assert "L-DB2E81BA" in check.fix and "servicequotas" in check.fix and "at least 4 vCPUs" in check.fix
+    assert "L-DB2E81BA" in check.fix and "servicequotas" in check.fix and "at least 28 vCPUs" in check.fix
     assert "[FAIL]" in check.line() and "fix:" in check.line()
+
+
+def test_quota_for_one_node_is_not_enough_for_the_pool_at_its_largest() -> None:
+    """Pulumi.aws.yaml: up to 3 g5.xlarge (4 vCPUs each), and a node group update adds twice its 2 zones."""
+    check = by_name(preflight("aws", healthy(quota_value=27)))["GPU quota for g5.xlarge"]
+    assert not check.passed and "7 g5.xlarge need 28" in check.detail
+    assert by_name(preflight("aws", healthy(quota_value=28)))["GPU quota for g5.xlarge"].passed
 
 
 def test_missing_credentials_stop_the_preflight_with_the_login_command() -> None:

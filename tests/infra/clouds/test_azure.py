@@ -620,3 +620,17 @@ def test_the_deployers_roles_are_used_only_once_azure_has_propagated_them(
     assert "azure-admin-propagation" in dependencies["provider"]
     assert "azure-acr-deployer-push" in every["azure-acr-push-propagation"]
     assert "azure-acr-push-propagation" in every["azure-acr-push-token"]
+
+
+def test_the_cluster_identitys_subnet_role_is_propagated_before_the_first_release(
+    dependencies: dict[str, Any], variant_plan: Plan
+) -> None:
+    """The cloud controller wires Traefik's load balancer with the cluster identity's Network Contributor
+    role on the node subnet: the first Helm release waits for it as for the deployer's, with or without
+    deployer roles."""
+    every = dependencies["all"]
+    assert "azure-aks-subnet-network" in every["azure-admin-propagation"]
+    assert "azure-admin-propagation" in dependencies["provider"]
+    assert any(r.name == "azure-admin-propagation" for r in variant_plan.resources), (
+        "no deployer roles (azureGrantDeployerRoles false): the subnet role still waits"
+    )
