@@ -79,12 +79,18 @@ def create_cluster(
             http_load_balancing=C.ClusterAddonsConfigHttpLoadBalancingArgs(disabled=False),
             horizontal_pod_autoscaling=C.ClusterAddonsConfigHorizontalPodAutoscalingArgs(disabled=False),
         ),
-        logging_config=C.ClusterLoggingConfigArgs(enable_components=["SYSTEM_COMPONENTS", "WORKLOADS"]),
+        # Cloud Logging and Managed Prometheus bill per GiB and per sample: workloads' logs and GPU metrics
+        # only when the stack asks (gcpWorkloadLogs, gcpManagedGpuMetrics).
+        logging_config=C.ClusterLoggingConfigArgs(
+            enable_components=["SYSTEM_COMPONENTS", *(["WORKLOADS"] if settings.workload_logs else [])]
+        ),
         # GPU metrics from GKE's own DCGM collection (managed Prometheus): on COS nodes the driver lives
         # where only GKE's tooling looks, so a self-installed DCGM exporter would find no GPU.
         monitoring_config=C.ClusterMonitoringConfigArgs(
-            enable_components=["SYSTEM_COMPONENTS", "DCGM"],
-            managed_prometheus=C.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
+            enable_components=["SYSTEM_COMPONENTS", *(["DCGM"] if settings.managed_gpu_metrics else [])],
+            managed_prometheus=C.ClusterMonitoringConfigManagedPrometheusArgs(
+                enabled=settings.managed_gpu_metrics
+            ),
         ),
         resource_labels=dict(children.tags),
         # The provider's default is true, which makes `pulumi destroy` fail; the stack turns it on by choice.

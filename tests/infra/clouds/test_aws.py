@@ -398,7 +398,7 @@ def test_roles_hold_only_the_managed_policies_their_job_needs(default_plan: Plan
     assert attached_policies(default_plan, "eks-node") == {
         f"{managed}/AmazonEKSWorkerNodePolicy",
         f"{managed}/AmazonEKS_CNI_Policy",
-        f"{managed}/AmazonEC2ContainerRegistryReadOnly",
+        f"{managed}/AmazonEC2ContainerRegistryPullOnly",
     }
     assert attached_policies(default_plan, "cluster-autoscaler") == set()
     every = {a.inputs["policyArn"] for a in default_plan.by_type(ATTACHMENT)}
