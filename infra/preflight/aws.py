@@ -86,23 +86,48 @@ def _quota(aws: AwsSettings, run: Runner, region: list[str], instance_type: str,
 
 
 def _offered(aws: AwsSettings, run: Runner, region: list[str], instance_type: str) -> Check:
+    """The zones the program will choose (by zone ID, never one EKS refuses, GPU zones first), each of which
+    must offer the GPU type: the node group can only launch it in the VPC's zones."""
+    from infra.clouds.aws.network import choose_zones
+
     answer = run(
         [
             "aws",
             "ec2",
             "describe-instance-type-offerings",
             "--location-type",
-            "availability-zone",
+            "availability-zone-id",
             "--filters",
             f"Name=instance-type,Values={instance_type}",
             *region,
         ]
     )
-    zones = sorted(o.get("Location", "") for o in (answer.data or {}).get("InstanceTypeOfferings", []))
-    return Check(
-        f"{instance_type} offered in {aws.region}",
-        answer.ok and bool(zones),
-        f"in {', '.join(zones)}" if zones else (answer.error or "in no zone"),
-        "pick another liftoff:awsGpuInstanceTypes or liftoff:awsRegion "
-        "(aws ec2 describe-instance-type-offerings lists where each type runs)",
+    zones = run(
+        [
+            "aws",
+            "ec2",
+            "describe-availability-zones",
+            "--filters",
+            "Name=opt-in-status,Values=opt-in-not-required",
+            "Name=state,Values=available",
+            *region,
+        ]
     )
+    offered = {o.get("Location", "") for o in (answer.data or {}).get("InstanceTypeOfferings", [])}
+    listed = (zones.data or {}).get("AvailabilityZones", [])
+    names = [z.get("ZoneName", "") for z in listed]
+    ids = [z.get("ZoneId", "") for z in listed]
+    name = f"{instance_type} offered in the zones chosen in {aws.region}"
+    fix = (
+        "pick another liftoff:awsGpuInstanceTypes or liftoff:awsRegion, or fewer liftoff:awsAvailabilityZones "
+        "(aws ec2 describe-instance-type-offerings --location-type availability-zone-id lists where it runs)"
+    )
+    if not (answer.ok and zones.ok):
+        return Check(name, False, answer.error or zones.error or "no answer", fix)
+    try:
+        chosen = choose_zones(names, ids, offered, aws.availability_zones)
+    except ValueError as refused:
+        return Check(name, False, str(refused), fix)
+    missing = [f"{zone} ({zone_id})" for zone, zone_id in chosen if zone_id not in offered]
+    where = ", ".join(f"{zone} ({zone_id})" for zone, zone_id in chosen)
+    return Check(name, not missing, f"not in {', '.join(missing)}" if missing else f"in {where}", fix)

@@ -19,7 +19,13 @@ VERSIONS = {
     ]
 }
 G5 = {"InstanceTypes": [{"InstanceType": "g5.xlarge", "VCpuInfo": {"DefaultVCpus": 4}}]}
-OFFERED = {"InstanceTypeOfferings": [{"Location": "us-east-1a"}, {"Location": "us-east-1b"}]}
+OFFERED = {"InstanceTypeOfferings": [{"Location": "use1-az1"}, {"Location": "use1-az2"}]}
+ZONES = {
+    "AvailabilityZones": [
+        {"ZoneName": f"us-east-1{letter}", "ZoneId": f"use1-az{index}"}
+        for index, letter in enumerate("abcd", 1)
+    ]
+}
 
 
 def quota(value: float) -> dict[str, Any]:
@@ -45,6 +51,7 @@ def healthy(quota_value: float = 28) -> Recorded:
         ec2__describe_instance_types=Answer(True, G5),
         service_quotas__get_service_quota=Answer(True, quota(quota_value)),
         ec2__describe_instance_type_offerings=Answer(True, OFFERED),
+        ec2__describe_availability_zones=Answer(True, ZONES),
     )
 
 
@@ -58,7 +65,7 @@ def test_a_ready_account_passes_every_check() -> None:
         "credentials",
         "EKS 1.35 in us-east-1",
         "GPU quota for g5.xlarge",
-        "g5.xlarge offered in us-east-1",
+        "g5.xlarge offered in the zones chosen in us-east-1",
     ]
     assert all(c.passed for c in found), [c.line() for c in found]
 
@@ -97,7 +104,9 @@ def test_a_minor_no_longer_in_standard_support_in_the_region_names_the_setting()
 def test_an_instance_type_offered_in_no_zone_fails() -> None:
     recorded = healthy()
     recorded.answers["ec2 describe-instance-type-offerings"] = Answer(True, {"InstanceTypeOfferings": []})
-    assert not by_name(preflight("aws", recorded))["g5.xlarge offered in us-east-1"].passed
+    assert not by_name(preflight("aws", recorded))[
+        "g5.xlarge offered in the zones chosen in us-east-1"
+    ].passed
 
 
 def test_every_call_names_the_stacks_region() -> None:
@@ -117,3 +126,16 @@ def test_the_command_exits_1_on_a_failure(
     monkeypatch.setattr("infra.preflight.__main__.run_cli", healthy(quota_value=0))
     assert main(["--stack", "aws"]) == 1
     assert "[FAIL] GPU quota for g5.xlarge" in capsys.readouterr().out
+
+
+def test_the_zones_chosen_are_checked_by_id_and_never_one_eks_refuses() -> None:
+    """use1-az3 offers the GPU but EKS refuses it: the preflight checks the two zones the program takes."""
+    recorded = healthy()
+    recorded.answers["ec2 describe-instance-type-offerings"] = Answer(
+        True, {"InstanceTypeOfferings": [{"Location": "use1-az3"}, {"Location": "use1-az4"}]}
+    )
+    check = by_name(preflight("aws", recorded))["g5.xlarge offered in the zones chosen in us-east-1"]
+    assert not check.passed and "use1-az3" not in check.detail
+    assert "us-east-1a (use1-az1)" in check.detail, "the second zone chosen has no g5.xlarge"
+    asked = next(argv for argv in recorded.asked if argv[2] == "describe-instance-type-offerings")
+    assert "availability-zone-id" in asked

@@ -11,7 +11,6 @@ from infra.clouds.aws.settings import GPU_FAMILIES, AwsSettings, load
 from infra.settings import ConfigSource, SettingsError
 from infra.versions import AUTOSCALER_IMAGE_TAGS, KUBERNETES
 
-
 MY_ADDRESS = {"awsEndpointPublicCidrs": ["203.0.113.7/32"]}
 """The API answers only listed networks by default: every other test gives it one."""
 

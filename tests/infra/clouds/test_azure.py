@@ -122,7 +122,7 @@ def tolerated(taint: tuple[str, str, str], tolerations: list[dict[str, Any]]) ->
 
 
 def inference_pod(p: Plan) -> dict[str, Any]:
-    spec: dict[str, Any] = p.k8s_object("Deployment")["spec"]["template"]["spec"]
+    spec: dict[str, Any] = p.k8s_object("Deployment", "inference")["spec"]["template"]["spec"]
     return spec
 
 

@@ -228,7 +228,7 @@ def test_gpu_pods_land_only_on_gpu_nodes_and_tolerate_their_taint(default_plan: 
     gpu = pool(default_plan, "gpu")
     [taint] = gpu["nodeConfig"]["taints"]
     assert (taint["key"], taint["effect"]) == ("nvidia.com/gpu", "NO_SCHEDULE")
-    spec = default_plan.k8s_object("Deployment")["spec"]["template"]["spec"]
+    spec = default_plan.k8s_object("Deployment", "inference")["spec"]["template"]["spec"]
     accelerator = gpu["nodeConfig"]["guestAccelerators"][0]["type"]
     assert spec["nodeSelector"] == {"cloud.google.com/gke-accelerator": accelerator}
     assert any(
