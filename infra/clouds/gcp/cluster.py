@@ -23,6 +23,7 @@ def create_cluster(
     network: Network,
     children: Children,
     depends_on: list[pulumi.Resource],
+    node_account_email: pulumi.Input[str],
 ) -> C.Cluster:
     return C.Cluster(
         f"{name}-gke",
@@ -37,6 +38,12 @@ def create_cluster(
         ),
         remove_default_node_pool=True,
         initial_node_count=1,
+        # The temporary default pool runs as the stack's node account too, never the Compute Engine default
+        # account (Editor on the project) for the minutes it exists.
+        node_config=C.ClusterNodeConfigArgs(
+            service_account=node_account_email,
+            oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+        ),
         release_channel=C.ClusterReleaseChannelArgs(channel=settings.release_channel),
         min_master_version=settings.kubernetes_version,
         workload_identity_config=C.ClusterWorkloadIdentityConfigArgs(

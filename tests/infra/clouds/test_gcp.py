@@ -442,3 +442,10 @@ def test_logs_flow_logs_and_managed_gpu_metrics_are_off_unless_asked(default_pla
     assert "WORKLOADS" in on["loggingConfig"]["enableComponents"]
     assert "DCGM" in on["monitoringConfig"]["enableComponents"]
     assert asked.one("gcp:compute/subnetwork:Subnetwork").inputs["logConfig"]["flowSampling"] <= 0.1
+
+
+def test_the_temporary_default_pool_runs_as_the_stacks_node_account(default_plan: Plan) -> None:
+    """Never the Compute Engine default account, even for the minutes before the pool is removed."""
+    node_config = cluster(default_plan)["nodeConfig"]
+    account_id = default_plan.one("gcp:serviceaccount/account:Account").inputs["accountId"]
+    assert node_config["serviceAccount"] == f"{account_id}@liftoff-example.iam.gserviceaccount.com"
