@@ -36,6 +36,7 @@ addons = Addons(
         https_redirect=settings.edge.tls,
         cert_manager=settings.edge.tls_email is not None,
         keda_http_values=keda_http_values(settings) if settings.scales_to_zero else None,
+        service_namespace=settings.namespace,
     ),
 )
 service = InferenceService(

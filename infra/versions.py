@@ -40,6 +40,8 @@ KUBERNETES: dict[str, dict[str, KubernetesPin]] = {
     "aws": {
         "1.34": KubernetesPin("1.34", date(2026, 12, 2), EKS_VERSIONS),
         "1.35": KubernetesPin("1.35", date(2027, 3, 27), EKS_VERSIONS),
+        # endoflife.date's products/amazon-eks.md (mirror of 2026-08-22), read 2026-12-07.
+        "1.36": KubernetesPin("1.36", date(2027, 8, 2), EKS_VERSIONS, read=date(2026, 12, 7)),
     },
     # AKS: "End of life" in its calendar (the last day of the month named); then only platform support,
     # and no new cluster on that minor.
@@ -51,9 +53,12 @@ KUBERNETES: dict[str, dict[str, KubernetesPin]] = {
         "1.36": KubernetesPin("1.36", date(2027, 7, 1), AKS_VERSIONS, read=date(2026, 12, 4)),
     },
     # GKE: end of standard support (then maintenance, then auto-upgrade); REGULAR offers 1.33 to 1.36 now.
+    # Dates: GKE's schedule as endoflife.date records it (products/google-kubernetes-engine.md, `eol` = end
+    # of standard support, its mirror of 2026-08-22), read 2026-12-07.
     "gcp": {
-        "1.34": KubernetesPin("1.34", date(2026, 8, 31), GKE_SCHEDULE),
-        "1.35": KubernetesPin("1.35", date(2027, 3, 1), GKE_SCHEDULE),
+        "1.34": KubernetesPin("1.34", date(2026, 10, 1), GKE_SCHEDULE, read=date(2026, 12, 7)),
+        "1.35": KubernetesPin("1.35", date(2027, 4, 11), GKE_SCHEDULE, read=date(2026, 12, 7)),
+        "1.36": KubernetesPin("1.36", date(2027, 8, 9), GKE_SCHEDULE, read=date(2026, 12, 7)),
     },
 }
 DEFAULT_MINOR = "1.35"
@@ -69,9 +74,23 @@ class ImagePin:
 
 AUTOSCALER_IMAGE_TAGS: dict[str, ImagePin] = {
     # cluster-autoscaler must match the cluster's minor (its README: "use the version meant for it").
-    "1.34": ImagePin("v1.34.2", "https://github.com/kubernetes/k8s.io/pull/8815"),
+    # Tags cluster-autoscaler-1.34.5 and -1.35.2 of github.com/kubernetes/autoscaler, both of 2026-07-22, the
+    # newest patch of each minor in the mirror of 2026-08-22 (read 2026-12-07).
+    "1.34": ImagePin(
+        "v1.34.5",
+        "https://github.com/kubernetes/autoscaler/releases/tag/cluster-autoscaler-1.34.5",
+        read=date(2026, 12, 7),
+    ),
     "1.35": ImagePin(
-        "v1.35.0", "https://github.com/kubernetes/autoscaler/releases/tag/cluster-autoscaler-1.35.0"
+        "v1.35.2",
+        "https://github.com/kubernetes/autoscaler/releases/tag/cluster-autoscaler-1.35.2",
+        read=date(2026, 12, 7),
+    ),
+    # Tag cluster-autoscaler-1.36.1 of 2026-07-22, the newest 1.36 patch in the same mirror.
+    "1.36": ImagePin(
+        "v1.36.1",
+        "https://github.com/kubernetes/autoscaler/releases/tag/cluster-autoscaler-1.36.1",
+        read=date(2026, 12, 7),
     ),
 }
 
@@ -81,8 +100,8 @@ CHART_KUBERNETES_RANGES: dict[str, tuple[str, str, str]] = {
     # 2026-12-04; 2.21 lists v1.34 - v1.36, but its chart is not in the kedacore/charts mirror read here).
     "keda": ("1.33", "1.35", "https://keda.sh/docs/2.20/operate/cluster/"),
 }
-"""EKS and GKE have no 1.36 row yet: their calendars' 1.36 dates could not be read from here (2026-12-04);
-add them, with the date read, before moving a default to 1.36."""
+"""Every cloud has a 1.36 row; before moving a default to 1.36, add its cluster-autoscaler tag and check each
+chart's tested range."""
 
 
 def minor_number(minor: str) -> int:

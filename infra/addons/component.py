@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.addons import charts
+from infra.addons import charts, traefik_rbac
 from infra.addons.charts import Chart
 from infra.clouds.platform import GpuScheduling, Platform
 from infra.workload import scale_to_zero
@@ -47,6 +47,8 @@ class AddonsArgs:
     """Install cert-manager (liftoff:tlsEmail: Let's Encrypt certificates by HTTP-01)."""
     keda_http_values: Mapping[str, Any] | None = None
     """The KEDA HTTP add-on's values when the service scales to zero (with KEDA itself); None: neither."""
+    service_namespace: str = "liftoff"
+    """The inference service's namespace: the only one Traefik and Grafana's dashboard sidecar watch."""
 
 
 class Addons(pulumi.ComponentResource):
@@ -66,10 +68,17 @@ class Addons(pulumi.ComponentResource):
         self._platform = args.platform
         gpu = args.platform.gpu
         scales_to_zero = args.keda_http_values is not None
+        traefik_access = self._traefik_rbac()
         traefik = self._release(
             INGRESS_NAMESPACE,
             charts.TRAEFIK,
-            traefik_values(args.platform, external_names=scales_to_zero, https_redirect=args.https_redirect),
+            traefik_values(
+                args.platform,
+                external_names=scales_to_zero,
+                https_redirect=args.https_redirect,
+                service_namespace=args.service_namespace,
+            ),
+            depends_on=traefik_access,
         )
         # Traefik's chart installs the Middleware CRD the service's Ingress uses.
         self.custom_resource_owners = [traefik]
@@ -106,7 +115,7 @@ class Addons(pulumi.ComponentResource):
             prometheus = self._release(
                 "kube-prometheus-stack",
                 charts.KUBE_PROMETHEUS_STACK,
-                prometheus_values(),
+                prometheus_values(args.service_namespace),
                 MONITORING_NAMESPACE,
                 timeout_s=900,
                 depends_on=[self._grafana_admin(args.grafana_admin_password)],
@@ -132,6 +141,23 @@ class Addons(pulumi.ComponentResource):
         )
         self.ingress_address = args.platform.lb_address(ingress_service)
         self.register_outputs({"ingressAddress": self.ingress_address})
+
+    def _traefik_rbac(self) -> list[pulumi.Resource]:
+        """Traefik's cluster-wide reads and its Role in its own namespace (infra/addons/traefik_rbac.py);
+        the inference service grants it its own namespace the same way."""
+        options = pulumi.ResourceOptions(
+            parent=self, provider=self._platform.k8s_provider, depends_on=list(self._platform.depends_on)
+        )
+        # Made here rather than by Helm, so the Role can be in it before Traefik starts.
+        namespace = k8s.core.v1.Namespace(
+            "traefik-namespace", metadata={"name": INGRESS_NAMESPACE}, opts=options
+        )
+        in_namespace = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=[namespace]))
+        return [
+            namespace,
+            *traefik_rbac.cluster_access(INGRESS_NAMESPACE, options),
+            *traefik_rbac.namespace_access("ingress", INGRESS_NAMESPACE, INGRESS_NAMESPACE, in_namespace),
+        ]
 
     def _grafana_admin(self, password: pulumi.Input[str] | None) -> k8s.core.v1.Secret:
         """Grafana's login, in a Secret the chart reads: a secret inside the release's values would hide
@@ -189,38 +215,54 @@ class Addons(pulumi.ComponentResource):
 
 
 def traefik_values(
-    platform: Platform, *, external_names: bool = False, https_redirect: bool = False
+    platform: Platform,
+    *,
+    external_names: bool = False,
+    https_redirect: bool = False,
+    service_namespace: str = "liftoff",
 ) -> dict[str, Any]:
-    """`external_names`: Ingresses may route to an ExternalName Service (the KEDA HTTP interceptor's
-    proxy, in another namespace, when scaling to zero); off otherwise, Traefik's safe default.
+    """Traefik watches only `service_namespace` (and its own), with the rights infra/addons/traefik_rbac.py
+    grants in place of the chart's cluster-wide ones (`rbac.enabled` false).
+    `external_names`: Ingresses may route to an ExternalName Service (the KEDA HTTP interceptor's
+    proxy, in another namespace, when scaling to zero); off otherwise, Traefik's safe default. As the
+    provider reads Ingresses of `service_namespace` only, no other namespace's Ingress can use it.
     `https_redirect`: a host has TLS, so the web entry point redirects plain HTTP to HTTPS. Every key is
     checked against the chart's values.yaml at the pinned version (tests/infra/upstream/)."""
     values: dict[str, Any] = {
         "deployment": {"replicas": 2},
         "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
         "ingressClass": {"enabled": True, "isDefaultClass": False, "name": INGRESS_CLASS},
+        "rbac": {"enabled": False},
         "providers": {
             "kubernetesIngress": {
                 "enabled": True,
                 "publishedService": {"enabled": True},
                 "allowExternalNameServices": external_names,
+                "namespaces": [service_namespace],
             },
             # For the Middlewares (rate and body limits, HSTS) the service's Ingress names; only their own
             # namespace's, so one namespace cannot borrow or break another's.
-            "kubernetesCRD": {"enabled": True, "allowCrossNamespace": False},
+            "kubernetesCRD": {
+                "enabled": True,
+                "allowCrossNamespace": False,
+                "namespaces": [service_namespace],
+            },
         },
         "service": {
-            "type": "LoadBalancer",
             "annotations": dict(platform.ingress_annotations),
             # Keep the client's address (no SNAT to a node's) so the rate limit counts per client.
-            "spec": {"externalTrafficPolicy": "Local"},
+            "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local"},
         },
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
-        "logs": {"access": {"enabled": True}},
+        "accessLog": {"enabled": True},
     }
     if https_redirect:
         values["ports"] = {
-            "web": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}}
+            "web": {
+                "http": {
+                    "redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}
+                }
+            }
         }
     return values
 
@@ -253,7 +295,9 @@ def keda_values() -> dict[str, Any]:
     return {"crds": {"install": True}}
 
 
-def prometheus_values() -> dict[str, Any]:
+def prometheus_values(service_namespace: str = "liftoff") -> dict[str, Any]:
+    """Grafana's dashboard sidecar reads ConfigMaps (never Secrets) of the service's namespace only, with a
+    Role there and in its own namespace instead of the chart's cluster-wide ClusterRole."""
     return {
         "fullnameOverride": PROMETHEUS_NAME,
         # Managed control planes (EKS, GKE, AKS) expose no controller-manager, scheduler, etcd or kube-proxy
@@ -273,6 +317,7 @@ def prometheus_values() -> dict[str, Any]:
             }
         },
         "grafana": {
+            "rbac": {"namespaced": True, "namespaces": [service_namespace]},
             "admin": {
                 "existingSecret": GRAFANA_ADMIN_SECRET,
                 "userKey": "admin-user",
@@ -283,7 +328,8 @@ def prometheus_values() -> dict[str, Any]:
                     "enabled": True,
                     "label": "grafana_dashboard",
                     "labelValue": "1",
-                    "searchNamespace": "ALL",
+                    "searchNamespace": [service_namespace],
+                    "resource": "configmap",
                 }
             },
         },

@@ -38,6 +38,12 @@ def checks(aws: AwsSettings, run: Runner) -> list[Check]:
     return found + prices.aws_checks(aws, run)
 
 
+def upgrade_surge(aws: AwsSettings) -> int:
+    """Nodes a managed node group's version update adds above its maximum: the larger of twice its zones
+    and its maxUnavailable (1), per the EKS user guide's "Understand each phase of node updates"."""
+    return max(2 * aws.availability_zones, 1)
+
+
 def _version(aws: AwsSettings, run: Runner, region: list[str]) -> Check:
     answer = run(["aws", "eks", "describe-cluster-versions", *region])
     versions = {
@@ -58,7 +64,11 @@ def _version(aws: AwsSettings, run: Runner, region: list[str]) -> Check:
 def _quota(aws: AwsSettings, run: Runner, region: list[str], instance_type: str, spot: bool) -> Check:
     described = run(["aws", "ec2", "describe-instance-types", "--instance-types", instance_type, *region])
     types = (described.data or {}).get("InstanceTypes", [])
-    vcpus = int(types[0]["VCpuInfo"]["DefaultVCpus"]) if types else 0
+    per_node = int(types[0]["VCpuInfo"]["DefaultVCpus"]) if types else 0
+    pool = aws.gpu_pool
+    surge = upgrade_surge(aws)
+    nodes = (pool.max_nodes if pool is not None else 1) + surge
+    vcpus = per_node * nodes
     code, title = QUOTA_CODES[("P" if instance_type.startswith("p") else "G", spot)]
     answer = run(
         ["aws", "service-quotas", "get-service-quota", "--service-code", "ec2", "--quota-code", code, *region]
@@ -68,30 +78,56 @@ def _quota(aws: AwsSettings, run: Runner, region: list[str], instance_type: str,
     return Check(
         f"GPU quota for {instance_type}",
         passed,
-        f"{title}: {limit:g} vCPUs, one {instance_type} needs {vcpus or '?'}",
-        f"request at least {vcpus or 'its'} vCPUs of '{title}' ({code}) in {aws.region}: {QUOTA_PAGE}/{code} "
+        f"{title}: {limit:g} vCPUs, {nodes} {instance_type} need {vcpus or '?'}",
+        f"request at least {vcpus or 'its'} vCPUs of '{title}' ({code}) in {aws.region} "
+        f"(liftoff:awsGpuMaxNodes + {surge} nodes an upgrade adds): {QUOTA_PAGE}/{code} "
         "(new accounts start at 0; approval can take a day)",
     )
 
 
 def _offered(aws: AwsSettings, run: Runner, region: list[str], instance_type: str) -> Check:
+    """The zones the program will choose (by zone ID, never one EKS refuses, GPU zones first), each of which
+    must offer the GPU type: the node group can only launch it in the VPC's zones."""
+    from infra.clouds.aws.network import choose_zones
+
     answer = run(
         [
             "aws",
             "ec2",
             "describe-instance-type-offerings",
             "--location-type",
-            "availability-zone",
+            "availability-zone-id",
             "--filters",
             f"Name=instance-type,Values={instance_type}",
             *region,
         ]
     )
-    zones = sorted(o.get("Location", "") for o in (answer.data or {}).get("InstanceTypeOfferings", []))
-    return Check(
-        f"{instance_type} offered in {aws.region}",
-        answer.ok and bool(zones),
-        f"in {', '.join(zones)}" if zones else (answer.error or "in no zone"),
-        "pick another liftoff:awsGpuInstanceTypes or liftoff:awsRegion "
-        "(aws ec2 describe-instance-type-offerings lists where each type runs)",
+    zones = run(
+        [
+            "aws",
+            "ec2",
+            "describe-availability-zones",
+            "--filters",
+            "Name=opt-in-status,Values=opt-in-not-required",
+            "Name=state,Values=available",
+            *region,
+        ]
     )
+    offered = {o.get("Location", "") for o in (answer.data or {}).get("InstanceTypeOfferings", [])}
+    listed = (zones.data or {}).get("AvailabilityZones", [])
+    names = [z.get("ZoneName", "") for z in listed]
+    ids = [z.get("ZoneId", "") for z in listed]
+    name = f"{instance_type} offered in the zones chosen in {aws.region}"
+    fix = (
+        "pick another liftoff:awsGpuInstanceTypes or liftoff:awsRegion, or fewer liftoff:awsAvailabilityZones "
+        "(aws ec2 describe-instance-type-offerings --location-type availability-zone-id lists where it runs)"
+    )
+    if not (answer.ok and zones.ok):
+        return Check(name, False, answer.error or zones.error or "no answer", fix)
+    try:
+        chosen = choose_zones(names, ids, offered, aws.availability_zones)
+    except ValueError as refused:
+        return Check(name, False, str(refused), fix)
+    missing = [f"{zone} ({zone_id})" for zone, zone_id in chosen if zone_id not in offered]
+    where = ", ".join(f"{zone} ({zone_id})" for zone, zone_id in chosen)
+    return Check(name, not missing, f"not in {', '.join(missing)}" if missing else f"in {where}", fix)

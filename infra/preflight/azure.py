@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.clouds.azure.node_pools import GPU_UPGRADE_SURGE
 from infra.clouds.azure.settings import AzureSettings
 from infra.preflight import Answer, Check, Runner, prices
 
@@ -132,7 +133,10 @@ def _offered(azure: AzureSettings, skus: Answer, sku: dict[str, Any] | None) -> 
 
 
 def _quota(azure: AzureSettings, answer: Answer, sku: dict[str, Any] | None) -> Check:
-    vcpus = _vcpus(sku) if sku else 0
+    surge = 0 if azure.gpu_spot else GPU_UPGRADE_SURGE
+    nodes = azure.gpu_max_count + surge
+    per_node = _vcpus(sku) if sku else 0
+    vcpus = per_node * nodes
     family = (sku or {}).get("family", "?")
     usages = {(u.get("name") or {}).get("value"): u for u in answer.data or [] if isinstance(u, dict)}
     wanted = [SPOT_QUOTA] if azure.gpu_spot else [family, REGIONAL_QUOTA]
@@ -147,12 +151,13 @@ def _quota(azure: AzureSettings, answer: Answer, sku: dict[str, Any] | None) -> 
         f"GPU quota for {azure.gpu_vm_size}",
         answer.ok and not short,
         (
-            f"{'; '.join(short)}, one node needs {vcpus or '?'}"
+            f"{'; '.join(short)}, {nodes} nodes need {vcpus or '?'}"
             if short
-            else f"room for one node ({vcpus} vCPUs)"
+            else f"room for {nodes} nodes ({vcpus} vCPUs)"
         )
         if answer.ok
         else (answer.error or "az vm list-usage failed"),
-        f"request at least {vcpus or 'its'} vCPUs of {' and '.join(wanted)} in {azure.location}: {QUOTA_PAGE} "
+        f"request at least {vcpus or 'its'} vCPUs of {' and '.join(wanted)} in {azure.location} "
+        f"(liftoff:azureGpuMaxCount {azure.gpu_max_count} + {surge} upgrade surge): {QUOTA_PAGE} "
         "(pay-as-you-go subscriptions start GPU families at 0; approval can take a day)",
     )

@@ -1,10 +1,14 @@
-"""The gcp stack's preflight: credentials, the project and its APIs, the GKE minor on the release channel,
-the GPU quota (regional and all-regions) and the GPU machine type in the pool's zones."""
+"""The gcp stack's preflight: credentials, the project and its APIs, the permissions `pulumi up` uses, the
+GKE minor on the release channel, the GPU quota (regional and all-regions, for the pool at its largest) and
+the GPU machine type in the pool's zones."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any
 
+from infra.clouds.gcp.node_pools import GPU_UPGRADE_SURGE
 from infra.clouds.gcp.services import REQUIRED_APIS
 from infra.clouds.gcp.settings import GcpSettings
 from infra.preflight import Answer, Check, Runner, prices
@@ -26,6 +30,25 @@ GPU_QUOTA_METRICS = {
     "nvidia-b200": "NVIDIA_B200_GPUS",
     "nvidia-rtx-pro-6000": "NVIDIA_RTX_PRO_6000_GPUS",
 }
+DEPLOYER_PERMISSIONS: dict[str, str] = {
+    # One permission per kind of thing the program creates, and the predefined role that grants it
+    # (docs/deploy/gcp.md lists the roles; tests hold the two together).
+    "serviceusage.services.enable": "roles/serviceusage.serviceUsageAdmin",
+    "container.clusters.create": "roles/container.admin",
+    "container.clusters.update": "roles/container.admin",
+    "compute.networks.create": "roles/compute.networkAdmin",
+    "compute.subnetworks.create": "roles/compute.networkAdmin",
+    "compute.routers.create": "roles/compute.networkAdmin",
+    "compute.firewalls.create": "roles/compute.securityAdmin",
+    "iam.serviceAccounts.create": "roles/iam.serviceAccountAdmin",
+    # Node pools run as the service account the program creates: attaching it is actAs.
+    "iam.serviceAccounts.actAs": "roles/iam.serviceAccountUser",
+    "resourcemanager.projects.setIamPolicy": "roles/resourcemanager.projectIamAdmin",
+    "artifactregistry.repositories.create": "roles/artifactregistry.admin",
+    "artifactregistry.repositories.setIamPolicy": "roles/artifactregistry.admin",
+}
+"""What the deploying identity must hold on the project, asked with Resource Manager's testIamPermissions."""
+TEST_PERMISSIONS_URL = "https://cloudresourcemanager.googleapis.com/v1/projects/{project}:testIamPermissions"
 ALL_REGIONS_METRIC = "GPUS_ALL_REGIONS"
 """A project-wide GPU quota on top of the regional one; new projects often start at 0."""
 
@@ -55,6 +78,7 @@ def checks(gcp: GcpSettings, run: Runner) -> list[Check]:
         )
     )
     found.append(_apis(gcp, run(["gcloud", "services", "list", "--enabled", *project])))
+    found.append(_permissions(gcp, run))
     found.append(_version(gcp, run))
     region = run(["gcloud", "compute", "regions", "describe", gcp.region, *project])
     found.append(_regional_quota(gcp, region))
@@ -75,6 +99,55 @@ def _apis(gcp: GcpSettings, answer: Answer) -> Check:
         # `pulumi up` enables them too, but a freshly enabled API takes minutes to answer everywhere and the
         # first resources created right after it fail: enable them once, ahead.
         f"gcloud services enable {' '.join(missing or REQUIRED_APIS)} --project {gcp.project}",
+    )
+
+
+def _permissions(gcp: GcpSettings, run: Runner) -> Check:
+    """The project's testIamPermissions, with gcloud's own access token: the permissions the caller lacks
+    come back missing, so a deploy that would stop halfway with a 403 stops here instead."""
+    helper = run(["gcloud", "config", "config-helper", "--format=json"])
+    token = ((helper.data or {}).get("credential") or {}).get("access_token")
+    name = "permissions to deploy"
+    if not helper.ok or not token:
+        return Check(
+            name, False, helper.error or "gcloud gave no access token", "gcloud auth login, then rerun"
+        )
+    wanted = sorted(DEPLOYER_PERMISSIONS)
+    body = '{"permissions": [' + ", ".join(f'"{p}"' for p in wanted) + "]}"
+    # The token goes in a header file readable by this user only, never on a command line others can list.
+    with tempfile.NamedTemporaryFile("w", suffix=".header", delete=False) as header:
+        header.write(f"Authorization: Bearer {token}\n")
+    try:
+        os.chmod(header.name, 0o600)
+        answer = run(
+            [
+                "curl",
+                "--url",
+                TEST_PERMISSIONS_URL.format(project=gcp.project),
+                "--silent",
+                "--show-error",
+                "--fail-with-body",
+                "--header",
+                f"@{header.name}",
+                "--header",
+                "Content-Type: application/json",
+                "--data",
+                body,
+            ]
+        )
+    finally:
+        os.unlink(header.name)
+    granted = set((answer.data or {}).get("permissions", [])) if answer.ok else set()
+    missing = [p for p in wanted if p not in granted]
+    roles = sorted({DEPLOYER_PERMISSIONS[p] for p in missing})
+    return Check(
+        name,
+        answer.ok and not missing,
+        (f"missing {', '.join(missing)}" if missing else f"all {len(wanted)} granted")
+        if answer.ok
+        else (answer.error or "testIamPermissions gave no answer"),
+        f"grant the deploying identity {', '.join(roles) or 'the roles in docs/deploy/gcp.md'} on project "
+        f'{gcp.project} (docs/deploy/gcp.md, "Permissions")',
     )
 
 
@@ -106,7 +179,8 @@ def _quota_metric(gcp: GcpSettings) -> str | None:
 
 
 def _quota_check(gcp: GcpSettings, answer: Answer, metric: str | None, scope: str) -> Check:
-    need = gcp.gpu_accelerator_count
+    nodes = gcp.gpu_nodes_max + GPU_UPGRADE_SURGE
+    need = gcp.gpu_accelerator_count * nodes
     quotas = {q.get("metric"): q for q in (answer.data or {}).get("quotas", [])}
     quota = quotas.get(metric, {})
     limit, usage = float(quota.get("limit", 0)), float(quota.get("usage", 0))
@@ -118,7 +192,8 @@ def _quota_check(gcp: GcpSettings, answer: Answer, metric: str | None, scope: st
     return Check(
         name,
         answer.ok and limit - usage >= need,
-        f"{limit - usage:g} free of {limit:g}, one {gcp.gpu_machine_type} node needs {need}"
+        f"{limit - usage:g} free of {limit:g}, {nodes} {gcp.gpu_machine_type} nodes need {need} "
+        f"(liftoff:gcpGpuNodesMax {gcp.gpu_nodes_max} + {GPU_UPGRADE_SURGE} upgrade surge)"
         if answer.ok
         else (answer.error or "no answer"),
         f"request at least {need + usage:g} of {metric} for {scope}: {QUOTA_PAGE}?project={gcp.project} "

@@ -28,6 +28,8 @@ class EdgeSettings(StackModel):
     """Inference and metadata routes require `Authorization: Bearer <key>` (false: open, with a warning)."""
     api_keys: pulumi.Output[list[str]] | None = None
     """Secret keys from `liftoff:apiKeys` (read by `load`); None with auth on: the stack generates one."""
+    keys_over_http: bool = Field(False, alias="allowKeysOverHttp")
+    """Keys may cross the network in plain HTTP (no liftoff:ingressHost with a certificate): only by name."""
     public_docs: bool = Field(False, alias="publicDocs")
     """The Ingress also routes /docs and /openapi.json."""
     tls_email: Email | None = Field(None, alias="tlsEmail")
@@ -72,6 +74,17 @@ class EdgeSettings(StackModel):
             raise SettingsError(
                 key,
                 "needs liftoff:ingressHost (a certificate names a host); allowed: set liftoff:ingressHost too",
+            )
+
+    def refuse_keys_over_http(self) -> None:
+        """Keys without TLS are refused unless the stack says `allowKeysOverHttp` by name: anyone on the
+        path could read them. Checked by the program (plan, preview, up), not by every settings load."""
+        if self.auth and not self.tls and not self.keys_over_http:
+            raise SettingsError(
+                "liftoff:allowKeysOverHttp",
+                "is required to serve API keys without TLS: with no certificate every key crosses the network "
+                "in plain HTTP; allowed: liftoff:ingressHost with liftoff:tlsEmail or liftoff:tlsSecret, or "
+                "liftoff:allowKeysOverHttp true to accept plain HTTP (e.g. until the host's DNS exists)",
             )
 
 

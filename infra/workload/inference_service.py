@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.addons import traefik_rbac
 from infra.clouds.platform import Platform
 from infra.settings import Settings
 from infra.workload import (
@@ -104,6 +105,8 @@ class InferenceService(pulumi.ComponentResource):
             },
             opts=opts_(),
         )
+        # Traefik reads this namespace (and its own) only: its Role here, not a ClusterRole over every Secret.
+        traefik_rbac.namespace_access(name, ns, args.ingress_namespace, opts_(namespace))
         self.api_key = None
         keys_secret: list[pulumi.Resource] = []
         if settings.edge.auth:
@@ -273,6 +276,7 @@ class InferenceService(pulumi.ComponentResource):
                 data=untyped({"liftoff-inference.json": dashboard_json(ns)}),
                 opts=opts_(namespace),
             )
+        settings.edge.refuse_keys_over_http()
         if not settings.ingress_host:
             pulumi.log.warn(
                 "No liftoff:ingressHost: traffic, API keys included, travels as plain HTTP. Point a DNS record "

@@ -272,7 +272,7 @@ def test_addons_are_pinned_and_switched_by_settings(cpu_plan: Plan, gpu_plan: Pl
 
 def test_traefik_serves_the_ingress_class_behind_a_load_balancer(cpu_plan: Plan) -> None:
     values = release_values(cpu_plan, charts.TRAEFIK)
-    assert values["service"]["type"] == "LoadBalancer"
+    assert values["service"]["spec"]["type"] == "LoadBalancer"
     assert values["ingressClass"]["name"] == "traefik"
     assert values["providers"]["kubernetesIngress"]["enabled"] is True
 

@@ -161,7 +161,7 @@ def test_a_host_and_email_get_a_lets_encrypt_certificate_https_redirect_and_hsts
     assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "liftoff-letsencrypt"
     assert ingress["spec"]["tls"] == [{"hosts": [HOST], "secretName": "inference-tls"}]
     assert ingress["spec"]["rules"][0]["host"] == HOST
-    redirect = tls_plan.helm_release("traefik").inputs["values"]["ports"]["web"]["redirections"]
+    redirect = tls_plan.helm_release("traefik").inputs["values"]["ports"]["web"]["http"]["redirections"]
     assert redirect == {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}
     assert middlewares(tls_plan)["inference-hsts"]["spec"]["headers"]["stsSeconds"] >= 31_536_000
     assert tls_plan.outputs["url"] == f"https://{HOST}/v2/models/digits/infer"

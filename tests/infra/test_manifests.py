@@ -245,11 +245,11 @@ def test_the_tls_plan_has_the_middlewares_and_cluster_issuer_checked(dev_tls_pla
 
 
 def test_traefik_values_are_keys_of_the_pinned_chart(dev_tls_plan: Plan) -> None:
-    assert charts.TRAEFIK.version == "37.3.0", "update tests/infra/upstream/ with the pin"
+    assert charts.TRAEFIK.version == "41.3.0", "update tests/infra/upstream/ with the pin"
     values = dev_tls_plan.helm_release("traefik").inputs["values"]
-    assert unknown_value_keys(values, chart_file("traefik-37.3.0.values.yaml")) == []
-    jsonschema.validate(values, chart_file("traefik-37.3.0.values.schema.json"))
-    assert unknown_value_keys({"providers": {"kubernetesCRDs": {}}}, chart_file("traefik-37.3.0.values.yaml"))
+    assert unknown_value_keys(values, chart_file("traefik-41.3.0.values.yaml")) == []
+    jsonschema.validate(values, chart_file("traefik-41.3.0.values.schema.json"))
+    assert unknown_value_keys({"providers": {"kubernetesCRDs": {}}}, chart_file("traefik-41.3.0.values.yaml"))
 
 
 def test_cert_manager_values_match_the_pinned_charts_schema() -> None:
@@ -264,4 +264,4 @@ def test_cert_manager_values_match_the_pinned_charts_schema() -> None:
 def test_traefik_values_without_tls_are_keys_of_the_pinned_chart(dev_plan: Plan) -> None:
     values = dev_plan.helm_release("traefik").inputs["values"]
     assert "ports" not in values
-    assert unknown_value_keys(values, chart_file("traefik-37.3.0.values.yaml")) == []
+    assert unknown_value_keys(values, chart_file("traefik-41.3.0.values.yaml")) == []

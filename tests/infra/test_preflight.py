@@ -19,7 +19,13 @@ VERSIONS = {
     ]
 }
 G5 = {"InstanceTypes": [{"InstanceType": "g5.xlarge", "VCpuInfo": {"DefaultVCpus": 4}}]}
-OFFERED = {"InstanceTypeOfferings": [{"Location": "us-east-1a"}, {"Location": "us-east-1b"}]}
+OFFERED = {"InstanceTypeOfferings": [{"Location": "use1-az1"}, {"Location": "use1-az2"}]}
+ZONES = {
+    "AvailabilityZones": [
+        {"ZoneName": f"us-east-1{letter}", "ZoneId": f"use1-az{index}"}
+        for index, letter in enumerate("abcd", 1)
+    ]
+}
 
 
 def quota(value: float) -> dict[str, Any]:
@@ -38,13 +44,14 @@ class Recorded:
         return self.answers.get(f"{argv[1]} {argv[2]}", Answer(False, None, "no recorded answer"))
 
 
-def healthy(quota_value: float = 8) -> Recorded:
+def healthy(quota_value: float = 28) -> Recorded:
     return Recorded(
         sts__get_caller_identity=Answer(True, IDENTITY),
         eks__describe_cluster_versions=Answer(True, VERSIONS),
         ec2__describe_instance_types=Answer(True, G5),
         service_quotas__get_service_quota=Answer(True, quota(quota_value)),
         ec2__describe_instance_type_offerings=Answer(True, OFFERED),
+        ec2__describe_availability_zones=Answer(True, ZONES),
     )
 
 
@@ -58,7 +65,7 @@ def test_a_ready_account_passes_every_check() -> None:
         "credentials",
         "EKS 1.35 in us-east-1",
         "GPU quota for g5.xlarge",
-        "g5.xlarge offered in us-east-1",
+        "g5.xlarge offered in the zones chosen in us-east-1",
         "price of t3.large on-demand in us-east-1",
         "price of g5.xlarge on-demand in us-east-1",
     ]
@@ -68,8 +75,15 @@ def test_a_ready_account_passes_every_check() -> None:
 def test_a_gpu_quota_of_zero_fails_with_the_quota_page_and_the_vcpus_to_ask_for() -> None:
     check = by_name(preflight("aws", healthy(quota_value=0)))["GPU quota for g5.xlarge"]
     assert not check.passed
-    assert "L-DB2E81BA" in check.fix and "servicequotas" in check.fix and "at least 4 vCPUs" in check.fix
+    assert "L-DB2E81BA" in check.fix and "servicequotas" in check.fix and "at least 28 vCPUs" in check.fix
     assert "[FAIL]" in check.line() and "fix:" in check.line()
+
+
+def test_quota_for_one_node_is_not_enough_for_the_pool_at_its_largest() -> None:
+    """Pulumi.aws.yaml: up to 3 g5.xlarge (4 vCPUs each), and a node group update adds twice its 2 zones."""
+    check = by_name(preflight("aws", healthy(quota_value=27)))["GPU quota for g5.xlarge"]
+    assert not check.passed and "7 g5.xlarge need 28" in check.detail
+    assert by_name(preflight("aws", healthy(quota_value=28)))["GPU quota for g5.xlarge"].passed
 
 
 def test_missing_credentials_stop_the_preflight_with_the_login_command() -> None:
@@ -92,7 +106,9 @@ def test_a_minor_no_longer_in_standard_support_in_the_region_names_the_setting()
 def test_an_instance_type_offered_in_no_zone_fails() -> None:
     recorded = healthy()
     recorded.answers["ec2 describe-instance-type-offerings"] = Answer(True, {"InstanceTypeOfferings": []})
-    assert not by_name(preflight("aws", recorded))["g5.xlarge offered in us-east-1"].passed
+    assert not by_name(preflight("aws", recorded))[
+        "g5.xlarge offered in the zones chosen in us-east-1"
+    ].passed
 
 
 def test_every_call_names_the_stacks_region() -> None:
@@ -112,3 +128,16 @@ def test_the_command_exits_1_on_a_failure(
     monkeypatch.setattr("infra.preflight.__main__.run_cli", healthy(quota_value=0))
     assert main(["--stack", "aws"]) == 1
     assert "[FAIL] GPU quota for g5.xlarge" in capsys.readouterr().out
+
+
+def test_the_zones_chosen_are_checked_by_id_and_never_one_eks_refuses() -> None:
+    """use1-az3 offers the GPU but EKS refuses it: the preflight checks the two zones the program takes."""
+    recorded = healthy()
+    recorded.answers["ec2 describe-instance-type-offerings"] = Answer(
+        True, {"InstanceTypeOfferings": [{"Location": "use1-az3"}, {"Location": "use1-az4"}]}
+    )
+    check = by_name(preflight("aws", recorded))["g5.xlarge offered in the zones chosen in us-east-1"]
+    assert not check.passed and "use1-az3" not in check.detail
+    assert "us-east-1a (use1-az1)" in check.detail, "the second zone chosen has no g5.xlarge"
+    asked = next(argv for argv in recorded.asked if argv[2] == "describe-instance-type-offerings")
+    assert "availability-zone-id" in asked

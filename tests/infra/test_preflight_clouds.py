@@ -52,6 +52,7 @@ GCP_CHECKS = [
     "credentials",
     "project liftoff-example",
     "APIs enabled",
+    "permissions to deploy",
     "GKE 1.35 on REGULAR in us-central1-a",
     "GPU quota NVIDIA_L4_GPUS in us-central1",
     "GPU quota GPUS_ALL_REGIONS in all regions",
@@ -69,8 +70,9 @@ def test_gcp_a_ready_project_passes_every_check() -> None:
 def test_gcp_every_project_call_names_the_stacks_project() -> None:
     recorded = Recorded("gcp")
     preflight("gcp", recorded)
-    asked = [argv for argv in recorded.asked if argv[1] != "auth"]
-    assert asked and all("liftoff-example" in argv for argv in asked)
+    # gcloud's own sign-in and config calls name no project.
+    asked = [argv for argv in recorded.asked if argv[1] not in ("auth", "config")]
+    assert asked and all(any("liftoff-example" in arg for arg in argv) for argv in asked)
     assert next(argv[3:5] for argv in asked if argv[1] == "container") == ["--zone", "us-central1-a"], (
         "a zonal cluster asks its zone's server config"
     )
@@ -103,15 +105,54 @@ def test_gcp_zero_l4_quota_fails_with_the_metric_and_the_quota_page() -> None:
     check = by_name(found)["GPU quota NVIDIA_L4_GPUS in us-central1"]
     assert (
         "iam-admin/quotas?project=liftoff-example" in check.fix
-        and "at least 1 of NVIDIA_L4_GPUS" in check.fix
+        and "at least 4 of NVIDIA_L4_GPUS" in check.fix
     )
+
+
+def test_gcp_quota_for_one_node_is_not_enough_for_the_pool_at_its_largest() -> None:
+    """Pulumi.gcp.yaml's pool grows to 3 nodes and an upgrade adds one: 4 L4s, not the one node's 1."""
+    recorded = Recorded("gcp")
+    recorded.answers["compute regions"]["quotas"] = [
+        {**q, "limit": 3.0} if q["metric"] == "NVIDIA_L4_GPUS" else q
+        for q in recorded.answers["compute regions"]["quotas"]
+    ]
+    check = by_name(preflight("gcp", recorded))["GPU quota NVIDIA_L4_GPUS in us-central1"]
+    assert not check.passed and "4 g2-standard-8 nodes need 4" in check.detail
+    assert "gcpGpuNodesMax 3 + 1 upgrade surge" in check.detail
+
+
+def test_gcp_missing_permissions_fail_with_the_roles_that_grant_them() -> None:
+    from infra.preflight.gcp import TEST_PERMISSIONS_URL
+
+    recorded = Recorded("gcp")
+    key = "--url " + TEST_PERMISSIONS_URL.format(project="liftoff-example")
+    granted = recorded.answers[key]["permissions"]
+    recorded.answers[key] = {
+        "permissions": [
+            p for p in granted if p not in ("iam.serviceAccounts.actAs", "compute.firewalls.create")
+        ]
+    }
+    check = by_name(preflight("gcp", recorded))["permissions to deploy"]
+    assert not check.passed
+    assert "compute.firewalls.create" in check.detail and "iam.serviceAccounts.actAs" in check.detail
+    assert "roles/compute.securityAdmin" in check.fix and "roles/iam.serviceAccountUser" in check.fix
+    curl = next(argv for argv in recorded.asked if argv[0] == "curl")
+    assert not any("ya29." in arg for arg in curl), "the access token never goes on the command line"
+
+
+def test_gcp_every_permission_the_preflight_asks_names_a_role_the_deploy_page_lists() -> None:
+    from infra.preflight.gcp import DEPLOYER_PERMISSIONS
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "deploy" / "gcp.md").read_text()
+    for role in set(DEPLOYER_PERMISSIONS.values()):
+        assert f"`{role}`" in page, role
 
 
 def test_gcp_quota_in_use_by_other_vms_counts_against_the_pool() -> None:
     recorded = Recorded("gcp")
-    recorded.answers["compute project-info"]["quotas"][0]["usage"] = 1.0
+    recorded.answers["compute project-info"]["quotas"][0]["usage"] = 1.0  # 4 wanted
     check = by_name(preflight("gcp", recorded))["GPU quota GPUS_ALL_REGIONS in all regions"]
-    assert not check.passed and "0 free of 1" in check.detail
+    assert not check.passed and "3 free of 4" in check.detail
 
 
 def test_gcp_a_machine_type_missing_from_the_zone_names_the_zones_that_have_it() -> None:
@@ -219,8 +260,18 @@ def test_azure_a_family_quota_below_one_node_fails_with_the_family_and_the_quota
     recorded.answers["vm list-usage"][1]["limit"] = 0
     check = by_name(preflight("azure", recorded))["GPU quota for Standard_NC4as_T4_v3"]
     assert not check.passed
-    assert "Standard NCASv3_T4 Family vCPUs: 0 vCPUs free" in check.detail and "needs 4" in check.detail
+    assert (
+        "Standard NCASv3_T4 Family vCPUs: 0 vCPUs free" in check.detail and "4 nodes need 16" in check.detail
+    )
     assert "standardNCASv3_T4Family" in check.fix and "Microsoft_Azure_Capacity" in check.fix
+
+
+def test_azure_quota_counts_the_pool_at_its_largest_plus_the_upgrade_surge() -> None:
+    recorded = Recorded("azure")
+    recorded.answers["vm list-usage"][1]["limit"] = 12  # three nodes' worth: the pool's max, no surge
+    check = by_name(preflight("azure", recorded))["GPU quota for Standard_NC4as_T4_v3"]
+    assert not check.passed and "4 nodes need 16" in check.detail
+    assert "azureGpuMaxCount 3 + 1 upgrade surge" in check.fix
 
 
 def test_azure_spot_asks_the_low_priority_quota(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,6 +21,8 @@ CLOUD_REQUIRED: dict[str, dict[str, object]] = {
         "gcp:zone": "us-central1-a",
         "gcpMasterAuthorizedNetworks": ["203.0.113.7/32"],
     },
+    "aws": {"awsEndpointPublicCidrs": ["203.0.113.7/32"]},
+    "azure": {"azureApiAuthorizedIpRanges": ["203.0.113.7/32"]},
 }
 """Keys a cloud requires before anything else is checked."""
 

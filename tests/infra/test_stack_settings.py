@@ -126,8 +126,16 @@ def test_a_batch_size_the_server_would_refuse_fails_the_plan_naming_the_key() ->
 @pytest.mark.parametrize(
     ("cloud", "values", "pool_key"),
     [
-        ("aws", {"awsGpuMaxNodes": 2}, "liftoff:awsGpuMaxNodes"),
-        ("azure", {"azureGpuMaxCount": 2}, "liftoff:azureGpuMaxCount"),
+        (
+            "aws",
+            {"awsGpuMaxNodes": 2, "awsEndpointPublicCidrs": ["203.0.113.7/32"]},
+            "liftoff:awsGpuMaxNodes",
+        ),
+        (
+            "azure",
+            {"azureGpuMaxCount": 2, "azureApiAuthorizedIpRanges": ["203.0.113.7/32"]},
+            "liftoff:azureGpuMaxCount",
+        ),
         (
             "gcp",
             {

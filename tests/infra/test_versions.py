@@ -34,7 +34,7 @@ def test_each_clouds_default_minor_is_in_standard_support_on_the_day_the_table_w
 def test_every_pin_carries_its_source_and_the_day_it_was_read(cloud: str) -> None:
     assert len(KUBERNETES[cloud]) >= 2, "two minors at least: the one in use and the one to move to"
     for pin in KUBERNETES[cloud].values():
-        assert pin.source.startswith("https://") and pin.read <= date(2026, 12, 4)
+        assert pin.source.startswith("https://") and pin.read <= date(2026, 12, 7)
 
 
 def test_a_minor_is_refused_from_the_first_day_past_its_standard_support_unless_extended() -> None:
@@ -91,3 +91,42 @@ def test_make_plan_prints_the_warnings() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "the keda chart is tested on Kubernetes" in done.stderr + done.stdout
+
+
+def test_gke_dates_are_the_schedules_and_1_35_is_not_refused_before_its_end() -> None:
+    """GKE's schedule: 1.34 standard support ends 2026-10-01, 1.35 on 2027-04-11; a wrong date would refuse
+    1.35 weeks early."""
+    assert KUBERNETES["gcp"]["1.34"].standard_support_ends == date(2026, 10, 1)
+    assert KUBERNETES["gcp"]["1.35"].standard_support_ends == date(2027, 4, 11)
+    assert versions.refusal("gcp", "1.35", date(2027, 4, 10), extended=False) is None
+    assert versions.refusal("gcp", "1.35", date(2027, 4, 11), extended=False) is not None
+
+
+def test_no_pinned_chart_ships_an_app_version_below_its_dated_floor() -> None:
+    from infra.addons import charts
+
+    assert charts.below_floor() == []
+    assert "traefik" in charts.APP_VERSION_FLOORS, "the internet-facing proxy has a floor"
+    floor = charts.APP_VERSION_FLOORS["traefik"]
+    assert floor.recorded <= date.today() and floor.why.startswith("https://")
+
+
+def test_the_floor_check_refuses_the_traefik_that_main_pinned() -> None:
+    """Chart 37.3.0 shipped Traefik v3.6.0, before the v3.6.12 fixes."""
+    from dataclasses import replace
+
+    from infra.addons import charts
+
+    old = replace(charts.TRAEFIK, version="37.3.0", app_version="v3.6.0")
+    (problem,) = charts.below_floor((old,))
+    assert "v3.6.0" in problem and "v3.6.12" in problem
+    assert charts.below_floor((replace(charts.TRAEFIK, app_version=None),)), "an unread app version fails"
+    assert charts.version_key("v3.6.12") > charts.version_key("v3.6.9")
+
+
+def test_every_chart_pin_says_when_and_where_it_was_read() -> None:
+    from infra.addons import charts
+
+    for chart in charts.ALL:
+        assert chart.read is not None and chart.read <= date(2026, 12, 7), chart.name
+        assert chart.source, chart.name

@@ -11,7 +11,7 @@ import yaml
 
 UPSTREAM = Path(__file__).with_name("upstream")
 CRD_FILES = {
-    ("traefik.io/v1alpha1", "Middleware"): "traefik-37.3.0.middlewares.crd.yaml",
+    ("traefik.io/v1alpha1", "Middleware"): "traefik-41.3.0.middlewares.crd.yaml",
     ("cert-manager.io/v1", "ClusterIssuer"): "cert-manager-v1.21.1.clusterissuers.crd.yaml",
 }
 
@@ -60,14 +60,19 @@ def chart_file(name: str) -> Any:
     return yaml.safe_load(text) if name.endswith(".yaml") else __import__("json").loads(text)
 
 
+PASS_THROUGH = {"service.spec"}
+"""Maps a chart copies into an object whole (Traefik's `service.spec`: "added to the Service spec"), whose
+default may hold an entry or two: below them anything goes."""
+
+
 def unknown_value_keys(values: dict[str, Any], defaults: Any, prefix: str = "") -> list[str]:
     """Keys of `values` that the chart's values.yaml does not have. Below a key whose default is an empty
-    map (`service.spec: {}`) anything goes: the chart passes it through."""
+    map (`service.spec: {}`), or one in PASS_THROUGH, anything goes: the chart passes it through."""
     unknown = []
     for key, value in values.items():
         path = f"{prefix}{key}"
         if not isinstance(defaults, dict) or key not in defaults:
             unknown.append(path)
-        elif isinstance(value, dict) and defaults[key] not in ({}, None):
+        elif isinstance(value, dict) and defaults[key] not in ({}, None) and path not in PASS_THROUGH:
             unknown += unknown_value_keys(value, defaults[key], f"{path}.")
     return unknown

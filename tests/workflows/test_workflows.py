@@ -192,3 +192,40 @@ def test_cloud_login_installs_the_kubeconfig_auth_plugins_at_pinned_versions() -
         i for i, n in enumerate(names) if "google-github-actions/auth@" in n
     )
     assert names.index(kubelogin["uses"]) > next(i for i, n in enumerate(names) if "azure/login@" in n)
+
+
+def azure_steps() -> list[tuple[Path, dict[str, Any]]]:
+    """Every workflow step that runs Pulumi against a stack that may be azure."""
+    return [(path, step) for path, step in all_steps() if "ARM_USE_OIDC" in step.get("env", {})]
+
+
+def test_every_azure_step_names_the_app_tenant_and_subscription_for_pulumi() -> None:
+    """azure/login exports no ARM_* variables, and pulumi-azure-native's OIDC sign-in needs all three."""
+    steps = azure_steps()
+    assert {path.name for path, _ in steps} >= {"deploy.yml", "pull-request.yml", "destroy.yml", "smoke.yml"}
+    for path, step in steps:
+        env = step["env"]
+        assert env["ARM_CLIENT_ID"] == "${{ vars.AZURE_CLIENT_ID }}", path.name
+        assert env["ARM_TENANT_ID"] == "${{ vars.AZURE_TENANT_ID }}", path.name
+        assert env["ARM_SUBSCRIPTION_ID"] == "${{ vars.AZURE_SUBSCRIPTION_ID }}", path.name
+
+
+def test_ci_deploys_azure_as_a_service_principal(tmp_path: Path) -> None:
+    """The cloud-login step rewrites this run's Pulumi.azure.yaml so role assignments name a service
+    principal; the stack's settings then read ServicePrincipal, and every other key is kept."""
+    from infra.plan.config import stack_config
+
+    steps = load(ROOT / ".github/actions/cloud-login/action.yml")["runs"]["steps"]
+    (step,) = [s for s in steps if "azureDeployerPrincipalType" in str(s.get("run"))]
+    assert step["if"] == "inputs.stack == 'azure'"
+    original = yaml.safe_load((ROOT / "Pulumi.azure.yaml").read_text())["config"]
+    for name in ("Pulumi.yaml", "Pulumi.azure.yaml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    subprocess.run(["bash", "-c", step["run"]], cwd=tmp_path, check=True, timeout=60)
+    rewritten = yaml.safe_load((tmp_path / "Pulumi.azure.yaml").read_text())["config"]
+    assert rewritten == {**original, "liftoff:azureDeployerPrincipalType": "ServicePrincipal"}
+    assert stack_config("azure", tmp_path)["liftoff:azureDeployerPrincipalType"] == "ServicePrincipal"
+    assert stack_config("azure", ROOT)["liftoff:azureDeployerPrincipalType"] == "User", (
+        "people deploy as User"
+    )

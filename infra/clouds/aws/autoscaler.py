@@ -18,7 +18,9 @@ from infra.clouds.children import Children
 
 CHART = "cluster-autoscaler"
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
-CHART_VERSION = "9.52.1"
+CHART_VERSION = "9.59.0"
+"""Tag cluster-autoscaler-chart-9.59.0 of github.com/kubernetes/autoscaler (2026-07-21, the newest chart in the
+mirror of 2026-08-22, read 2026-12-07); the image tag comes from infra/versions.py, per cluster minor."""
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 

@@ -16,7 +16,6 @@ from infra.clouds.aws.network import Network
 from infra.clouds.aws.settings import AwsSettings
 from infra.clouds.children import Children
 
-CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CONTROL_PLANE_LOG_RETENTION_DAYS = 30
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 # SHA-1 of the root CA that signs every EKS OIDC issuer's certificate. IAM validates EKS issuers against its
@@ -111,7 +110,7 @@ def create_control_plane(
             endpoint_public_access=public,
             public_access_cidrs=public_cidrs if public else None,
         ),
-        enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
+        enabled_cluster_log_types=list(settings.control_plane_logs),
         encryption_config=aws.eks.ClusterEncryptionConfigArgs(
             provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn),
             resources=["secrets"],

@@ -19,7 +19,8 @@ CLUSTER_POLICIES = (f"{MANAGED}/AmazonEKSClusterPolicy",)
 NODE_POLICIES = (
     f"{MANAGED}/AmazonEKSWorkerNodePolicy",
     f"{MANAGED}/AmazonEKS_CNI_Policy",
-    f"{MANAGED}/AmazonEC2ContainerRegistryReadOnly",
+    # Pull only: ReadOnly would also let a node list and describe every repository in the account.
+    f"{MANAGED}/AmazonEC2ContainerRegistryPullOnly",
 )
 EBS_CSI_POLICIES = (f"{MANAGED}/service-role/AmazonEBSCSIDriverPolicy",)
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"

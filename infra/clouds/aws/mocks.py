@@ -115,6 +115,19 @@ def _zones(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
     }
 
 
+GPU_ZONE_IDS = ["use1-az2", "use1-az4", "use1-az6"]
+"""Where the mock region offers the GPU instance type (az3 too would be refused by EKS)."""
+
+
+def _offerings(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    return {
+        "id": "offerings",
+        "locations": GPU_ZONE_IDS,
+        "locationTypes": ["availability-zone-id"] * 3,
+        "instanceTypes": ["g5.xlarge"] * 3,
+    }
+
+
 def _caller(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
     return {
         "accountId": ACCOUNT_ID,
@@ -155,6 +168,7 @@ def _addon_version(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
 CALLS: dict[str, CallResult] = {
     "aws:eks/getAddonVersion:getAddonVersion": _addon_version,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _offerings,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller,
     "aws:iam/getSessionContext:getSessionContext": _session_context,
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": _ecr_token,

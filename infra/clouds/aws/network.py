@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -42,7 +43,7 @@ def create_network(
     settings: AwsSettings, *, cluster_name: str, provider: aws.Provider, children: Children
 ) -> Network:
     opts = children.opts()
-    zone_names = _zone_names(settings.availability_zones, provider, children.parent)
+    zone_names = _zone_names(settings, provider, children.parent)
     shared = {**children.tags, cluster_tag_key(cluster_name): "shared"}
 
     vpc = aws.ec2.Vpc(
@@ -133,23 +134,61 @@ def create_network(
     return Network(vpc, public_subnets, private_subnets, nat_gateways, private_routes)
 
 
-def _zone_names(count: int, provider: aws.Provider, parent: pulumi.Resource) -> pulumi.Output[list[str]]:
+EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
+"""Zone IDs where EKS refuses to create a cluster's subnets (EKS user guide, "View Amazon EKS networking
+requirements for VPC and subnets", read 2026-12-07). Names map to IDs differently in every account: IDs."""
+
+
+def choose_zones(
+    names: list[str], zone_ids: list[str], gpu_zone_ids: set[str] | None, count: int
+) -> list[tuple[str, str]]:
+    """`count` (name, id) pairs: never a zone EKS refuses, zones offering the GPU type first (when one is
+    asked for), then by ID so the choice is stable."""
+    usable = [
+        (name, zid) for name, zid in zip(names, zone_ids, strict=True) if zid not in EKS_UNSUPPORTED_ZONE_IDS
+    ]
+    if len(usable) < count:
+        raise ValueError(
+            f"liftoff:awsAvailabilityZones asks for {count} zones but the region offers {len(usable)} EKS can "
+            f"use ({', '.join(z for _, z in usable)}); allowed: at most {len(usable)}"
+        )
+    ranked = sorted(
+        usable, key=lambda zone: (gpu_zone_ids is not None and zone[1] not in gpu_zone_ids, zone[1])
+    )
+    return ranked[:count]
+
+
+def _zone_names(
+    settings: AwsSettings, provider: aws.Provider, parent: pulumi.Resource
+) -> pulumi.Output[list[str]]:
+    opts = pulumi.InvokeOutputOptions(parent=parent, provider=provider)
     zones = aws.get_availability_zones_output(
         state="available",
         # Local and Wavelength zones need an opt-in and cannot host EKS nodes.
         filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
-        opts=pulumi.InvokeOutputOptions(parent=parent, provider=provider),
+        opts=opts,
     )
+    pool = settings.gpu_pool
+    gpu_zone_ids: pulumi.Output[list[str]] | None = None
+    if pool is not None:
+        gpu_zone_ids = aws.ec2.get_instance_type_offerings_output(
+            location_type="availability-zone-id",
+            filters=[
+                aws.ec2.GetInstanceTypeOfferingsFilterArgs(
+                    name="instance-type", values=[pool.instance_types[0]]
+                )
+            ],
+            opts=opts,
+        ).locations
 
-    def enough(names: list[str]) -> list[str]:
-        if len(names) < count:
-            raise ValueError(
-                f"liftoff:awsAvailabilityZones asks for {count} zones but the region offers {len(names)} "
-                f"({', '.join(names)}); allowed: at most {len(names)}"
-            )
-        return sorted(names)[:count]
+    def pick(answer: list[Any]) -> list[str]:
+        names, ids, offered = answer
+        chosen = choose_zones(
+            list(names), list(ids), None if offered is None else set(offered), settings.availability_zones
+        )
+        return [name for name, _ in chosen]
 
-    return zones.names.apply(enough)
+    return pulumi.Output.all(zones.names, zones.zone_ids, gpu_zone_ids).apply(pick)
 
 
 def _pick(names: list[str], index: int) -> str:

@@ -33,6 +33,7 @@ from infra.versions import DEFAULT_MINOR
 
 # The EKS managed add-ons take the default version EKS gives for the cluster's minor, asked at plan time
 # (infra/clouds/aws/cluster.py); cluster minors and the cluster-autoscaler tags are in infra/versions.py.
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 EndpointAccess = Literal["public", "restricted", "private"]
 """public: API reachable from anywhere (still authenticated by IAM); restricted: public endpoint limited to
 `awsEndpointPublicCidrs`; private: only from inside the VPC (run `pulumi up` from there)."""
@@ -146,7 +147,9 @@ class AwsSettings(StackModel):
     """How many of the region's zones the VPC spans (at least two, as EKS requires)."""
     nat_per_az: bool = Field(False, alias="awsNatPerAz")
     """One NAT gateway per zone (survives a zone outage) instead of one for all (cheaper, for dev)."""
-    endpoint_access: EndpointAccess = Field("public", alias="awsEndpointAccess")
+    endpoint_access: EndpointAccess = Field("restricted", alias="awsEndpointAccess")
+    """restricted by default: the API answers only `awsEndpointPublicCidrs` (your address); public is an
+    explicit choice (GitHub-hosted CI runners have no fixed address)."""
     endpoint_public_cidrs: Cidrs = Field((), alias="awsEndpointPublicCidrs")
     admin_principal_arn: PrincipalArn | None = Field(None, alias="awsAdminPrincipalArn")
     """IAM role or user made cluster admin through an access entry. It must be the principal `pulumi up`
@@ -165,8 +168,22 @@ class AwsSettings(StackModel):
     gpu_disk_gib: int = Field(100, ge=MIN_GPU_DISK_GIB, le=16384, alias="awsGpuDiskGib")
     ecr_keep_last: int = Field(20, ge=1, le=1000, alias="awsEcrKeepLast")
     """Images the ECR lifecycle policy keeps; older ones expire."""
+    control_plane_logs: Strings = Field(("authenticator",), alias="awsControlPlaneLogs")
+    """EKS control-plane log types sent to CloudWatch, billed per GB ingested: the sign-ins only by default;
+    api, audit, controllerManager and scheduler are the noisy ones, on request."""
     ecr_force_delete: bool = Field(True, alias="awsEcrForceDelete")
     """`pulumi destroy` deletes the repository even with images in it."""
+
+    @field_validator("control_plane_logs")
+    @classmethod
+    def _known_log_types(cls, logs: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [log for log in logs if log not in CONTROL_PLANE_LOG_TYPES]
+        if unknown:
+            raise SettingsError(
+                "liftoff:awsControlPlaneLogs",
+                f"{', '.join(unknown)} is not an EKS log type; allowed: any of {', '.join(CONTROL_PLANE_LOG_TYPES)}",
+            )
+        return logs
 
     @model_validator(mode="before")
     @classmethod
@@ -214,8 +231,11 @@ class AwsSettings(StackModel):
         if self.endpoint_access == "restricted" and not self.endpoint_public_cidrs:
             raise SettingsError(
                 "liftoff:awsEndpointPublicCidrs",
-                "is required when liftoff:awsEndpointAccess is 'restricted'; allowed: a list of CIDRs "
-                "such as [203.0.113.0/24]",
+                "is required when liftoff:awsEndpointAccess is 'restricted' (the default: the API is not "
+                "open to the internet); allowed: your address as a CIDR, e.g. "
+                "pulumi config set --path 'liftoff:awsEndpointPublicCidrs[0]' \"$(curl -s "
+                'https://checkip.amazonaws.com)/32", or liftoff:awsEndpointAccess public to open the API to '
+                "every address (IAM still decides) or private (only from inside the VPC)",
             )
         if self.endpoint_access != "restricted" and self.endpoint_public_cidrs:
             raise SettingsError(

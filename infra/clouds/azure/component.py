@@ -117,13 +117,13 @@ class AzurePlatform(pulumi.ComponentResource):
             children=children,
         )
         self.kubeconfig = user_kubeconfig(self.cluster, network.resource_group.name)
-        # The deployer's AKS RBAC Cluster Admin is used by the first Helm release seconds later: wait for it.
-        admin_propagation = (
-            RolePropagation(
-                f"{name}-admin-propagation", assignments=[built.admin_assignment], opts=children.opts()
-            )
-            if built.admin_assignment is not None
-            else None
+        # The deployer's AKS RBAC Cluster Admin is used by the first Helm release seconds later, and the
+        # cluster identity's Network Contributor by the cloud controller wiring Traefik's load balancer in the
+        # same release: both wait, or the atomic install times out on a 403.
+        admin_propagation = RolePropagation(
+            f"{name}-admin-propagation",
+            assignments=[a for a in (built.admin_assignment, built.subnet_assignment) if a is not None],
+            opts=children.opts(),
         )
         self.ready = [
             resource
@@ -131,8 +131,8 @@ class AzurePlatform(pulumi.ComponentResource):
                 self.cluster,
                 self.gpu_pool,
                 built.admin_assignment,
-                admin_propagation,
                 built.subnet_assignment,
+                admin_propagation,
                 self.registry.kubelet_pull,
             )
             if resource is not None

@@ -29,6 +29,9 @@ GPU_NODE_LABELS = {POOL_LABEL: GPU_POOL_NAME, DEVICE_PLUGIN_LABEL: "true"}
 SPOT_TAINT_KEY = "kubernetes.azure.com/scalesetpriority"
 SPOT_TAINT_VALUE = "spot"
 
+GPU_UPGRADE_SURGE = 1
+"""Nodes an upgrade adds above a regular GPU pool's maximum (spot pools take no surge)."""
+
 
 def system_pool_profile(
     settings: AzureSettings, subnet_id: pulumi.Input[str], tags: dict[str, str]
@@ -72,7 +75,8 @@ def create_gpu_pool(
         # node's disks go too, and the autoscaler may create a fresh node when capacity returns.
         {"scale_set_priority": "Spot", "scale_set_eviction_policy": "Delete", "spot_max_price": -1}
         if settings.gpu_spot
-        else {"scale_set_priority": "Regular"}
+        # One extra node during an upgrade, never AKS's percentage: the preflight counts it in the quota.
+        else {"scale_set_priority": "Regular", "upgrade_settings": {"max_surge": str(GPU_UPGRADE_SURGE)}}
     )
     return containerservice.AgentPool(
         name,

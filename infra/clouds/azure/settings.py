@@ -32,6 +32,16 @@ from infra.versions import DEFAULT_MINOR
 _NVIDIA_GPU_SIZE = re.compile(r"Standard_N[CDV]\w+")
 _AMD_GPU_SIZE = re.compile(r"Standard_(NV\d+as_v4|NG\w+)", re.IGNORECASE)
 _VM_SIZE = r"Standard_[A-Za-z0-9_]+"
+# Sizes Azure has retired, with the page that says so and the sizes it names instead: a pool of them fails.
+RETIRED_SIZES = (
+    (
+        re.compile(r"Standard_NC\d+r?s_v3", re.IGNORECASE),
+        "Azure retired the NCv3 sizes (V100) on 2025-09-30 (MicrosoftDocs/azure-docs, articles/"
+        "virtual-machines/ncv3-nc6s-nc12s-nc24s-retirement.md, read 2026-12-07)",
+        "Standard_NC24ads_A100_v4 (A100, Azure's named replacement), Standard_NC4as_T4_v3 (T4) or "
+        "Standard_NC40ads_H100_v5 (H100)",
+    ),
+)
 # GPUs per VM of the common NVIDIA sizes, to catch a pod asking for more GPUs than a node has (it would
 # stay Pending forever). Sizes not listed are not checked.
 GPUS_PER_VM = {
@@ -39,9 +49,6 @@ GPUS_PER_VM = {
     "Standard_NC8as_T4_v3": 1,
     "Standard_NC16as_T4_v3": 1,
     "Standard_NC64as_T4_v3": 4,
-    "Standard_NC6s_v3": 1,
-    "Standard_NC12s_v3": 2,
-    "Standard_NC24s_v3": 4,
     "Standard_NC24ads_A100_v4": 1,
     "Standard_NC48ads_A100_v4": 2,
     "Standard_NC96ads_A100_v4": 4,
@@ -91,8 +98,10 @@ class AzureSettings(StackModel):
     """OS disk per GPU node; CUDA images are several GB and the node keeps a few versions of them."""
     acr_sku: Literal["Basic", "Standard", "Premium"] = Field("Basic", alias="azureAcrSku")
     api_authorized_ip_ranges: Cidrs = Field((), alias="azureApiAuthorizedIpRanges")
-    """Networks allowed to reach the Kubernetes API (where `pulumi up` and kubectl run from); empty: any
-    network, with Entra ID still required for every request."""
+    """Networks allowed to reach the Kubernetes API (where `pulumi up` and kubectl run from); required
+    unless `api_open_to_internet`."""
+    api_open_to_internet: bool = Field(False, alias="azureApiOpenToInternet")
+    """The explicit opt-out: no authorized ranges, the API answers any address (Entra ID still decides)."""
     admin_group_object_ids: Strings = Field((), alias="azureAdminGroupObjectIds")
     """Entra ID groups made cluster admins (besides the deployer, when `grant_deployer_roles`)."""
     deployer_principal_type: Literal["User", "ServicePrincipal"] = Field(
@@ -145,6 +154,18 @@ class AzureSettings(StackModel):
                 "allowed: true, or false with liftoff:azureAdminGroupObjectIds set",
             )
         _check_gpu_vm_size(self.gpu_vm_size, pod_gpus(info.context))
+        if not self.api_authorized_ip_ranges and not self.api_open_to_internet:
+            raise SettingsError(
+                "liftoff:azureApiAuthorizedIpRanges",
+                "is required: the API is not open to the internet by default; allowed: your address as a "
+                "CIDR, e.g. pulumi config set --path 'liftoff:azureApiAuthorizedIpRanges[0]' "
+                '"$(curl -s https://checkip.amazonaws.com)/32", or liftoff:azureApiOpenToInternet true',
+            )
+        if self.api_authorized_ip_ranges and self.api_open_to_internet:
+            raise SettingsError(
+                "liftoff:azureApiOpenToInternet",
+                "true contradicts liftoff:azureApiAuthorizedIpRanges; allowed: one of the two",
+            )
         return self
 
     def version_warnings(self, day: date) -> list[str]:
@@ -176,6 +197,9 @@ def _check_gpu_vm_size(size: str, gpus_per_pod: int) -> None:
     key = "liftoff:azureGpuVmSize"
     if gpus_per_pod == 0:
         return
+    for retired, why, instead in RETIRED_SIZES:
+        if retired.fullmatch(size):
+            raise SettingsError(key, f"{size}: {why}; allowed: a current size such as {instead}")
     if _AMD_GPU_SIZE.fullmatch(size) or not _NVIDIA_GPU_SIZE.fullmatch(size):
         raise SettingsError(
             key,

@@ -23,6 +23,7 @@ def create_cluster(
     network: Network,
     children: Children,
     depends_on: list[pulumi.Resource],
+    node_account_email: pulumi.Input[str],
 ) -> C.Cluster:
     return C.Cluster(
         f"{name}-gke",
@@ -37,6 +38,12 @@ def create_cluster(
         ),
         remove_default_node_pool=True,
         initial_node_count=1,
+        # The temporary default pool runs as the stack's node account too, never the Compute Engine default
+        # account (Editor on the project) for the minutes it exists.
+        node_config=C.ClusterNodeConfigArgs(
+            service_account=node_account_email,
+            oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+        ),
         release_channel=C.ClusterReleaseChannelArgs(channel=settings.release_channel),
         min_master_version=settings.kubernetes_version,
         workload_identity_config=C.ClusterWorkloadIdentityConfigArgs(
@@ -79,12 +86,18 @@ def create_cluster(
             http_load_balancing=C.ClusterAddonsConfigHttpLoadBalancingArgs(disabled=False),
             horizontal_pod_autoscaling=C.ClusterAddonsConfigHorizontalPodAutoscalingArgs(disabled=False),
         ),
-        logging_config=C.ClusterLoggingConfigArgs(enable_components=["SYSTEM_COMPONENTS", "WORKLOADS"]),
+        # Cloud Logging and Managed Prometheus bill per GiB and per sample: workloads' logs and GPU metrics
+        # only when the stack asks (gcpWorkloadLogs, gcpManagedGpuMetrics).
+        logging_config=C.ClusterLoggingConfigArgs(
+            enable_components=["SYSTEM_COMPONENTS", *(["WORKLOADS"] if settings.workload_logs else [])]
+        ),
         # GPU metrics from GKE's own DCGM collection (managed Prometheus): on COS nodes the driver lives
         # where only GKE's tooling looks, so a self-installed DCGM exporter would find no GPU.
         monitoring_config=C.ClusterMonitoringConfigArgs(
-            enable_components=["SYSTEM_COMPONENTS", "DCGM"],
-            managed_prometheus=C.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
+            enable_components=["SYSTEM_COMPONENTS", *(["DCGM"] if settings.managed_gpu_metrics else [])],
+            managed_prometheus=C.ClusterMonitoringConfigManagedPrometheusArgs(
+                enabled=settings.managed_gpu_metrics
+            ),
         ),
         resource_labels=dict(children.tags),
         # The provider's default is true, which makes `pulumi destroy` fail; the stack turns it on by choice.

@@ -57,7 +57,12 @@ class GcpPlatform(pulumi.ComponentResource):
         )
         # Cloud NAT before the cluster: private nodes need it to register and pull the first images.
         self.cluster = create_cluster(
-            name, settings, network=network, children=children, depends_on=[*services, network.nat]
+            name,
+            settings,
+            network=network,
+            children=children,
+            depends_on=[*services, network.nat],
+            node_account_email=identity.account.email,
         )
         allow_control_plane_to_webhooks(
             name,

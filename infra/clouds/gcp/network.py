@@ -54,10 +54,12 @@ def create_network(
             ),
         ],
         private_ip_google_access=True,
-        # Flow logs sampled at half: enough to debug egress, a fraction of the cost of full logs.
+        # Flow logs bill per GiB: off unless asked, then coarse and sampled (enough to see who talks to whom).
         log_config=gcp.compute.SubnetworkLogConfigArgs(
-            aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
-        ),
+            aggregation_interval="INTERVAL_10_MIN", flow_sampling=0.1, metadata="EXCLUDE_ALL_METADATA"
+        )
+        if settings.flow_logs
+        else None,
         opts=opts,
     )
     router = gcp.compute.Router(

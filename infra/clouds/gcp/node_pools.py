@@ -30,6 +30,9 @@ ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
 OAUTH_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 """The scope is the widest; what the nodes may do is bounded by their service account's roles instead."""
 
+GPU_UPGRADE_SURGE = 1
+"""Nodes a GPU pool upgrade adds above the pool's maximum: the preflight counts them in the quota."""
+
 
 @dataclass(frozen=True)
 class NodePools:
@@ -83,7 +86,7 @@ def create_node_pools(
         ),
         management=C.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
         # One new node at a time and never one fewer: GPU quota is tight and serving must not drop.
-        upgrade_settings=C.NodePoolUpgradeSettingsArgs(max_surge=1, max_unavailable=0),
+        upgrade_settings=C.NodePoolUpgradeSettingsArgs(max_surge=GPU_UPGRADE_SURGE, max_unavailable=0),
         node_config=_node_config(
             settings,
             identity,

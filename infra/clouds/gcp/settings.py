@@ -94,11 +94,18 @@ class GcpSettings(StackModel):
     master_authorized_networks: Cidrs = Field((), alias="gcpMasterAuthorizedNetworks")
     """CIDRs allowed to reach the control plane's IP endpoint; required when `dns_endpoint` is off (then
     `pulumi up` reaches the API by IP, and from these networks only)."""
-    dns_endpoint: bool = Field(True, alias="gcpDnsEndpoint")
+    dns_endpoint: bool = Field(False, alias="gcpDnsEndpoint")
     """GKE's DNS-based control plane endpoint, open to traffic from anywhere but answering only callers whose
     Google identity holds `container.clusters.connect` (IAM checks each request, then Kubernetes RBAC). The
     kubeconfig uses it, so CI runners, whose addresses change, reach the API without an authorised network."""
     deletion_protection: bool = Field(False, alias="gcpDeletionProtection")
+    workload_logs: bool = Field(False, alias="gcpWorkloadLogs")
+    """Containers' stdout (the server's and Traefik's access logs) to Cloud Logging, billed per GiB ingested;
+    off: system components only, and `kubectl logs` still works."""
+    flow_logs: bool = Field(False, alias="gcpFlowLogs")
+    """VPC flow logs of the node subnet (billed per GiB); on: 10-minute aggregation, 10 % sampled."""
+    managed_gpu_metrics: bool = Field(False, alias="gcpManagedGpuMetrics")
+    """GKE's DCGM GPU metrics through Managed Service for Prometheus, billed per sample ingested."""
     subnet_cidr: Cidr = Field("10.10.0.0/20", alias="gcpSubnetCidr")
     pods_cidr: Cidr = Field("10.20.0.0/16", alias="gcpPodsCidr")
     services_cidr: Cidr = Field("10.30.0.0/20", alias="gcpServicesCidr")

@@ -214,9 +214,11 @@ def test_secrets_are_encrypted_with_a_rotating_kms_key(default_plan: Plan) -> No
     assert encryption["provider"]["keyArn"].endswith(f":key/mock-{key.name}")
 
 
-def test_every_control_plane_log_is_enabled(default_plan: Plan) -> None:
-    logs = set(default_plan.one(CLUSTER).inputs["enabledClusterLogTypes"])
-    assert logs == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+def test_only_the_sign_in_log_goes_to_cloudwatch_unless_asked(default_plan: Plan) -> None:
+    """CloudWatch bills ingestion per GB; api and audit are the noisy ones, on request."""
+    assert default_plan.one(CLUSTER).inputs["enabledClusterLogTypes"] == ["authenticator"]
+    asked = plan({"awsControlPlaneLogs": ["audit", "api"]}).one(CLUSTER).inputs["enabledClusterLogTypes"]
+    assert asked == ["audit", "api"]
     # The group EKS writes them to is ours, so it has a retention and destroy removes it.
     group = default_plan.one("aws:cloudwatch/logGroup:LogGroup").inputs
     assert group["name"] == f"/aws/eks/{CLUSTER_NAME}/cluster"
@@ -231,10 +233,12 @@ def test_the_oidc_provider_trusts_the_clusters_issuer_for_sts(default_plan: Plan
 
 
 def test_endpoint_access_is_public_restricted_or_private(default_plan: Plan, variant_plan: Plan) -> None:
+    """The shipped stack's API answers one address, not the internet; public is an explicit opt-out."""
     cases = [
-        (default_plan, True, ["0.0.0.0/0"]),
+        (default_plan, True, ["203.0.113.7/32"]),
         (variant_plan, True, ["198.51.100.0/24"]),
-        (plan({"awsEndpointAccess": "private"}), False, None),
+        (plan({"awsEndpointAccess": "public", "awsEndpointPublicCidrs": []}), True, ["0.0.0.0/0"]),
+        (plan({"awsEndpointAccess": "private", "awsEndpointPublicCidrs": []}), False, None),
     ]
     for planned, public, cidrs in cases:
         vpc_config = planned.one(CLUSTER).inputs["vpcConfig"]
@@ -299,7 +303,7 @@ def test_the_gpu_taint_is_tolerated_by_the_inference_pods_and_kept_by_the_system
     gpu = node_group(default_plan, "gpu")
     taints = [{**t, "effect": K8S_TAINT_EFFECTS[t["effect"]]} for t in gpu["taints"]]
     assert {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"} in taints
-    pod = default_plan.k8s_object("Deployment")["spec"]["template"]["spec"]
+    pod = default_plan.k8s_object("Deployment", "inference")["spec"]["template"]["spec"]
     for taint in taints:
         assert any(tolerates(t, taint) for t in pod.get("tolerations", [])), taint
     # The pods land on GPU nodes only: every label they select is one the GPU pool sets.
@@ -398,7 +402,7 @@ def test_roles_hold_only_the_managed_policies_their_job_needs(default_plan: Plan
     assert attached_policies(default_plan, "eks-node") == {
         f"{managed}/AmazonEKSWorkerNodePolicy",
         f"{managed}/AmazonEKS_CNI_Policy",
-        f"{managed}/AmazonEC2ContainerRegistryReadOnly",
+        f"{managed}/AmazonEC2ContainerRegistryPullOnly",
     }
     assert attached_policies(default_plan, "cluster-autoscaler") == set()
     every = {a.inputs["policyArn"] for a in default_plan.by_type(ATTACHMENT)}
@@ -633,3 +637,16 @@ def test_gpu_nodes_carry_the_accelerator_label_cluster_autoscaler_waits_on(defau
     assert gpu["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-a10g"  # g5.xlarge, the stack's type
     template = "k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"
     assert gpu["tags"][template] == "nvidia-a10g"
+
+
+def test_zones_are_chosen_by_id_never_one_eks_refuses_and_gpu_zones_first(default_plan: Plan) -> None:
+    """The mock region lists us-east-1a..f as use1-az1..az6 and offers g5.xlarge in az2, az4, az6; EKS
+    refuses az3. Two zones: az2 and az4, by their names in this account."""
+    from infra.clouds.aws.network import EKS_UNSUPPORTED_ZONE_IDS, choose_zones
+
+    zones = {s.inputs["availabilityZone"] for s in default_plan.by_type(SUBNET)}
+    assert zones == {"us-east-1b", "us-east-1d"}
+    assert "use1-az3" in EKS_UNSUPPORTED_ZONE_IDS
+    names, ids = ["us-east-1a", "us-east-1c"], ["use1-az1", "use1-az3"]
+    with pytest.raises(ValueError, match="awsAvailabilityZones"):
+        choose_zones(names, ids, None, 2)

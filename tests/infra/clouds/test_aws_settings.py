@@ -11,9 +11,13 @@ from infra.clouds.aws.settings import GPU_FAMILIES, AwsSettings, load
 from infra.settings import ConfigSource, SettingsError
 from infra.versions import AUTOSCALER_IMAGE_TAGS, KUBERNETES
 
+MY_ADDRESS = {"awsEndpointPublicCidrs": ["203.0.113.7/32"]}
+"""The API answers only listed networks by default: every other test gives it one."""
+
 
 def settings(**overrides: Any) -> AwsSettings:
-    return load(ConfigSource.from_dict({"cloud": "aws", **overrides}))
+    base = {} if "awsEndpointAccess" in overrides or "awsEndpointPublicCidrs" in overrides else MY_ADDRESS
+    return load(ConfigSource.from_dict({"cloud": "aws", **base, **overrides}))
 
 
 def rejected(**overrides: Any) -> SettingsError:
@@ -32,7 +36,7 @@ def test_defaults_give_one_g5_xlarge_gpu_pool_that_scales_from_zero() -> None:
     assert loaded.gpu_pool.spot is False
     assert loaded.availability_zones >= 2
     assert loaded.nat_per_az is False
-    assert loaded.endpoint_access == "public"
+    assert loaded.endpoint_access == "restricted"
 
 
 def test_every_pinned_kubernetes_minor_has_its_cluster_autoscaler_tag() -> None:
@@ -52,13 +56,18 @@ def test_a_minor_past_standard_support_is_refused_unless_extended_support_is_all
     assert error.key == "liftoff:awsKubernetesVersion"
     assert "2026-12-02" in str(error) and "allowExtendedSupport" in str(error) and "1.35" in str(error)
     extended = load(
-        ConfigSource.from_dict({"cloud": "aws", "awsKubernetesVersion": "1.34", "allowExtendedSupport": True})
+        ConfigSource.from_dict(
+            {"cloud": "aws", "awsKubernetesVersion": "1.34", "allowExtendedSupport": True, **MY_ADDRESS}
+        )
     )
     assert extended.kubernetes_version == "1.34" and extended.allow_extended_support is True
 
 
 def test_the_day_before_its_end_1_34_is_still_accepted() -> None:
-    loaded = load(ConfigSource.from_dict({"cloud": "aws", "awsKubernetesVersion": "1.34"}), date(2026, 12, 1))
+    loaded = load(
+        ConfigSource.from_dict({"cloud": "aws", "awsKubernetesVersion": "1.34", **MY_ADDRESS}),
+        date(2026, 12, 1),
+    )
     assert loaded.kubernetes_version == "1.34"
 
 
@@ -133,9 +142,32 @@ def test_a_gpu_disk_too_small_for_cuda_images_is_refused() -> None:
 
 def test_restricted_endpoint_access_needs_cidrs_and_other_modes_refuse_them() -> None:
     assert rejected(awsEndpointAccess="restricted").key == "liftoff:awsEndpointPublicCidrs"
-    assert rejected(awsEndpointPublicCidrs=["203.0.113.0/24"]).key == "liftoff:awsEndpointPublicCidrs"
+    error = rejected(awsEndpointAccess="public", awsEndpointPublicCidrs=["203.0.113.0/24"])
+    assert error.key == "liftoff:awsEndpointPublicCidrs"
     loaded = settings(awsEndpointAccess="restricted", awsEndpointPublicCidrs=["203.0.113.0/24"])
     assert loaded.endpoint_public_cidrs == ("203.0.113.0/24",)
+
+
+def test_the_api_is_not_open_to_the_internet_unless_the_stack_says_public() -> None:
+    """No setting at all: restricted, and refused until the deployer's address is given, with the command
+    that finds it and the explicit opt-out named."""
+    error = load_error({"cloud": "aws"})
+    assert error.key == "liftoff:awsEndpointPublicCidrs"
+    assert "checkip.amazonaws.com" in str(error) and "awsEndpointAccess public" in str(error)
+    assert settings(awsEndpointAccess="public").endpoint_access == "public"
+
+
+def load_error(values: dict[str, Any]) -> SettingsError:
+    with pytest.raises(SettingsError) as caught:
+        load(ConfigSource.from_dict(values))
+    return caught.value
+
+
+def test_only_the_sign_in_log_goes_to_cloudwatch_unless_asked() -> None:
+    assert settings().control_plane_logs == ("authenticator",)
+    assert settings(awsControlPlaneLogs=["audit", "api"]).control_plane_logs == ("audit", "api")
+    error = rejected(awsControlPlaneLogs=["everything"])
+    assert error.key == "liftoff:awsControlPlaneLogs" and "controllerManager" in str(error)
 
 
 def test_an_unknown_endpoint_mode_lists_the_allowed_ones() -> None:

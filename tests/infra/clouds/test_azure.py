@@ -47,6 +47,7 @@ VARIANT: dict[str, object] = {
     "azureNetworkPolicy": "azure",
     "azureGpuVmSize": "Standard_NC24ads_A100_v4",
     "azureGpuMinCount": 1,
+    "minReplicas": 1,
     "azureGpuMaxCount": 4,
     "azureAcrSku": "Premium",
     "azureAdminGroupObjectIds": [ADMIN_GROUP],
@@ -122,7 +123,7 @@ def tolerated(taint: tuple[str, str, str], tolerations: list[dict[str, Any]]) ->
 
 
 def inference_pod(p: Plan) -> dict[str, Any]:
-    spec: dict[str, Any] = p.k8s_object("Deployment")["spec"]["template"]["spec"]
+    spec: dict[str, Any] = p.k8s_object("Deployment", "inference")["spec"]["template"]["spec"]
     return spec
 
 
@@ -208,8 +209,7 @@ def test_entra_id_with_azure_rbac_replaces_local_accounts(default_plan: Plan, va
     assert cluster(variant_plan)["aadProfile"]["adminGroupObjectIDs"] == [ADMIN_GROUP]
 
 
-def test_the_api_answers_any_network_unless_ranges_are_given(default_plan: Plan, variant_plan: Plan) -> None:
-    assert cluster(default_plan)["apiServerAccessProfile"].get("authorizedIPRanges", []) == []
+def test_the_variants_ranges_reach_the_cluster(variant_plan: Plan) -> None:
     assert cluster(variant_plan)["apiServerAccessProfile"]["authorizedIPRanges"] == ["203.0.113.7/32"]
 
 
@@ -620,3 +620,31 @@ def test_the_deployers_roles_are_used_only_once_azure_has_propagated_them(
     assert "azure-admin-propagation" in dependencies["provider"]
     assert "azure-acr-deployer-push" in every["azure-acr-push-propagation"]
     assert "azure-acr-push-propagation" in every["azure-acr-push-token"]
+
+
+def test_the_cluster_identitys_subnet_role_is_propagated_before_the_first_release(
+    dependencies: dict[str, Any], variant_plan: Plan
+) -> None:
+    """The cloud controller wires Traefik's load balancer with the cluster identity's Network Contributor
+    role on the node subnet: the first Helm release waits for it as for the deployer's, with or without
+    deployer roles."""
+    every = dependencies["all"]
+    assert "azure-aks-subnet-network" in every["azure-admin-propagation"]
+    assert "azure-admin-propagation" in dependencies["provider"]
+    assert any(r.name == "azure-admin-propagation" for r in variant_plan.resources), (
+        "no deployer roles (azureGrantDeployerRoles false): the subnet role still waits"
+    )
+
+
+def test_the_api_answers_only_the_listed_networks_unless_opened_by_name(default_plan: Plan) -> None:
+    profile = default_plan.one(CLUSTER).inputs["apiServerAccessProfile"]
+    assert profile["authorizedIPRanges"] == ["203.0.113.7/32"]
+    with pytest.raises(PlanError, match="liftoff:azureApiAuthorizedIpRanges"):
+        plan({"azureApiAuthorizedIpRanges": []})
+    opened = plan({"azureApiAuthorizedIpRanges": [], "azureApiOpenToInternet": True})
+    assert not opened.one(CLUSTER).inputs["apiServerAccessProfile"].get("authorizedIPRanges")
+
+
+def test_the_gpu_pool_surges_one_node_on_upgrade(default_plan: Plan) -> None:
+    """The preflight counts that node in the quota."""
+    assert default_plan.one(AGENT_POOL).inputs["upgradeSettings"] == {"maxSurge": "1"}

@@ -11,7 +11,11 @@ GROUP = "11111111-2222-3333-4444-555555555555"
 
 
 def settings(**values: object) -> AzureSettings:
-    return load(ConfigSource.from_dict({"cloud": "azure", "gpu": 1, **values}))
+    return load(
+        ConfigSource.from_dict(
+            {"cloud": "azure", "gpu": 1, "azureApiAuthorizedIpRanges": ["203.0.113.7/32"], **values}
+        )
+    )
 
 
 def test_defaults_ask_for_a_t4_pool_that_scales_from_zero() -> None:
@@ -97,3 +101,14 @@ def test_bad_values_name_the_key_and_what_is_allowed(
         settings(**values)
     assert raised.value.key == key
     assert allowed in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "size", ["Standard_NC6s_v3", "Standard_NC12s_v3", "Standard_NC24s_v3", "Standard_NC24rs_v3"]
+)
+def test_retired_ncv3_sizes_are_refused_naming_the_replacements(size: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        settings(azureGpuVmSize=size)
+    message = str(refused.value)
+    assert "liftoff:azureGpuVmSize" in message and "2025-09-30" in message
+    assert "Standard_NC24ads_A100_v4" in message

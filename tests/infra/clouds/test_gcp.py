@@ -228,7 +228,7 @@ def test_gpu_pods_land_only_on_gpu_nodes_and_tolerate_their_taint(default_plan: 
     gpu = pool(default_plan, "gpu")
     [taint] = gpu["nodeConfig"]["taints"]
     assert (taint["key"], taint["effect"]) == ("nvidia.com/gpu", "NO_SCHEDULE")
-    spec = default_plan.k8s_object("Deployment")["spec"]["template"]["spec"]
+    spec = default_plan.k8s_object("Deployment", "inference")["spec"]["template"]["spec"]
     accelerator = gpu["nodeConfig"]["guestAccelerators"][0]["type"]
     assert spec["nodeSelector"] == {"cloud.google.com/gke-accelerator": accelerator}
     assert any(
@@ -377,15 +377,19 @@ def endpoints(dns_name: str | None) -> gcp.container.outputs.ClusterControlPlane
     )
 
 
-def test_the_dns_endpoint_is_open_by_default_so_ci_reaches_the_api_from_any_address(
-    default_plan: Plan, variant_plan: Plan
+def test_the_api_is_not_open_to_the_internet_by_default_and_the_dns_endpoint_is_an_opt_in(
+    default_plan: Plan,
 ) -> None:
-    dns = cluster(default_plan)["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]
+    """The shipped stack: only the authorised networks reach the API; the DNS endpoint (any address,
+    IAM-checked) is an explicit choice, and even then takes only Google tokens."""
+    inputs = cluster(default_plan)
+    assert inputs["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["allowExternalTraffic"] is False
+    assert [c["cidrBlock"] for c in inputs["masterAuthorizedNetworksConfig"]["cidrBlocks"]] == [
+        "203.0.113.7/32"
+    ]
+    dns = cluster(plan({"gcpDnsEndpoint": True}))["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]
     assert dns["allowExternalTraffic"] is True
-    # Only IAM-checked Google tokens on it: no Kubernetes tokens or certificates over DNS.
     assert not dns.get("enableK8sTokensViaDns") and not dns.get("enableK8sCertsViaDns")
-    # The IP endpoint keeps its authorised networks either way.
-    assert cluster(variant_plan)["masterAuthorizedNetworksConfig"]["cidrBlocks"]
 
 
 def test_the_dns_endpoint_turns_off_and_then_the_authorised_networks_are_required() -> None:
@@ -396,7 +400,7 @@ def test_the_dns_endpoint_turns_off_and_then_the_authorised_networks_are_require
 
 
 def test_with_the_dns_endpoint_no_authorised_network_is_needed_and_the_ip_endpoint_is_closed() -> None:
-    inputs = cluster(plan({"gcpMasterAuthorizedNetworks": []}))
+    inputs = cluster(plan({"gcpDnsEndpoint": True, "gcpMasterAuthorizedNetworks": []}))
     assert inputs["masterAuthorizedNetworksConfig"].get("cidrBlocks", []) == []
     assert inputs["masterAuthorizedNetworksConfig"]["gcpPublicCidrsAccessEnabled"] is False
 
@@ -423,3 +427,25 @@ def test_the_kubeconfig_uses_the_dns_endpoint_with_no_ca_when_on() -> None:
 def test_a_dns_endpoint_gke_did_not_report_fails_loudly_rather_than_pointing_at_nothing() -> None:
     with pytest.raises(ValueError, match="gcpDnsEndpoint"):
         kubeconfig_for("ctx", "203.0.113.20", "Q0E=", endpoints(None), use_dns_endpoint=True)
+
+
+def test_logs_flow_logs_and_managed_gpu_metrics_are_off_unless_asked(default_plan: Plan) -> None:
+    """Each bills by volume: the defaults keep system components only."""
+    inputs = cluster(default_plan)
+    assert inputs["loggingConfig"]["enableComponents"] == ["SYSTEM_COMPONENTS"]
+    assert inputs["monitoringConfig"]["enableComponents"] == ["SYSTEM_COMPONENTS"]
+    assert inputs["monitoringConfig"]["managedPrometheus"]["enabled"] is False
+    subnet = default_plan.one("gcp:compute/subnetwork:Subnetwork").inputs
+    assert not subnet.get("logConfig")
+    asked = plan({"gcpWorkloadLogs": True, "gcpFlowLogs": True, "gcpManagedGpuMetrics": True})
+    on = cluster(asked)
+    assert "WORKLOADS" in on["loggingConfig"]["enableComponents"]
+    assert "DCGM" in on["monitoringConfig"]["enableComponents"]
+    assert asked.one("gcp:compute/subnetwork:Subnetwork").inputs["logConfig"]["flowSampling"] <= 0.1
+
+
+def test_the_temporary_default_pool_runs_as_the_stacks_node_account(default_plan: Plan) -> None:
+    """Never the Compute Engine default account, even for the minutes before the pool is removed."""
+    node_config = cluster(default_plan)["nodeConfig"]
+    account_id = default_plan.one("gcp:serviceaccount/account:Account").inputs["accountId"]
+    assert node_config["serviceAccount"] == f"{account_id}@liftoff-example.iam.gserviceaccount.com"
