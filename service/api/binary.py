@@ -93,7 +93,7 @@ def bytes_elements(chunk: bytes, where: str, count: int | None = None) -> np.nda
     hold that many), so a body of millions of empty elements costs no more than the shape it declares."""
     if count is not None and len(chunk) < 4 * count:
         raise ApiError(400, f"{where} has {len(chunk)} bytes, too few for the {count} elements of its shape")
-    elements = []
+    elements: list[bytes] = []
     offset = 0
     while offset < len(chunk):
         if count is not None and len(elements) == count:
