@@ -72,6 +72,7 @@ def start_server(tmp_path: Path) -> Iterator:
         env = {
             **os.environ,
             "LIFTOFF_PORT": str(port),
+            "LIFTOFF_GRPC_PORT": str(free_port()),  # a port known free; LIFTOFF_PORT + 1 is not checked
             "LIFTOFF_HOST": "127.0.0.1",
             "LIFTOFF_MAX_BATCH_SIZE": "1",
             "LIFTOFF_QUEUE_LIMIT": "16",

@@ -78,6 +78,7 @@ def test_two_workers_share_the_port_are_replaced_when_killed_and_stop_on_sigterm
         **os.environ,
         "LIFTOFF_MODEL_PATH": str(_model(tmp_path)),
         "LIFTOFF_PORT": str(port),
+        "LIFTOFF_GRPC_PORT": str(_free_port()),  # a port known free; LIFTOFF_PORT + 1 is not checked
         "LIFTOFF_HOST": "127.0.0.1",
         "LIFTOFF_WORKERS": "2",
         "LIFTOFF_DRAIN_TIMEOUT_S": "5",
