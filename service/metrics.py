@@ -1,4 +1,4 @@
-"""Prometheus metrics, named as docs/service-contract.md lists them.
+"""Prometheus metrics, named as docs/server.md lists them.
 
 One process (`LIFTOFF_WORKERS=1`): each app gets its own in-memory registry, so several apps (in tests) never
 collide on one process-wide registry, and recording a value costs a lock and an addition.
@@ -19,6 +19,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from service.weights.metrics import WeightsCollector
 
 # Latency buckets from sub-millisecond (a small model on a GPU) to the default request timeout.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
@@ -82,6 +84,8 @@ class Metrics:
         shared = _shared_directory
         self.registry = CollectorRegistry(auto_describe=True) if shared is None else workers_registry(shared)
         """What /metrics and the Triton statistics read: this process's values, or every worker's."""
+        # The weights fetch runs once, before the app exists: its record is read at each scrape.
+        self.registry.register(WeightsCollector())
         # With several workers the metrics live in their files, in no registry (the merged files are read).
         r = self.registry if shared is None else None
         self.requests = Counter(

@@ -5,6 +5,7 @@ https://kserve.github.io/website/latest/modelserving/data_plane/v2_protocol/
 
 from __future__ import annotations
 
+import math
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -29,8 +30,8 @@ from service.api.schemas import (
 )
 from service.api.tensors import bad, check_count, check_finite, check_shape, shaped, to_array
 from service.model.datatypes import NUMPY_DTYPES
-from service.model.handled import LoadedModel
 from service.model.metadata import ModelMetadata, TensorSpec
+from service.model.served import ServedModel
 from service.state import ServerState
 
 try:
@@ -47,7 +48,7 @@ async def server_metadata() -> Response:
     return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": list(EXTENSIONS)})
 
 
-def check_name(state: ServerState, name: str, model_version: str | None) -> LoadedModel:
+def check_name(state: ServerState, name: str, model_version: str | None) -> ServedModel:
     model, _ = ready_model(state)
     meta = model.metadata
     if name != meta.name:
@@ -171,7 +172,9 @@ def decode_inputs(
             check_count(tensor.data, tensor.shape, where)
             array = to_array(tensor.data, spec, f"{where}.data")
         else:
-            raw = binary.from_bytes(chunk, NUMPY_DTYPES[spec.datatype], f"{where}'s binary data")
+            raw = binary.from_bytes(
+                chunk, NUMPY_DTYPES[spec.datatype], f"{where}'s binary data", math.prod(tensor.shape)
+            )
             array = check_finite(raw, spec, f"{where}'s binary data")
         arrays.append(shaped(array, tensor.shape, spec, where, max_batch_size))
     rows = {array.shape[0] for array in arrays}

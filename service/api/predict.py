@@ -60,7 +60,7 @@ async def predict_rows(request: Request, kserve_v1: bool = False) -> Response:
     header = request.headers.get("content-type")
     media = bodies.media_type(header)
     # The body is read before the batch is told a request is coming: a body still arriving (a slow client)
-    # must not hold every batch for the full max batch wait (issue 20, item 4).
+    # must not hold every batch for the full max batch wait.
     raw = await request.body()
     max_rows = state.settings.max_batch_size
 

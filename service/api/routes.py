@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.responses import PlainTextResponse, Response
 
-from service.api import docs, health, kserve_v1, oip, predict, triton_ext
+from service.api import docs, health, kserve_v1, oip, predict, torchserve, triton_ext
 from service.api.schemas import (
     ErrorResponse,
     InferRequest,
@@ -29,6 +29,7 @@ from service.api.schemas import (
 OIP = "open inference protocol v2"
 KSERVE_V1 = "kserve v1"
 TRITON = "triton extensions"
+TORCHSERVE = "torchserve inference api"
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -152,5 +153,16 @@ ROUTES: tuple[Route, ...] = (
         "/v1/models/{name}:explain",
         kserve_v1.model_explain,
         openapi={"tags": [KSERVE_V1], "responses": _errors(404, 501, 503)},
+    ),
+    Route("GET", "/ping", torchserve.ping, openapi={"tags": ["health", TORCHSERVE]}),
+    *(
+        Route(
+            "POST",
+            path,
+            torchserve.predictions,
+            fast=True,
+            openapi={"tags": [TORCHSERVE], "responses": OIP_ERRORS},
+        )
+        for path in ("/predictions/{name}", "/predictions/{name}/{model_version}")
     ),
 )

@@ -8,6 +8,7 @@ the batcher shedding load, RESOURCE_EXHAUSTED, else UNAVAILABLE (loading or drai
 
 from __future__ import annotations
 
+import math
 from typing import Any, NoReturn
 
 import grpc
@@ -77,7 +78,14 @@ def _as_body(request: Any, model: str) -> tuple[InferRequest, bytes]:
             entry["parameters"] = {"binary_data_size": len(raw[index])}
         else:
             field = CONTENTS.get(tensor.datatype)
-            values = list(getattr(tensor.contents, field)) if field else []
+            contents = getattr(tensor.contents, field) if field else []
+            if len(contents) > math.prod(tensor.shape):  # refused before millions are copied and decoded
+                raise ApiError(
+                    400,
+                    f"inputs[{index}].contents has {len(contents)} values, "
+                    f"but shape {list(tensor.shape)} holds {math.prod(tensor.shape)}",
+                )
+            values = list(contents)
             entry["data"] = (
                 [v.decode("utf-8", "replace") for v in values] if field == "bytes_contents" else values
             )

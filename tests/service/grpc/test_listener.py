@@ -15,6 +15,7 @@ from service.grpc.servicer import pb, pb_grpc
 from service.settings import Settings
 from service.state import ServerState
 from tests.service.grpc.channel import grpc_channel, ready_state
+from tests.service.live import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -44,9 +45,7 @@ async def test_no_keys_configured_means_no_metadata_needed(linear_model: Path) -
 
 
 async def test_the_app_serves_grpc_on_its_port_for_its_lifetime(linear_model: Path) -> None:
-    with socket.socket() as probe:  # a free port, released before the app binds it
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # released before the app binds it
     app = create_app(Settings(model_path=linear_model, grpc_port=port), serve_grpc=True)
     async with app.router.lifespan_context(app), grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest(), timeout=10)
