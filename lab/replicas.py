@@ -14,7 +14,12 @@ from pathlib import Path
 SERVER_COMMAND: tuple[str, ...] = (sys.executable, "-m", "service")
 # Each replica gets one intra-op thread unless the user says otherwise: N replicas that each spawn one thread
 # per core would fight over the same cores, and the lab is about replicas, not threads.
-DEFAULT_REPLICA_ENV: Mapping[str, str] = {"LIFTOFF_TORCH_THREADS": "1", "LIFTOFF_LOG_LEVEL": "warning"}
+DEFAULT_REPLICA_ENV: Mapping[str, str] = {
+    "LIFTOFF_TORCH_THREADS": "1",
+    "LIFTOFF_LOG_LEVEL": "warning",
+    # No gRPC unless asked for: the lab balances HTTP, and each replica's LIFTOFF_PORT + 1 is not known free.
+    "LIFTOFF_GRPC_PORT": "0",
+}
 
 
 class ReplicaError(RuntimeError):

@@ -23,6 +23,6 @@ def taken_by(host: str, port: int) -> str | None:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                return f"another process already listens on {host}:{port}"
+                return f"another process already uses {host}:{port}"
             return f"{host}:{port} cannot be bound: {exc.strerror}"
     return None

@@ -19,6 +19,8 @@ LOCAL = re.compile(r"(?:http://)?(?:localhost|127\.0\.0\.1):8080")
 NOT_DIGITS = {
     # A user's own image model, with the user's own file: docs/your-model.md's walk-through.
     "curl --data-binary @cat.png -H 'content-type: image/png' http://127.0.0.1:8080/predict",
+    # A TorchServe archive the user imported, with the user's own image: docs/from-torchserve.md.
+    "curl -s localhost:8080/predictions/resnet -T kitten.jpg            # TorchServe's own request",
 }
 """Lines for another model than the default one. Listed by hand, so a new curl line is run unless it is
 added here on purpose."""

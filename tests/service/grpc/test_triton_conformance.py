@@ -96,7 +96,7 @@ def test_a_second_server_on_a_taken_grpc_port_stops_with_a_clear_error(tmp_path:
         first.stop()
     assert second.returncode == 2
     assert f"LIFTOFF_GRPC_PORT={grpc_port}" in second.stderr
-    assert "another process already listens" in second.stderr
+    assert "another process already uses" in second.stderr
     assert answers == [b"\x08\x01"] * 10  # ServerReadyResponse(ready=true)
 
 
@@ -122,7 +122,7 @@ def test_a_foreign_reuseport_listener_is_refused_too(tmp_path: Path) -> None:
             timeout=120,
             check=False,
         )
-    assert done.returncode == 2 and "another process already listens" in done.stderr
+    assert done.returncode == 2 and "another process already uses" in done.stderr
 
 
 def test_the_grpc_port_follows_the_http_port_and_the_start_up_line_names_both(tmp_path: Path) -> None:
