@@ -72,7 +72,9 @@ class Settings(BaseSettings):
         Path("/dev/termination-log"),
         description="where a model that fails its check at start-up leaves its one-line reason as the server "
         "exits with status 3 (Kubernetes' `terminationMessagePath`); written only when the file exists",
-        json_schema_extra=from_pod("the kubelet's default, which the container's terminationMessagePath names"),
+        json_schema_extra=from_pod(
+            "the kubelet's default, which the container's terminationMessagePath names"
+        ),
     )
     device: Literal["auto", "cpu", "cuda"] = Field(
         default="auto",

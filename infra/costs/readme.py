@@ -28,7 +28,7 @@ def table(run: PlanRunner, today: dt.date) -> str:
     rows = []
     oldest: dt.date | None = None
     for stack in STACKS:
-        warm = report.from_plan(run(stack, {}), None, today)
+        warm = report.from_plan(run(stack, {"minReplicas": 1}), None, today)
         cold = report.from_plan(run(stack, {"minReplicas": 0}), None, today)
         warm_totals = report.totals(warm.estimate)["idle"]
         cold_totals = report.totals(cold.estimate)["idle"]

@@ -44,9 +44,9 @@ from infra.config_keys import (
 )
 from infra.settings.edge import EdgeSettings
 from infra.settings.scale_to_zero import ScaleToZero
+from infra.settings.weights import WeightsSettings
 from service.settings import Settings as ServerContract
 from service.settings import deployment, stack_keys
-from infra.settings.weights import WeightsSettings
 
 __all__ = [
     "CLOUDS",
