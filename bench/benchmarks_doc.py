@@ -44,6 +44,8 @@ class ServerRun:
     """bench/gap_profile.py's shares: {"cpu": {category: share}, "inference": {category: share}}."""
     gap_concurrency: int = 0
     gap_failure: str | None = None
+    stack: list[str] = field(default_factory=list)
+    """The stack settings that deploy what a Liftoff row measured (bench/catalog.py: stack_settings)."""
 
     def at(self, concurrency: int) -> LoadResult | None:
         return next((p for p in self.points if p.concurrency == concurrency), None)
@@ -91,7 +93,7 @@ def _share_line(what: str, rate: float, ceiling: dict[str, Any], goal: float, to
     )
 
 
-# Issue 22: one digits worker at most 300 MB (decimal megabytes) resident.
+# The target: one digits worker at most 300 MB (decimal megabytes) resident.
 DIGITS_WORKER_RSS_LIMIT_BYTES = 300 * 10**6
 
 
@@ -110,7 +112,7 @@ SATURATION_TOLERANCE = 0.95
 
 
 def _saturation_line(run: ServerRun, top_c: int, below_c: int = 32) -> list[str]:
-    """Issue 22: c=64 served fewer req/s than c=32 in an earlier run. With the facts that tell the causes
+    """Whether c=64 served fewer req/s than c=32, with the facts that tell the causes
     apart: errors (a queue shedding 503s), the server's CPU per request, and wrk's own CPU."""
     top, below = run.at(top_c), run.at(below_c)
     if top is None or below is None or top_c == below_c or not below.rps:
@@ -131,7 +133,7 @@ def _saturation_line(run: ServerRun, top_c: int, below_c: int = 32) -> list[str]
 
 
 def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: int) -> list[str]:
-    """Issue 2's and issue 10's targets, checked against this run's figures (never against old ones)."""
+    """The targets, checked against this run's figures (never against old ones)."""
     by_key = {r.key: r for r in runs if not r.failure}
     lines: list[str] = []
     mine = by_key.get("liftoff")
@@ -189,7 +191,7 @@ def targets(model: str, runs: list[ServerRun], ceilings: dict[str, Any], top_c: 
             )
     if model not in ("digits", "image-classifier") and ceilings:
         best = ceilings.get("best", {})
-        # (server, precision, what it is, issue 22's share of the fair ceiling)
+        # (server, precision, what it is, its target share of the fair ceiling)
         for key, precision, what, goal in (
             ("liftoff-binary", "fp32", "FP32, binary tensors", 0.95),
             ("liftoff-bf16", "bf16", "bfloat16, binary tensors", 0.90),
@@ -251,6 +253,14 @@ def render(
     for model in models:
         model_runs = [r for r in runs if r.model == model]
         out += ["", f"### {model}", "", *_table(model_runs, concurrencies)]
+        deployed = [f"- {r.label}: `{' '.join(r.stack)}`" for r in model_runs if r.stack]
+        if deployed:
+            out += [
+                "",
+                "A stack deploys each Liftoff row with these settings (besides `liftoff:model`):",
+                "",
+                *deployed,
+            ]
         checks = targets(model, model_runs, ceilings.get(model, {}), max(concurrencies))
         if checks:
             out += ["", "Targets, from this run:", "", *checks]

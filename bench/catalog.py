@@ -11,6 +11,7 @@ from bench import bodies, resnet
 from bench.envs import BENCH_DIR, REPO
 from bench.loadgen import Payload
 from bench.servers import BenchModel
+from service.settings import ENV_PREFIX, stack_keys
 
 DIGITS_PATH = REPO / "models" / "digits" / "model.pt"
 RESNET_DIR = BENCH_DIR / "models" / resnet.NAME
@@ -55,7 +56,7 @@ def load(names: list[str]) -> dict[str, BenchModel]:
         found["digits"] = BenchModel(
             name="digits",
             path=_digits_model(),
-            # Issue 10's TorchServe configuration: up to 32 rows, 5 ms; Liftoff's own come from its sweep.
+            # TorchServe's configuration as first compared: up to 32 rows, 5 ms; Liftoff's own come from its sweep.
             max_batch=32,
             wait_ms=5.0,
             payloads={
@@ -63,9 +64,10 @@ def load(names: list[str]) -> dict[str, BenchModel]:
                     "/v2/models/digits/infer", bodies.write(folder, "digits.json", bodies.digits_json())
                 )
             },
-            # liftoff-grpc: the same row over gRPC, as tritonclient.grpc sends it (issue 19).
-            servers=("liftoff", "liftoff-handler", "liftoff-grpc", *COMPETITORS),
-            # HTTP-bound: one process per core, each with one torch thread and its own batcher.
+            # liftoff-grpc: the same row over gRPC, as tritonclient.grpc sends it.
+            servers=("liftoff", "liftoff-handler", "liftoff-grpc", *COMPETITORS, "liftoff-torchserve"),
+            # HTTP-bound: one process per core, each with one torch thread and its own batcher (a CPU stack
+            # deploys it with liftoff:workers).
             liftoff_env={
                 "LIFTOFF_WORKERS": "2",
                 "LIFTOFF_MAX_BATCH_SIZE": "64",
@@ -89,8 +91,8 @@ def load(names: list[str]) -> dict[str, BenchModel]:
                 ),
             },
             servers=("liftoff", "liftoff-binary", "liftoff-bf16", "liftoff-bf16-json", *COMPETITORS),
-            # Compute-bound, yet two one-thread processes beat one two-thread process (swept with
-            # --liftoff-env: FP32 c=64 48 -> 56 images/s, bf16 74 -> 88); FP32 batches of 8 beat 4 and 16.
+            # Compute-bound, yet two one-thread processes beat one two-thread process, and FP32 batches of 8
+            # beat 4 and 16 (each swept with --liftoff-env).
             liftoff_env={"LIFTOFF_WORKERS": "2"},
         )
     if IMAGE_NAME in names:
@@ -117,3 +119,26 @@ def load(names: list[str]) -> dict[str, BenchModel]:
             liftoff_env={"LIFTOFF_WORKERS": "2"},
         )
     return found
+
+
+WHERE_IT_RUNS = frozenset({"LIFTOFF_HOST", "LIFTOFF_PORT", "LIFTOFF_GRPC_PORT", "LIFTOFF_MODEL_PATH"})
+"""Where the bench runs a server (its address, ports, a model path on this machine), not how it serves: a
+stack sets these from `liftoff:model` and the pod's ports."""
+
+
+def stack_settings(env: dict[str, str]) -> list[str]:
+    """The stack settings that deploy the server a Liftoff row measured (`liftoff:workers=2`, ...). A variable
+    no stack can set is refused: what is benchmarked must be deployable."""
+    keys = stack_keys()
+    found = []
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name in WHERE_IT_RUNS:
+            continue
+        field = name.removeprefix(ENV_PREFIX).lower()
+        if field not in keys:
+            raise ValueError(f"{name} is not a stack setting, so no deployment could run this row")
+        number = value.replace(".", "", 1).isdigit()
+        if number and float(value) != int(float(value)):
+            raise ValueError(f"{name}={value}: a stack takes whole numbers")
+        found.append(f"liftoff:{keys[field]}={int(float(value)) if number else value}")
+    return sorted(found)

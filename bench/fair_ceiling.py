@@ -1,7 +1,7 @@
 """The fair ceiling: the best the model alone can do on this machine, over every layout a server could use.
 
 One process with every thread is not the limit when the server runs several one-thread workers: two
-one-thread processes side by side got 59.7 ResNet images/s where one two-thread process got 50.7. So the
+one-thread processes side by side can do more than one two-thread process (docs/benchmarks.md). So the
 ceiling runs the forward pass in every layout of 1..cores processes x 1..cores threads, all processes of a
 layout measuring the same configuration at the same time (bench/forward_ceiling.py --synchronised), sums
 their samples/s, and takes the best layout and configuration per precision. A server's share of it above

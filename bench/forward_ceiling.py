@@ -69,6 +69,7 @@ def configurations(model_path: str, batches: list[int], bf16_batches: list[int])
     # The same model as Liftoff serves it on CPU (service/model/optimize.py): frozen, and for convolutions
     # rewritten for oneDNN. A share of "the ceiling" is taken against the best of both.
     served = load_model(Path(model_path), "cpu", "float32").module
+    assert served is not None  # a model file always loads into a module
     for batch in batches:
         configs.append(
             (f"fp32 as Liftoff optimises it, batch {batch}", served, _inputs(model_path, batch), None)
@@ -78,6 +79,7 @@ def configurations(model_path: str, batches: list[int], bf16_batches: list[int])
         last = torch.jit.load(model_path).eval().to(memory_format=torch.channels_last)
         as_bf16 = torch.jit.load(model_path).eval().to(torch.bfloat16).to(memory_format=torch.channels_last)
         served_bf16 = load_model(Path(model_path), "cpu", "bfloat16").module
+        assert served_bf16 is not None
         for batch in bf16_batches:
             x = _inputs(model_path, batch)
             if x.dim() == images:

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,10 +20,11 @@ from pathlib import Path
 
 from bench.envs import Env
 from bench.loadgen import Payload
+from lab.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 COMPETITORS = REPO / "bench" / "competitors"
-# Thread settings that helped the competitors most in issue 10's measurements: idle OpenMP threads sleep
+# Thread settings that helped the competitors most when they were measured: idle OpenMP threads sleep
 # instead of spinning on the two cores the HTTP side needs too.
 PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE"}
 
@@ -67,12 +67,6 @@ class ServerKind:
     key: str
     label: str
     launch: Callable[[BenchModel, int, Path], Launch]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _liftoff(
@@ -183,7 +177,8 @@ def _bentoml(model: BenchModel, port: int, _: Path) -> Launch:
     return Launch(command, env, "/classify", cwd=COMPETITORS)
 
 
-def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
+def _torchserve_archive(model: BenchModel, workdir: Path) -> Path:
+    """The model as TorchServe serves it: a .mar of its file, the benchmark's handler and codec."""
     env_dir = Env.torchserve()
     store = workdir / "torchserve-store"
     store.mkdir(parents=True, exist_ok=True)
@@ -208,6 +203,38 @@ def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
             ],
             check=True,
         )
+    return mar
+
+
+def _torchserve_batching(model: BenchModel) -> tuple[int, int]:
+    """TorchServe's batchSize and maxBatchDelay (ms) for the model; the imported archive's row takes the same."""
+    return model.max_batch, max(round(model.wait_ms), 5)
+
+
+def _liftoff_torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
+    """TorchServe's own archive of the model, imported (python -m service import-torchserve) and served by
+    Liftoff with TorchServe's batching, on TorchServe's route."""
+    from service.torchserve.archive import imported_copy
+
+    imported = imported_copy(_torchserve_archive(model, workdir), workdir / "imported")
+    batch, delay_ms = _torchserve_batching(model)
+    env = {
+        "LIFTOFF_HOST": "127.0.0.1",
+        "LIFTOFF_PORT": str(port),
+        "LIFTOFF_MODEL_PATH": str(imported),
+        "LIFTOFF_LOG_LEVEL": "warning",
+        "LIFTOFF_MAX_BATCH_SIZE": str(batch),
+        "LIFTOFF_MAX_BATCH_WAIT_MS": str(delay_ms),
+        "LIFTOFF_GRPC_PORT": "0",
+    }
+    return Launch([str(Env.project().python), "-m", "service"], env, f"/predictions/{model.name}")
+
+
+def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
+    env_dir = Env.torchserve()
+    store = workdir / "torchserve-store"
+    mar = _torchserve_archive(model, workdir)
+    batch, delay_ms = _torchserve_batching(model)
     registration = {
         model.name: {
             "1.0": {
@@ -215,8 +242,8 @@ def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
                 "marName": mar.name,
                 "minWorkers": 1,
                 "maxWorkers": 1,
-                "batchSize": model.max_batch,
-                "maxBatchDelay": max(round(model.wait_ms), 5),
+                "batchSize": batch,
+                "maxBatchDelay": delay_ms,
                 "responseTimeout": 120,
             }
         }
@@ -260,8 +287,8 @@ def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
     return Launch(command, env, f"/predictions/{model.name}", cwd=workdir)
 
 
-# bfloat16 ResNet, as Liftoff optimises it, 2 processes x 1 thread side by side (bench.fair_ceiling,
-# 2026-12-04): batch 8 277.6 images/s, 16 261.9, 32 231.9, 64 202.1. Larger batches only lose.
+# bfloat16 ResNet, as Liftoff optimises it, on 2 processes x 1 thread side by side: larger batches only lose
+# (bench.fair_ceiling's table in docs/benchmarks.md).
 BF16_MAX_BATCH = "8"
 
 SERVERS: dict[str, ServerKind] = {
@@ -286,6 +313,7 @@ SERVERS: dict[str, ServerKind] = {
         ServerKind("fastapi-2", "FastAPI, 2 workers", _fastapi(2)),
         ServerKind("litserve", "LitServe, batching", _litserve),
         ServerKind("torchserve", "TorchServe, batching", _torchserve),
+        ServerKind("liftoff-torchserve", "Liftoff, TorchServe's archive imported", _liftoff_torchserve),
         ServerKind("bentoml", "BentoML, batching", _bentoml),
     )
 }

@@ -11,12 +11,15 @@ import pulumi
 
 from infra.addons import INGRESS_CLASS, Addons, AddonsArgs
 from infra.clouds import create_platform
+from infra.costs import program as costs
 from infra.image import inference_image
 from infra.settings import load_settings
 from infra.weights import describe_size
 from infra.workload.inference_service import InferenceService, InferenceServiceArgs
 from infra.workload.scale_to_zero import keda_http_values
 
+# Sees every resource as it is constructed, so the cost report prices what this run actually creates.
+cost_recorder = costs.start()
 settings = load_settings()
 # Versions go out of support on a calendar: say so at every preview and `make plan`, before it bites.
 for warning in settings.cloud_settings.version_warnings(date.today()):
@@ -64,3 +67,6 @@ if platform.weights is not None:
     pulumi.export("weightsSize", describe_size(platform.weights.total_bytes))
 if addons.grafana_admin_password is not None:
     pulumi.export("grafanaAdminPassword", addons.grafana_admin_password)
+costs.finish(
+    cost_recorder, Path(__file__).resolve().parents[1] / settings.model_dir if settings.model_dir else None
+)

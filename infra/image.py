@@ -17,6 +17,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker_build as docker_build
 
+from infra import model_directory
 from infra.clouds.platform import Platform, Registry
 from infra.settings import Settings, SettingsError
 from infra.weights import context as weights_context
@@ -37,7 +38,7 @@ class InferenceImageArgs:
     source: str | None = None
     """An image already built, by digest: copied (a `FROM` of it) instead of building the Dockerfile."""
     model_dir: str | None = None
-    """`liftoff:model`: the model directory (relative to the project) the Dockerfile's `model` stage takes."""
+    """`liftoff:model`: the model directory (anywhere) the Dockerfile's `model` stage takes."""
 
 
 class InferenceImage(pulumi.ComponentResource):
@@ -73,8 +74,7 @@ class InferenceImage(pulumi.ComponentResource):
             dockerfile = docker_build.DockerfileArgs(location=os.path.relpath(REPO_ROOT / "Dockerfile"))
             version = f"{args.variant}-{source_fingerprint()}"
             if args.model_dir:  # model files are often git-ignored, so the source fingerprint misses them
-                # Over the context the build gets: a local weights folder is left out (infra/weights/context.py).
-                version += f"-{weights_context.fingerprint(weights_context.build_context(args.model_dir))}"
+                version += f"-{model_directory.fingerprint(args.model_dir)}"
         image = docker_build.Image(
             name,
             context=docker_build.BuildContextArgs(
@@ -134,7 +134,7 @@ def inference_image(settings: Settings, platform: Platform) -> ImageRef:
 
 def _model_context(model_dir: str) -> dict[str, docker_build.ContextArgs]:
     """The Dockerfile's `model` stage, replaced by the user's directory (Dockerfile, docs/your-model.md)."""
-    location = os.path.relpath(weights_context.build_context(model_dir))
+    location = weights_context.build_context(model_dir)
     return {"model": docker_build.ContextArgs(location=location)}
 
 

@@ -1,10 +1,10 @@
 """`python -m lab.hostile_bodies`: what two clients sending the largest allowed bodies of zeros cost a
-well-behaved third one (issue 20, item 3; figures in docs/hardening.md).
+well-behaved third one (figures in docs/notes/hardening.md).
 
 Starts one `python -m service` (the bundled digits model) on a free loopback port, measures a client
 sending one-row /predict requests one after another, alone and then while two others keep posting bodies
 of `0,0,...` as large as the server takes (each answered 400 or 413), and prints p50/p95/p99 for both,
-their p99 ratio (issue 20's target: 2x), the attack rate and the load average (the figures are only as
+their p99 ratio (the target: 2x), the attack rate and the load average (the figures are only as
 quiet as the machine). `make bench-hostile` runs it.
 """
 
@@ -22,14 +22,10 @@ from pathlib import Path
 
 import httpx
 
+from lab.ports import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 ROW = {"instances": [[0.0] * 64]}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _at(samples_ms: list[float], share: float) -> float:
@@ -98,7 +94,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each of the two runs")
     parser.add_argument("--body-bytes", type=int, default=0, help="attack body size (0: the server's limit)")
     args = parser.parse_args()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "LIFTOFF_HOST": "127.0.0.1", "LIFTOFF_PORT": str(port), "LIFTOFF_TORCH_THREADS": "1"}
     server = subprocess.Popen(

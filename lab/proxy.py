@@ -113,7 +113,7 @@ defaults
     timeout client 60s
     # A request's headers and body (buffered whole, below) must arrive within this, or the client gets 408:
     # a slow or silent client ties up a proxy connection for 10 s at most, and never a replica's
-    # (the server's own header and body timeouts, docs/hardening.md, guard it where no proxy does).
+    # (the server's own header and body timeouts, docs/notes/hardening.md, guard it where no proxy does).
     timeout http-request 10s
     option http-buffer-request
     # Longer than the server's own per-request deadline, so the server answers first.

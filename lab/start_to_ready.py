@@ -1,5 +1,5 @@
 """`python -m lab.start_to_ready`: how long `python -m service` takes from process start to a 200 on /readyz,
-for the bundled digits model or a model directory, over several fresh processes (issue 16's cold start).
+for the bundled digits model or a model directory, over several fresh processes (a cold start's last stage).
 
     .venv/bin/python -m lab.start_to_ready                                   # digits, 5 runs
     .venv/bin/python -m lab.start_to_ready --model examples/image-classifier --runs 7

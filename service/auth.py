@@ -1,8 +1,11 @@
 """API keys: `Authorization: Bearer <key>` on every route but the probes, the metrics and the API docs.
 
 Keys come from `LIFTOFF_API_KEYS` (comma or newline separated) and `LIFTOFF_API_KEYS_FILE` (one key a line,
-`#` comments allowed). The file is re-read when it changes (checked at most once a second), so a key rotates
-by rewriting the file, or by updating the Kubernetes Secret it is mounted from, without a restart.
+lines starting with `#` are comments); what a key may hold is service/keys.py's rule, which the stack checks
+too. The file is re-read when it changes (checked at most once a second), so a key rotates by rewriting the
+file, or by updating the Kubernetes Secret it is mounted from, without a restart. A read that finds no key,
+an entry that breaks the rule, or a last line without its newline (a file caught half-written) keeps the
+keys in force until a later read is whole, and the log says so.
 
 Only SHA-256 digests of the keys are kept, and a presented key is compared with every one of them with
 `hmac.compare_digest`, so neither the time taken nor the answer says which keys exist or how long they are.
@@ -23,6 +26,7 @@ from pathlib import Path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.errors import JSON, error_body
+from service.keys import KEY_CHARACTERS, ParsedKeys, read_keys
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,7 @@ PUBLIC_PATHS = frozenset(
         "/readyz",
         "/v2/health/live",
         "/v2/health/ready",
+        "/ping",
         "/metrics",
         "/docs",
         "/docs/oauth2-redirect",
@@ -42,6 +47,7 @@ PUBLIC_PATHS = frozenset(
 )
 RELOAD_INTERVAL_S = 1.0
 UNAUTHORIZED = "a valid API key is required: send it as 'Authorization: Bearer <key>'"
+DUPLICATE = "send one Authorization header, not several"
 
 
 def is_public(path: str) -> bool:
@@ -53,13 +59,20 @@ def _digest(key: str) -> bytes:
 
 
 def parse_keys(text: str) -> list[str]:
-    """Keys from a file's or a variable's text: one per line or comma, blanks and `#` comments skipped."""
-    keys = []
-    for line in text.replace(",", "\n").splitlines():
-        key = line.split("#", 1)[0].strip()
-        if key:
-            keys.append(key)
-    return keys
+    """The keys in `text` (LIFTOFF_API_KEYS); entries that break the rule are left out and logged by
+    position, never read as a shorter key."""
+    parsed = read_keys(text)
+    if parsed.bad_entries:
+        log.error("API key entries %s are not keys (%s) and are ignored", parsed.bad_entries, KEY_CHARACTERS)
+    return parsed.keys
+
+
+def _what_is_wrong(parsed: ParsedKeys, text: str) -> str:
+    if parsed.bad_entries:
+        return f"entries {parsed.bad_entries} that are not keys"
+    if not parsed.keys:
+        return "no key"
+    return "without a newline at its end (half-written?)"
 
 
 class KeyStore:
@@ -71,6 +84,7 @@ class KeyStore:
         self._file = keys_file
         self._file_digests: list[bytes] = []
         self._file_stamp: tuple[int, int, int] | None = None
+        self._pending_stamp: tuple[int, int, int] | None = None
         self._next_check = 0.0
         self._lock = threading.Lock()
         self.enabled = bool(self._static) or keys_file is not None
@@ -84,17 +98,35 @@ class KeyStore:
             stamp = (info.st_mtime_ns, info.st_ino, info.st_size)
             if not force and stamp == self._file_stamp:
                 return
-            keys = parse_keys(self._file.read_text())
-        except OSError as exc:
+            text = self._file.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
             if self._file_digests or force:
-                log.error("the API key file cannot be read (%s); every request is refused", exc.strerror)
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                log.error("the API key file cannot be read (%s); every request is refused", reason)
             self._file_digests, self._file_stamp = [], None
             return
-        self._file_digests, self._file_stamp = [_digest(key) for key in keys], stamp
-        if not keys:
+        parsed = read_keys(text)
+        whole = bool(parsed.keys) and not parsed.bad_entries and text.endswith("\n")
+        if not force and not whole and self._file_digests and stamp != self._pending_stamp:
+            # Empty, unparsable or half-written: most likely caught mid-rewrite. The keys in force stay
+            # until the file reads whole, or reads the same one interval later (then it is meant).
+            self._pending_stamp = stamp
+            log.warning(
+                "the API key file reads %s; the %d key(s) in force stay until it reads whole",
+                _what_is_wrong(parsed, text),
+                len(self._file_digests),
+            )
+            return
+        self._pending_stamp = None
+        if parsed.bad_entries:
+            log.error(
+                "API key file lines %s are not keys (%s) and are ignored", parsed.bad_entries, KEY_CHARACTERS
+            )
+        self._file_digests, self._file_stamp = [_digest(key) for key in parsed.keys], stamp
+        if not parsed.keys:
             log.warning("the API key file holds no key; every request is refused")
         else:
-            log.info("API keys loaded: %d key(s) from the key file", len(keys))
+            log.info("API keys loaded: %d key(s) from the key file", len(parsed.keys))
 
     def _digests(self) -> list[bytes]:
         if self._file is not None:
@@ -136,14 +168,16 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         header = None
+        duplicate = False
         for name, value in scope["headers"]:
             if name == b"authorization":
+                # Two headers could be read differently by a proxy and here: neither is taken.
+                duplicate = header is not None
                 header = value.decode("latin-1")
-                break
-        if self.keys.accepts_authorization(header):
+        if not duplicate and self.keys.accepts_authorization(header):
             await self.app(scope, receive, send)
             return
-        body = error_body(UNAUTHORIZED)
+        body = error_body(DUPLICATE if duplicate else UNAUTHORIZED)
         await send(
             {
                 "type": "http.response.start",

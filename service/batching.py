@@ -38,9 +38,8 @@ Forward = Callable[[list[np.ndarray]], Outputs]
 INLINE_FORWARD_S = 0.0002
 """A batch whose forward pass should take less than this runs on the event loop, not the inference thread.
 Handing a pass to the thread and back (waking each thread, each taking its turn at the GIL) costs tens of
-microseconds of the loop's time: for the digits model, whose pass of 64 rows takes about 40 us, that was
-more than the pass: inline, 2 workers on 2 cores served 10% more digits requests at c=64 (7,967 vs 7,212
-req/s, runs taken in turn on 2026-12-05). The estimate is the last pass's time per row times the batch's
+microseconds of the loop's time, more than a small model's whole pass, so such passes run inline
+(docs/benchmarks.md measures the difference). The estimate is the last pass's time per row times the batch's
 rows; it errs high for larger batches (a pass's fixed cost is spread over more rows), and the first pass,
 with nothing to judge by, runs on the thread. A model whose passes are slower than this never blocks the
 loop; one that turns slow blocks it for one pass at most."""
@@ -146,8 +145,8 @@ class Batcher:
         self._queued_rows += rows
         self._set_depth()
         self._arrived.set()
-        # A timer on the loop rather than asyncio.timeout_at: the same deadline for about 2 us a request
-        # instead of 6 (uvloop; no task cancellation to set up and undo).
+        # A timer on the loop rather than asyncio.timeout_at: the same deadline for a third of the cost a
+        # request, as there is no task cancellation to set up and undo.
         expiry = loop.call_at(pending.deadline, self._expire, pending)
         try:
             return await pending.future

@@ -1,7 +1,7 @@
 """The largest request body the model can take, so the server refuses the rest while reading it.
 
-A digits request is about 1 KB and a full batch of 32 rows about 10 KB, yet the body limit was 8 MiB: 8 MiB
-of `0,0,...` cost a third of a second of parsing before the 400 that its shape earned (issue 20, item 3).
+A digits request is about 1 KB and a full batch of 32 rows about 10 KB, so a fixed limit of megabytes lets a
+client make the server parse far more than any valid request before the 400 that its shape earns.
 By default the limit follows the model: its largest request is max batch size rows of every input, each
 value written as the longest number JSON can hold for it, plus room for the names, shapes and whitespace.
 `LIFTOFF_MAX_BODY_BYTES` overrides it; a model whose rows have no fixed size (a variable dimension, BYTES

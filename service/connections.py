@@ -2,16 +2,19 @@
 
 uvicorn alone waits for ever for a request's headers and body, takes headers of any size, and accepts
 connections until the process runs out of file descriptors; then every request fails, readiness probes too
-(issue 20: 1,100 silent connections did it at an open-file limit of 1,024). Here each connection is in one
+(a thousand silent connections do it at a common open-file limit). Here each connection is in one
 phase, and the phases that wait on the client have a deadline:
 
     headers   from the connection (or the request's first byte) to the end of its headers: header timeout
     body      from the end of the headers to the end of the body: body timeout
-    busy      the request is complete and the app is answering: the request timeout covers it
+    busy      the request is complete and the app is answering: the request timeout covers it; an answer
+              the client stops reading (the socket's buffers full) has the send timeout
     idle      between keep-alive requests: uvicorn's keep-alive timeout covers it
 
-A deadline missed answers 408 (or closes quietly when the client has sent nothing), headers past
-`max_header_bytes` answer 431, and all of it is counted in `liftoff_connections_closed_total`. At the
+A deadline missed answers 408 (or closes quietly when the client has sent nothing), a request head past
+`max_header_bytes` or `max_header_count` answers 431 however its bytes were split into reads (and requests
+pipelined in one read are each their own head), and all of it is counted in
+`liftoff_connections_closed_total`. At the
 connection cap a new connection takes the place of the connection that has waited longest on its client
 (silent, trickling or idle), so probes and well-behaved clients keep being served while an attacker holds
 the rest; only when every connection is busy does the newcomer get 503 + Retry-After.
@@ -38,6 +41,10 @@ SWEEP_S = 0.25
 FD_RESERVE = 128
 """File descriptors kept free below the open-file limit for what is not a client connection: the model's
 files, the listening sockets, the thread pools' pipes, an over-the-cap client being told 503."""
+GRPC_SHARE = 4
+"""A quarter of the open files left for client connections may be gRPC's; the rest are HTTP's."""
+METRICS_PORT_CONNECTIONS = 16
+"""Connections the metrics port serves at once (service/metrics_port.py): Prometheus needs one or two."""
 AT_CAPACITY_HEADER_TIMEOUT_S = 1.0
 DRAIN_HEADER_TIMEOUT_S = 2.0
 """After SIGTERM, how long a connection accepted but not yet sent its request has to send it."""
@@ -56,14 +63,31 @@ class ConnectionLimits:
     body_timeout_s: float
     max_header_bytes: int
     max_connections: int
+    max_header_count: int = 100
+    send_timeout_s: float = 30.0
 
 
-def default_max_connections() -> int:
-    """The open-file limit less a reserve: past it accept() fails and nothing can be answered at all."""
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback: httptools stops parsing at once, before the request reaches the app."""
+
+
+def _open_files_for_clients() -> int:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         soft = 65536
-    return max(16, soft - FD_RESERVE)
+    return soft - FD_RESERVE
+
+
+def default_grpc_connections() -> int:
+    """The gRPC listener's share of the open files (grpc.max_allowed_incoming_connections)."""
+    return max(8, _open_files_for_clients() // GRPC_SHARE)
+
+
+def default_max_connections() -> int:
+    """The open-file limit less the reserve, the gRPC listener's share and the metrics port's cap: past it
+    accept() fails and nothing can be answered at all, the probes included."""
+    left = _open_files_for_clients() - default_grpc_connections() - METRICS_PORT_CONNECTIONS
+    return max(16, left)
 
 
 def raw_response(status: int, reason: str, message: str, extra: bytes = b"") -> bytes:
@@ -124,10 +148,19 @@ class ConnectionGuard:
         for connection in list(self.connections):
             if connection.deadline is not None and connection.deadline <= now:
                 connection.deadline_passed()
+            elif connection.send_deadline is not None and connection.send_deadline <= now:
+                connection.send_stalled()
         self._sweep = loop.call_later(SWEEP_S, self._check_deadlines, loop)
 
 
-CLOSE_REASONS = ("header_timeout", "body_timeout", "header_too_large", "evicted", "at_capacity")
+CLOSE_REASONS = (
+    "header_timeout",
+    "body_timeout",
+    "header_too_large",
+    "send_timeout",
+    "evicted",
+    "at_capacity",
+)
 
 
 class SingleWriteTransport:
@@ -175,7 +208,14 @@ class GuardedProtocol(HttpToolsProtocol):
     since: float = 0.0
     """When the current phase began: the longest-waiting connection is the first to give way at the cap."""
     deadline: float | None = None
-    _header_bytes = 0
+    send_deadline: float | None = None
+    """Set while the transport holds more than its high-water mark of unsent answer (the client is not
+    reading): past it the connection is dropped, answered or not."""
+    _head_bytes = 0
+    _header_count = 0
+    _trickled = 0
+    _began_in_this_read = False
+    _head_refused: str | None = None
     _received_any = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -197,23 +237,51 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         self._received_any = True
+        self._began_in_this_read = False
         super().data_received(data)
-        if self.phase is Phase.HEADERS and not self.transport.is_closing():
-            # Counted per chunk read (at most one chunk over): the parser gives no offsets, and checking
-            # between chunks is what stops a 100 MB header from being parsed at all.
-            self._header_bytes += len(data)
-            if self._header_bytes > self.guard.limits.max_header_bytes:
-                self._refuse(
-                    raw_response(
-                        431,
-                        "Request Header Fields Too Large",
-                        f"the request's headers are larger than {self.guard.limits.max_header_bytes} bytes",
-                    ),
-                    "header_too_large",
-                )
+        if self.phase is Phase.HEADERS and not self._began_in_this_read and not self.transport.is_closing():
+            # A head still incomplete that began in an earlier read: this whole read is part of it. The
+            # parser only reports a header once it is whole, so this is what stops one endless header.
+            self._trickled += len(data)
+            if self._trickled > self.guard.limits.max_header_bytes:
+                self._refuse(self._too_large(self._size_message()), "header_too_large")
+
+    def _size_message(self) -> str:
+        return f"the request's headers are larger than {self.guard.limits.max_header_bytes} bytes"
+
+    def _too_large(self, message: str) -> bytes:
+        return raw_response(431, "Request Header Fields Too Large", message)
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        self._count_head(len(url), 0)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self._count_head(len(name) + len(value) + 4, 1)  # ": " and CRLF
+
+    def _count_head(self, size: int, headers: int) -> None:
+        limits = self.guard.limits
+        self._head_bytes += size
+        self._header_count += headers
+        if self._head_bytes > limits.max_header_bytes:
+            self._head_refused = self._size_message()
+        elif self._header_count > limits.max_header_count:
+            self._head_refused = f"the request has more than {limits.max_header_count} headers"
+        if self._head_refused is not None:
+            raise _HeadTooLarge
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a parser error, which is how a head refused from a callback ends."""
+        if self._head_refused is None:
+            super().send_400_response(msg)
+        else:
+            self._refuse(self._too_large(self._head_refused), "header_too_large")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._head_bytes = self._header_count = self._trickled = 0
+        self._began_in_this_read = True
         if self.phase is not Phase.HEADERS:
             self._enter(Phase.HEADERS, self.guard.limits.header_timeout_s)
 
@@ -221,7 +289,6 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         if self.draining and self.cycle is not None:
             self.cycle.keep_alive = False  # answered with `Connection: close`
-        self._header_bytes = 0
         self._enter(Phase.BODY, self.guard.limits.body_timeout_s)
 
     def on_message_complete(self) -> None:
@@ -248,8 +315,22 @@ class GuardedProtocol(HttpToolsProtocol):
         if self.phase is Phase.HEADERS and self.deadline is not None:
             self.deadline = min(self.deadline, self.loop.time() + DRAIN_HEADER_TIMEOUT_S)
 
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.send_deadline = self.loop.time() + self.guard.limits.send_timeout_s
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self.send_deadline = None
+
+    def send_stalled(self) -> None:
+        self._refuse(b"", "send_timeout")
+
     def evictable(self) -> bool:
-        """Waiting on the client, with nothing of the server's own under way."""
+        """Waiting on the client, with nothing of the server's own under way (or an answer it stopped
+        reading)."""
+        if self.send_deadline is not None:
+            return not self.transport.is_closing()
         if self.transport.is_closing() or self.app is _at_capacity:
             return False
         cycle = self.cycle
@@ -284,9 +365,14 @@ class GuardedProtocol(HttpToolsProtocol):
             cast(dict[str, Any], self.scope)[BODY_TIMEOUT_FLAG] = reason == "body_timeout"
             cycle.disconnected = True  # the app's receive() now says http.disconnect; its sends are dropped
             cycle.message_event.set()
-        if response:
-            self.transport.write(response)
-        self.transport.close()
+        if self.send_deadline is not None:
+            # The client reads nothing: a close would wait for the buffered answer to drain, for ever.
+            self.send_deadline = None
+            self.transport.abort()
+        else:
+            if response:
+                self.transport.write(response)
+            self.transport.close()
         self.guard.closed(reason)
 
 

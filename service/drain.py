@@ -1,4 +1,4 @@
-"""SIGTERM without dropping the connections the kernel has already accepted (issue 20, item 7).
+"""SIGTERM without dropping the connections the kernel has already accepted.
 
 uvicorn's shutdown closes its listening sockets first. Connections that had completed their handshake but
 were still in the kernel's accept queue are then reset, and the client, whose connect() had succeeded, sees
@@ -15,8 +15,8 @@ before uvicorn's own shutdown:
    is refused: some kernels refuse it to a process without privileges (EPERM in a Docker container here,
    even a privileged one), as the server may run in the cluster. The accepts and the shutdown are libc calls
    that keep the GIL (ctypes.PyDLL): Python's own socket.accept() lets other threads take the GIL at every
-   call, and a thread that kept it for its switch interval (5 ms) held the listener open long enough for 7
-   of 16 flooding clients to complete their handshakes and be reset (CI, 2026-12-05). What can still slip
+   call, and a thread that kept it for its switch interval held the listener open long enough for flooding
+   clients to complete their handshakes and be reset. What can still slip
    in is a handshake completing in the microseconds between two system calls.
 
 Each connection so accepted is then answered (service/connections.py holds its close until its request is
@@ -36,7 +36,18 @@ import time
 
 import uvicorn
 
+from service.settings import Settings
+
 log = logging.getLogger(__name__)
+
+
+def drain_deadline_s(settings: Settings) -> float:
+    """From SIGTERM, how long every listener (HTTP, gRPC) waits for accepted requests: the drain timeout
+    less a margin for what follows (cancelling the rest, the lifespan shutdown, exiting), which a busy
+    machine can stretch to a second. One deadline for all, run side by side, so the process exits within
+    LIFTOFF_DRAIN_TIMEOUT_S, which the pod's grace period exceeds."""
+    return max(settings.drain_timeout_s - 2.0, settings.drain_timeout_s / 2)
+
 
 SO_ATTACH_FILTER = 26
 TCP_INFO = 11

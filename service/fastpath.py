@@ -3,7 +3,7 @@
 For a small model, FastAPI's way through a request costs more CPU than the forward pass: its middleware
 stack (error, telemetry and body-limit wrappers), route matching over every route, dependency solving and an
 exit stack per request, and every `await` resumes through all of those frames again. Profiled with py-spy
-under `make bench` (docs/benchmarks.md): about two thirds of a digits request's CPU time.
+under `make bench` (docs/benchmarks.md), it was most of a small model's request CPU.
 
 `LiftoffApp` is FastAPI, built from the one route table (service/api/routes.py) and the one middleware
 list. The rows marked `fast` are matched first, by the route objects FastAPI built from them, and go

@@ -25,7 +25,7 @@ other exception is a 500 with a request id and a generic message; the traceback 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,9 @@ class RequestError(Exception):
         self.status = status
 
 
+_SAME_AS_DIRECTORY = Path("\0same-as-directory")
+
+
 @dataclass(frozen=True)
 class HandlerContext:
     directory: Path
@@ -56,15 +59,23 @@ class HandlerContext:
     dtype: torch.dtype
     """LIFTOFF_DTYPE, for floating-point weights and inputs."""
     module: torch.nn.Module | None
-    """The directory's model file (.pt TorchScript or .pt2 torch.export), loaded on `device`; None without one."""
+    """The directory's model file (.pt TorchScript or .pt2 torch.export), loaded on `device`; None without one,
+    or when `model.pt` is a `torch.save` file, which only the handler's own class can load."""
+    weights_dir: Path = field(default_factory=lambda: _SAME_AS_DIRECTORY)
+    """Where the model's weights are on local disk: the folder fetched for model.json's `weights` URI, the
+    local folder it names, or else `directory` (the default)."""
+
+    def __post_init__(self) -> None:
+        if self.weights_dir is _SAME_AS_DIRECTORY:
+            object.__setattr__(self, "weights_dir", self.directory)
 
 
 class Handler:
     context: HandlerContext
 
     def setup(self, context: HandlerContext) -> None:
-        """Load what the model needs. Readiness waits for it; an exception here keeps readiness down and
-        is reported by /readyz."""
+        """Load what the model needs. Readiness waits for it; an exception here fails the model's check,
+        and in the server ends the process with the reason (docs/your-model.md)."""
         self.context = context
 
     def decode(self, inputs: Mapping[str, np.ndarray]) -> Sequence[np.ndarray | torch.Tensor]:

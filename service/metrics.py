@@ -1,4 +1,4 @@
-"""Prometheus metrics, named as docs/service-contract.md lists them.
+"""Prometheus metrics, named as docs/server.md lists them.
 
 One process (`LIFTOFF_WORKERS=1`): each app gets its own in-memory registry, so several apps (in tests) never
 collide on one process-wide registry, and recording a value costs a lock and an addition.

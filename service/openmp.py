@@ -1,7 +1,7 @@
 """Imported first by `python -m service`, before torch loads: OpenMP's idle threads sleep, not spin.
 
-Between forward passes, spinning OpenMP threads take the cores the HTTP side needs; issue 10's measurements
-(TorchServe with and without it) and ours (docs/benchmarks.md) show the cost in throughput and p99.
+Between forward passes, spinning OpenMP threads take the cores the HTTP side needs, which costs throughput
+and p99 (docs/benchmarks.md measures it, for TorchServe too).
 An OMP_WAIT_POLICY already in the environment wins.
 """
 

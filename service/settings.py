@@ -1,15 +1,19 @@
 """The server's settings, read once from `LIFTOFF_*` environment variables.
 
-docs/service-contract.md lists the same variables; a test keeps the two in agreement.
+Each setting is declared here once: its variable (the field's name), type, default, range and description,
+and how a deployment sets it: a stack key (`from_stack`), which infra/settings derives its key, type,
+default and range from, or a value the pod fixes (`from_pod`). The settings table in docs/server.md,
+Pulumi.yaml's server keys and the pod's environment are checked against these fields by tests.
 """
 
 from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository (in the image: /app) holds the default model; resolving from the package makes it work
@@ -20,50 +24,206 @@ DEFAULT_MODEL_PATH = APP_ROOT / "models" / "digits" / "model.pt"
 ENV_PREFIX = "LIFTOFF_"
 
 
+def from_stack(key: str, *, shown: str | None = None) -> dict[str, Any]:
+    """A setting a stack sets as `liftoff:<key>`; `shown` is the default in words where the value is not."""
+    return {"stack": key, **({"shown": shown} if shown else {})}
+
+
+def from_pod(how: str, *, shown: str | None = None) -> dict[str, Any]:
+    """A setting the pod fixes from what the stack already knows (`how` says what it sets and why)."""
+    return {"pod": how, **({"shown": shown} if shown else {})}
+
+
 class Settings(BaseSettings):
     """Everything the server can be told. Tests build it directly: `Settings(max_batch_size=4)`."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
-    grpc_port: int = Field(default=8081, ge=0, le=65535)
-    """The Open Inference Protocol's gRPC listener (service/grpc/) under `python -m service`; 0 turns it off."""
-    metrics_port: int = Field(default=0, ge=0, le=65535)
-    """`GET /metrics` on a port of its own (service/metrics_port.py), and no longer on `port`; 0 keeps it there."""
-    model_path: Path | None = None
-    """A model directory (service/model/directory.py) or a model file with its .json beside it; None means the
-    bundled digits model (trained on the spot when missing)."""
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
-    max_batch_size: int = Field(default=32, ge=1, le=65536)
-    max_batch_wait_ms: float = Field(default=2.0, ge=0, le=10_000)
-    queue_limit: int = Field(default=256, ge=1)
-    """Rows waiting for a forward pass before new requests get 503 + Retry-After."""
-    request_timeout_s: float = Field(default=30.0, gt=0)
-    max_body_bytes: int | None = Field(default=None, ge=1024)
-    """None: the model's largest request, max_batch_size rows as JSON plus room (service/body_limit.py)."""
-    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
-    """From a connection (or a request's first byte) to the end of its headers; past it, 408."""
-    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
-    """From the end of a request's headers to the end of its body; past it, 408. 30 s carries a 64 KiB
-    body at 2 KiB/s, far slower than a phone on a poor link."""
-    max_header_bytes: int = Field(default=32 * 1024, ge=1024, le=16 * 1024 * 1024)
-    """Request line plus headers; larger ones get 431."""
-    max_connections: int = Field(default=0, ge=0)
-    """Open client connections per process; 0: the open-file limit less a reserve."""
-    torch_threads: int = Field(default=0, ge=0, le=1024)
-    """Intra-op threads for the forward pass; 0 keeps torch's own default."""
-    decode_threads: int = Field(default=4, ge=1, le=256)
-    """Threads that run a handler's decode and encode, off the event loop (service/model/handled.py)."""
-    workers: int = Field(default=1, ge=1, le=64)
-    drain_timeout_s: float = Field(default=20.0, gt=0)
-    replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
-    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
-    api_keys: SecretStr = SecretStr("")
-    """Keys that inference and metadata routes accept (comma separated); see service/auth.py."""
-    api_keys_file: Path | None = None
-    """A file of keys, one a line, re-read when it changes (a mounted Kubernetes Secret)."""
+    host: str = Field(
+        default="127.0.0.1",
+        description="bind address",
+        json_schema_extra=from_pod("`0.0.0.0`, behind the Service"),
+    )
+    port: int = Field(default=8080, ge=1, le=65535, description="port", json_schema_extra=from_pod("`8080`"))
+    grpc_port: int = Field(
+        default=8081,
+        ge=0,
+        le=65535,
+        description="the Open Inference Protocol's gRPC listener (docs/protocols.md); `0` turns it off. Unset, "
+        "it is `LIFTOFF_PORT` + 1 (`8081` beside the default `8080`); a port another process listens on stops "
+        "start-up",
+        json_schema_extra=from_pod("`8081`"),
+    )
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="serve `GET /metrics` on this port, and no longer on `LIFTOFF_PORT` (which then answers "
+        "404 there); `0` keeps it on `LIFTOFF_PORT`",
+        json_schema_extra=from_pod("`9090`, so that only the monitoring namespace may read the metrics"),
+    )
+    model_path: Path | None = Field(
+        default=None,
+        description="a model directory (`model.json`, `model.pt` or `.pt2`, optional `handler.py`: "
+        "docs/your-model.md), or a model file with its metadata in the `.json` file beside it (same stem)",
+        json_schema_extra=from_stack("modelPath", shown="the bundled digits model"),
+    )
+    termination_message_path: Path = Field(
+        Path("/dev/termination-log"),
+        description="where a model that fails its check at start-up leaves its one-line reason as the server "
+        "exits with status 3 (Kubernetes' `terminationMessagePath`); written only when the file exists",
+        json_schema_extra=from_pod("the kubelet's default, which the container's terminationMessagePath names"),
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto",
+        description="where the model runs",
+        json_schema_extra=from_pod("`cuda` with `liftoff:gpu`, else `cpu`"),
+    )
+    dtype: Literal["float32", "float16", "bfloat16"] = Field(
+        default="float32",
+        description="applied to the weights and floating inputs; answers leave in the declared datatype",
+        json_schema_extra=from_stack("dtype"),
+    )
+    max_batch_size: int = Field(
+        default=32,
+        ge=1,
+        le=65536,
+        description="rows per forward pass at most",
+        json_schema_extra=from_stack("maxBatchSize"),
+    )
+    max_batch_wait_ms: float = Field(
+        default=2.0,
+        ge=0,
+        le=10_000,
+        description="how long a batch waits to fill, at most (only while more requests are being read)",
+        json_schema_extra=from_stack("maxBatchWaitMs"),
+    )
+    queue_limit: int = Field(
+        default=256,
+        ge=1,
+        le=1_000_000,
+        description="queued rows before new requests get 503 + `Retry-After` (at least `LIFTOFF_MAX_BATCH_SIZE`)",
+        json_schema_extra=from_stack("queueLimit"),
+    )
+    request_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="per-request deadline",
+        json_schema_extra=from_stack("requestTimeoutSeconds"),
+    )
+    max_body_bytes: int | None = Field(
+        default=None,
+        ge=1024,
+        description="larger bodies get 413, while they are read (service/body_limit.py)",
+        json_schema_extra=from_stack(
+            "serverMaxBodyBytes",
+            shown="the model's largest request: max batch size rows of every input at 25 bytes a value, "
+            "plus 64 KiB (8 MiB for rows without a fixed size)",
+        ),
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="from a connection (or a request's first byte) to the end of its headers; then 408",
+        json_schema_extra=from_stack("headerTimeoutSeconds"),
+    )
+    # 30 s carries a 64 KiB body at 2 KiB/s, far slower than a phone on a poor link.
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="from the end of the headers to the end of the body; then 408",
+        json_schema_extra=from_stack("bodyTimeoutSeconds"),
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="request line and headers; larger get 431",
+        json_schema_extra=from_stack("maxHeaderBytes"),
+    )
+    max_header_count: int = Field(
+        default=100,
+        ge=8,
+        le=10_000,
+        description="headers in one request; more get 431 (each costs parsing, and a 401 should stay cheap)",
+        json_schema_extra=from_stack("maxHeaderCount"),
+    )
+    send_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="how long an answer waits for a client that stopped reading it; then the connection is "
+        "dropped",
+        json_schema_extra=from_stack("sendTimeoutSeconds"),
+    )
+    max_connections: int = Field(
+        default=0,
+        ge=0,
+        description="open connections per process and listener; at the HTTP cap the one waiting longest on its "
+        "client gives way, and only when all are busy does a newcomer get 503; at the gRPC cap a newcomer is "
+        "closed",
+        json_schema_extra=from_stack(
+            "maxConnections",
+            shown="`0` (HTTP: the open-file limit less 128, less gRPC's quarter of that and the metrics port's "
+            "16; gRPC: that quarter)",
+        ),
+    )
+    torch_threads: int = Field(
+        default=0,
+        ge=0,
+        le=1024,
+        description="intra-op threads per process",
+        json_schema_extra=from_stack(
+            "torchThreads", shown="`0` (torch's default; with several workers, the cores divided among them)"
+        ),
+    )
+    decode_threads: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="threads running a handler's `decode` and `encode`, off the event loop",
+        json_schema_extra=from_stack("decodeThreads"),
+    )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="server processes sharing the port, each with its own model (CPU only: one process per GPU)",
+        json_schema_extra=from_stack("workers"),
+    )
+    drain_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        le=3600,
+        description="SIGTERM drain limit (the pod's grace period is `liftoff:preStopSeconds` + this + 10)",
+        json_schema_extra=from_stack("drainTimeoutSeconds"),
+    )
+    replica_id: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        description="sent back in the `X-Liftoff-Replica` response header",
+        json_schema_extra=from_pod("the pod's name", shown="the host name"),
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="info", description="log level", json_schema_extra=from_stack("logLevel")
+    )
+    api_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="API keys (comma separated) that every route but the probes, `/metrics` and the docs "
+        "requires as `Authorization: Bearer <key>` (service/auth.py)",
+        json_schema_extra=from_pod(
+            "never: the stack's keys reach the pod as `LIFTOFF_API_KEYS_FILE`", shown="none"
+        ),
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="a file of API keys, one a line, re-read within a second of a change (rotation without "
+        "restart); with neither set the server answers without keys and logs one warning at start",
+        json_schema_extra=from_pod("the keys Secret's file, with `liftoff:auth` on", shown="none"),
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -83,6 +243,17 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"no API key file at {value}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grpc_port_follows_port(cls, data: object) -> object:
+        """Unset, LIFTOFF_GRPC_PORT is LIFTOFF_PORT + 1 (8081 beside the default 8080), so two local servers
+        on different HTTP ports never meet on one gRPC port."""
+        if isinstance(data, dict) and data.get("grpc_port") is None and data.get("port") is not None:
+            port = str(data["port"]).strip()
+            if port.isdigit() and 1 <= int(port) < 65535:
+                return {**data, "grpc_port": int(port) + 1}
+        return data
 
     @model_validator(mode="after")
     def _queue_holds_a_full_batch(self) -> Settings:
@@ -118,3 +289,22 @@ class Settings(BaseSettings):
 def env_name(field_name: str) -> str:
     """The environment variable that sets a field, as users see it in errors."""
     return ENV_PREFIX + field_name.upper()
+
+
+def deployment(info: FieldInfo) -> dict[str, str]:
+    """How a deployment sets a field: `{"stack": key}` or `{"pod": how}`, plus `shown` where declared."""
+    extra = info.json_schema_extra
+    if not isinstance(extra, dict) or not ("stack" in extra or "pod" in extra):
+        raise TypeError(
+            "every server setting says how a deployment sets it: from_stack(...) or from_pod(...)"
+        )
+    return {key: str(value) for key, value in extra.items()}
+
+
+def stack_keys() -> dict[str, str]:
+    """Field name -> stack key, for every setting a stack sets."""
+    return {
+        name: spec["stack"]
+        for name, info in Settings.model_fields.items()
+        if "stack" in (spec := deployment(info))
+    }

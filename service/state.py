@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from service.batching import Batcher
 from service.body_limit import FALLBACK_BYTES, model_body_limit, model_separator_limit
 from service.metrics import Metrics
-from service.model.handled import LoadedModel
+from service.model.served import ServedModel
 from service.settings import Settings
 
 
@@ -17,7 +17,7 @@ from service.settings import Settings
 class ServerState:
     settings: Settings
     metrics: Metrics = field(default_factory=Metrics)
-    model: LoadedModel | None = None
+    model: ServedModel | None = None
     batcher: Batcher | None = None
     decode_pool: ThreadPoolExecutor | None = None
     """Where a handler's decode and encode run (LIFTOFF_DECODE_THREADS threads); None without a handler."""
@@ -28,7 +28,7 @@ class ServerState:
     before_ready: list[Callable[[int], Awaitable[None]]] = field(default_factory=list)
     """Awaited with the loaded model's body limit before readiness turns true: the gRPC listener sizes its
     message limit to the model there, so no client the readiness lets in meets the resize."""
-    _body_limit: tuple[LoadedModel | None, int] = (None, FALLBACK_BYTES)
+    _body_limit: tuple[ServedModel | None, int] = (None, FALLBACK_BYTES)
 
     @property
     def max_body_bytes(self) -> int:
@@ -42,7 +42,7 @@ class ServerState:
             self._body_limit = (self.model, limit)
         return limit
 
-    def body_limit_for(self, model: LoadedModel) -> int:
+    def body_limit_for(self, model: ServedModel) -> int:
         if self.settings.max_body_bytes is not None:
             return self.settings.max_body_bytes
         return model_body_limit(model.metadata.inputs, self.settings.max_batch_size)

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
+from service.model.failure import MODEL_UNSERVABLE
+
 log = logging.getLogger(__name__)
 
 RESTART_BACKOFF_S = 1.0
@@ -109,6 +111,7 @@ def run_workers(
     for index in range(workers):
         start(index)
     failed = False
+    unservable = False
     while children:
         if stopping and set(children.values()) == {SIDECAR}:  # the workers are gone
             terminate(lambda index: index == SIDECAR)
@@ -125,6 +128,11 @@ def run_workers(
         if stopping:
             failed |= code not in (0, -signal.SIGTERM)
             continue
+        if code == MODEL_UNSERVABLE:  # a restart would fail the same way: stop, and say so by the status
+            stopping = True
+            terminate(lambda other: other != SIDECAR)
+            unservable = True
+            continue
         log.error("%s (pid %d) exited with %d; starting a new one", _name(index), pid, code)
         if time.monotonic() - started[index] < RESTART_BACKOFF_S:  # crashing at start: do not spin
             time.sleep(RESTART_BACKOFF_S)
@@ -133,7 +141,7 @@ def run_workers(
         start(index)
     if shared is not None:
         shared.close()
-    return 1 if failed else 0
+    return MODEL_UNSERVABLE if unservable else 1 if failed else 0
 
 
 def _name(index: int) -> str:

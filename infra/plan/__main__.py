@@ -40,11 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(plan.to_json())
     if not args.quiet:
-        from infra.plan.render import table, write
+        from infra.plan.render import cost_report, table, write
 
         out = args.out or Path("out") / "plan" / args.stack
         written = write(plan, out)
         print(table(plan))
+        print()
+        print(cost_report(plan, config.get("liftoff:model") or None))
         print(f"\nwrote {len(written)} files under {out}")
     return 0
 

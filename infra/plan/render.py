@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from infra.plan.config import REPO_ROOT
 from infra.plan.model import Plan
 
 
@@ -22,10 +23,18 @@ def table(plan: Plan) -> str:
         f"\n{len(plan.resources)} resources, {len(plan.k8s_objects())} Kubernetes objects, "
         f"{len(plan.helm_releases())} Helm releases"
     )
-    lines += [f"output {name}: {value}" for name, value in sorted(plan.outputs.items())]
+    # The costs output is printed as its own report (cost_report).
+    lines += [f"output {name}: {value}" for name, value in sorted(plan.outputs.items()) if name != "costs"]
     if plan.unanswered_calls:
         lines.append(f"provider functions the mocks do not answer: {', '.join(plan.unanswered_calls)}")
     return "\n".join(lines)
+
+
+def cost_report(plan: Plan, model: str | None) -> str:
+    """What the stack costs and how long its cold start takes, from the resources the plan holds."""
+    from infra.costs import report
+
+    return report.text(report.from_plan(plan, REPO_ROOT / model if model else None))
 
 
 def write(plan: Plan, out: Path) -> list[Path]:

@@ -4,7 +4,7 @@ instance type, and the instance type offered in the region's zones."""
 from __future__ import annotations
 
 from infra.clouds.aws.settings import AwsSettings
-from infra.preflight import Check, Runner
+from infra.preflight import Check, Runner, prices
 
 QUOTA_PAGE = "https://console.aws.amazon.com/servicequotas/home/services/ec2/quotas"
 # EC2's vCPU quotas for the GPU families (Service Quotas codes): on-demand and Spot, G/VT and P instances.
@@ -35,7 +35,7 @@ def checks(aws: AwsSettings, run: Runner) -> list[Check]:
         instance_type = pool.instance_types[0]
         found.append(_quota(aws, run, region, instance_type, pool.spot))
         found.append(_offered(aws, run, region, instance_type))
-    return found
+    return found + prices.aws_checks(aws, run)
 
 
 def _version(aws: AwsSettings, run: Runner, region: list[str]) -> Check:

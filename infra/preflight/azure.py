@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.clouds.azure.settings import AzureSettings
-from infra.preflight import Answer, Check, Runner
+from infra.preflight import Answer, Check, Runner, prices
 
 QUOTA_PAGE = "https://portal.azure.com/#view/Microsoft_Azure_Capacity/QuotaMenuBlade/~/myQuotas"
 PROVIDERS = (
@@ -65,7 +65,7 @@ def checks(azure: AzureSettings, run: Runner) -> list[Check]:
         )
         found.append(_offered(azure, skus, sku))
         found.append(_quota(azure, run(["az", "vm", "list-usage", *location]), sku))
-    return found
+    return found + prices.azure_checks(azure, run)
 
 
 def _providers(answer: Answer) -> Check:

@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.clouds.gcp.services import REQUIRED_APIS
 from infra.clouds.gcp.settings import GcpSettings
-from infra.preflight import Answer, Check, Runner
+from infra.preflight import Answer, Check, Runner, prices
 
 QUOTA_PAGE = "https://console.cloud.google.com/iam-admin/quotas"
 # Compute Engine's GPU quota metric per GKE accelerator type (the Compute Engine "GPU quota" table); Spot
@@ -60,7 +60,7 @@ def checks(gcp: GcpSettings, run: Runner) -> list[Check]:
     found.append(_regional_quota(gcp, region))
     found.append(_all_regions_quota(gcp, run(["gcloud", "compute", "project-info", "describe", *project])))
     found.append(_offered(gcp, run, region))
-    return found
+    return found + prices.gcp_checks(gcp, run)
 
 
 def _apis(gcp: GcpSettings, answer: Answer) -> Check:

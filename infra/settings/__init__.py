@@ -15,11 +15,14 @@ Pattern
 
 from __future__ import annotations
 
+import typing
 from datetime import date
-from typing import Annotated, Any, Literal, Self, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, TypeVar
 
+import annotated_types
 import pulumi
-from pydantic import Discriminator, Field, StringConstraints, Tag, model_validator
+from pydantic import Discriminator, Field, StringConstraints, Tag, create_model, model_validator
 from pydantic.fields import FieldInfo
 
 from infra import model_directory
@@ -42,6 +45,8 @@ from infra.config_keys import (
 from infra.settings.edge import EdgeSettings
 from infra.settings.scale_to_zero import ScaleToZero
 from infra.settings.weights import WeightsSettings
+from service.settings import Settings as ServerContract
+from service.settings import deployment, stack_keys
 
 __all__ = [
     "CLOUDS",
@@ -54,6 +59,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "load_settings",
+    "server_values",
 ]
 
 CloudSettings = AwsSettings | GcpSettings | AzureSettings | LocalSettings
@@ -93,20 +99,12 @@ class Resources(StackModel):
         return self
 
 
-class ServerSettings(StackModel):
-    """What the inference server reads from its environment (docs/service-contract.md)."""
+class _ServerKeys(StackModel):
+    """The stack keys of the inference server: `modelName` here, the rest derived below from the server's
+    own settings (service/settings.py), so a new server setting is one field there."""
 
     model_name: DnsLabel = Field("digits", alias="modelName")
     """Name the model answers to (`/v2/models/<name>/infer`): used for the exported URL."""
-    model_path: str | None = Field(None, alias="modelPath")
-    """LIFTOFF_MODEL_PATH inside the image; None: the bundled demo model."""
-    dtype: Literal["float32", "float16", "bfloat16"] = Field("float32", alias="dtype")
-    max_batch_size: int = Field(32, ge=1, le=4096, alias="maxBatchSize")
-    max_batch_wait_ms: int = Field(2, ge=0, le=10000, alias="maxBatchWaitMs")
-    queue_limit: int = Field(256, ge=1, le=1_000_000, alias="queueLimit")
-    request_timeout_s: int = Field(30, ge=1, le=3600, alias="requestTimeoutSeconds")
-    drain_timeout_s: int = Field(20, ge=1, le=3600, alias="drainTimeoutSeconds")
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", alias="logLevel")
 
     @model_validator(mode="after")
     def _the_server_accepts_them(self) -> Self:
@@ -114,34 +112,77 @@ class ServerSettings(StackModel):
         server would refuse at start (every pod exiting 2 until `pulumi up` times out) fails the plan."""
         from pydantic import ValidationError
 
-        from service.settings import Settings as ServerContract
-
         try:
-            ServerContract(**{field: getattr(self, field) for field in _SERVER_KEYS})
+            ServerContract(**server_values(self, checked_here=True))
         except ValidationError as refused:
             error = refused.errors()[0]
-            field = next((part for part in error["loc"] if part in _SERVER_KEYS), None)
+            keys = stack_keys()
+            field = next((part for part in error["loc"] if part in keys), None)
             message = str((error.get("ctx") or {}).get("error") or error["msg"])
-            key = _SERVER_KEYS[str(field)] if field else _key_named_in(message)
+            key = keys[str(field)] if field else _key_named_in(message)
             raise SettingsError(f"liftoff:{key}", f"the server refuses it: {message}") from None
         return self
 
 
-_SERVER_KEYS = {
-    "dtype": "dtype",
-    "max_batch_size": "maxBatchSize",
-    "max_batch_wait_ms": "maxBatchWaitMs",
-    "queue_limit": "queueLimit",
-    "request_timeout_s": "requestTimeoutSeconds",
-    "drain_timeout_s": "drainTimeoutSeconds",
-    "log_level": "logLevel",
-}
-"""ServerSettings fields the server reads (same names there), and the stack key of each."""
+def _stack_field(info: FieldInfo) -> tuple[Any, Any]:
+    """A server setting as a stack key: its type, default, range and description, with two spellings Pulumi
+    needs: a fractional number is a whole one (Pulumi config has no float type), and an optional number
+    is 0 while unset (an integer key's default must be an integer)."""
+    annotation: Any = info.annotation
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    optional = type(None) in typing.get_args(annotation)
+    base = args[0] if optional else annotation
+    default = info.get_default(call_default_factory=False)
+    metadata = list(info.metadata)
+    if base is float:
+        base, default = int, int(default)
+        # Above 0, for a whole number, is from 1: what the error's "allowed" then says.
+        metadata = [
+            annotated_types.Ge(int(float(str(m.gt))) + 1) if isinstance(m, annotated_types.Gt) else m
+            for m in metadata
+        ]
+    if base in (int, float) and optional:
+        base, default, metadata = int, 0, [annotated_types.Ge(0)]
+    elif base is Path:
+        base = str | None if optional else str
+    annotated = typing.Annotated[base, *metadata] if metadata else base
+    return annotated, Field(default, alias=deployment(info)["stack"], description=info.description)
+
+
+def server_values(server: _ServerKeys, *, checked_here: bool = False) -> dict[str, Any]:
+    """The server settings a stack sets, as the server reads them (0 back to unset for optional numbers);
+    `checked_here` leaves out paths, which exist only inside the image."""
+    values: dict[str, Any] = {}
+    for name in stack_keys():
+        info = ServerContract.model_fields[name]
+        value = getattr(server, name)
+        if value in (0, None) and info.get_default(call_default_factory=False) is None:
+            continue
+        if checked_here and info.annotation in (Path, Path | None):
+            continue
+        values[name] = value
+    return values
+
+
+if TYPE_CHECKING:
+
+    class ServerSettings(_ServerKeys):
+        """What the inference server reads from its environment (docs/server.md#settings)."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    ServerSettings = create_model(
+        "ServerSettings",
+        __base__=_ServerKeys,
+        __doc__="What the inference server reads from its environment (docs/server.md#settings).",
+        **{name: _stack_field(ServerContract.model_fields[name]) for name in stack_keys()},
+    )
 
 
 def _key_named_in(message: str) -> str:
     """The stack key of the first LIFTOFF_* variable a server message names (its cross-field rules)."""
-    named = {message.find(f"LIFTOFF_{field.upper()}"): key for field, key in _SERVER_KEYS.items()}
+    named = {message.find(f"LIFTOFF_{field.upper()}"): key for field, key in stack_keys().items()}
     named.pop(-1, None)
     return named[min(named)] if named else "maxBatchSize"
 
@@ -190,8 +231,8 @@ class Settings(CloudContext):
     image: ImageReference | None = Field(None, alias="image")
     """A full image reference: skips the build (CI that builds and pushes images itself)."""
     model_dir: str | None = Field(None, alias="model")
-    """A model directory in this checkout, relative to the project: built into the image (with its
-    requirements.txt), and its model.json names the model (infra/model_directory.py)."""
+    """A model directory, absolute or relative to the project: checked as the server would load it, built
+    into the image (with its requirements.txt), and its model.json names the model (infra/model_directory.py)."""
     image_source: ImageByDigest | None = Field(None, alias="imageSource")
     """An image built elsewhere (CI), by digest: copied into the platform's registry instead of a build."""
     requested_image_variant: Literal["cpu", "cuda"] | None = Field(None, alias="imageVariant")
@@ -260,6 +301,12 @@ class Settings(CloudContext):
                 "allowed: at most liftoff:maxReplicas",
             )
         self._check_scale_to_zero()
+        if self.gpu > 0 and self.server.workers > 1:
+            raise SettingsError(
+                "liftoff:workers",
+                f"{self.server.workers} server processes would each load the model onto the pod's GPU; "
+                "allowed: 1 with liftoff:gpu above 0 (more pods scale a GPU model, not more processes)",
+            )
         capacity = self.cloud_settings.gpu_pod_capacity(self.gpu) if self.gpu > 0 else None
         if capacity is not None and self.max_replicas + 1 > capacity:
             pool_key = self.cloud_settings.gpu_pool_size_key
@@ -273,6 +320,8 @@ class Settings(CloudContext):
         if self.model_dir is not None:
             model_directory.model_name(self.model_dir)  # the directory and its name, checked now
             model_directory.check_requirements(self.model_dir)
+            if not self.image and not self.image_source:  # a build: the directory must serve first
+                model_directory.check_serves(self.model_dir)
         if self.image and self.image_source:
             raise SettingsError(
                 "liftoff:imageSource",

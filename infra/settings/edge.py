@@ -7,20 +7,20 @@ key is declared in Pulumi.yaml with its type, default and description (a test ho
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Self
 
 import pulumi
 from pydantic import Field, StringConstraints, model_validator
 
 from infra.config_keys import Cidrs, ConfigSource, SettingsError, StackModel
+from service.keys import KEY_CHARACTERS, MAX_KEY_LENGTH, is_key
 
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 SecretName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")]
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """The server's own default (LIFTOFF_MAX_BODY_BYTES): Traefik stops larger bodies before they cost a pod."""
-_KEY = re.compile(r"[\x21-\x2b\x2d-\x7e]{16,512}")
-"""What `Authorization: Bearer` can carry and the key file can hold: printable, no spaces, no commas."""
+MIN_KEY_LENGTH = 16
+"""The stack's own floor on a key's strength; what a key may hold is the server's rule (service/keys.py)."""
 
 
 class EdgeSettings(StackModel):
@@ -84,11 +84,11 @@ def parse_api_keys(raw: str) -> list[str]:
     except json.JSONDecodeError:
         keys = []
     cleaned = [str(key).strip() for key in keys if str(key).strip()]
-    if not cleaned or not all(_KEY.fullmatch(key) for key in cleaned):
+    if not cleaned or not all(is_key(key) and len(key) >= MIN_KEY_LENGTH for key in cleaned):
         # The keys themselves never appear in the message: it reaches the terminal and CI logs.
         raise SettingsError(
             "liftoff:apiKeys",
-            "every key must be 16 to 512 printable characters without spaces or commas "
+            f"every key must be {MIN_KEY_LENGTH} to {MAX_KEY_LENGTH} characters, {KEY_CHARACTERS} "
             "(e.g. openssl rand -hex 24)",
         )
     return cleaned

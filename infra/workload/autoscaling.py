@@ -14,6 +14,8 @@ INFERENCE_ROUTES = "|".join(
         "/v2/models/{name}/versions/{model_version}/infer",
         "/v1/models/{name}:predict",
         "/predict",
+        "/predictions/{name}",
+        "/predictions/{name}/{model_version}",
     )
 )
 """The `route` label values of inference requests: the route table's fast rows (service/api/routes.py; not

@@ -1,4 +1,4 @@
-"""The Grafana dashboard of the inference server's metrics (docs/service-contract.md), as JSON."""
+"""The Grafana dashboard of the inference server's metrics (docs/server.md), as JSON."""
 
 from __future__ import annotations
 

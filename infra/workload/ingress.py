@@ -27,7 +27,7 @@ HSTS_SECONDS = 31_536_000
 """A year, the minimum the HSTS preload list asks for."""
 REPLAY_EXPRESSION = "IsNetworkError() && Attempts() <= 2"
 """When Traefik's buffering middleware sends a request again, through the load balancer, so to another pod:
-the pod died with the request in hand (docs/hardening.md, "A killed replica cuts no answer"). Traefik v3.6's
+the pod died with the request in hand (docs/notes/hardening.md, "A killed replica cuts no answer"). Traefik v3.6's
 Retry middleware cannot: it stops once the request's headers were written to the pod
 (pkg/middlewares/retry/retry.go, WrapHandler), and has no option for POST or for status codes until v3.7.
 IsNetworkError() is the 502 or 504 Traefik's proxy makes of a connection closed or reset with no response
@@ -51,6 +51,7 @@ def public_paths(settings: Settings) -> list[PublicPath]:
         PublicPath("/v2/models", "Prefix"),  # model metadata, readiness, infer (and their /versions/ twins)
         PublicPath("/predict", "Exact"),
         PublicPath("/v1/models", "Prefix"),  # KServe v1: the model list, readiness and :predict
+        PublicPath("/predictions", "Prefix"),  # TorchServe's inference API
     ]
     if settings.edge.public_docs:
         paths += [PublicPath("/docs", "Prefix"), PublicPath("/openapi.json", "Exact")]

@@ -1,6 +1,6 @@
 """The inference pod: container, probes, security, GPU scheduling, graceful shutdown.
 
-Paths, port, user and environment follow docs/service-contract.md.
+Paths, port, user and environment follow docs/server.md.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from typing import Any
 import pulumi
 
 from infra.clouds.platform import GpuScheduling
-from infra.settings import Settings
+from infra.settings import Settings, server_values
 from infra.weights.access import WeightsAccess
 from infra.workload import api_keys, weights
+from service.settings import env_name
 
 PORT = 8080
 PORT_NAME = "http"
@@ -27,28 +28,25 @@ METRICS_PORT = 9090
 controller and KEDA reach PORT, which then no longer serves them)."""
 METRICS_PORT_NAME = "metrics"
 RUN_AS = 10001
-"""The image's user and group (docs/service-contract.md)."""
+"""The image's user and group (docs/server.md)."""
 PROBE_PERIOD_S = 5
 
 
+TERMINATION_MESSAGE_PATH = "/dev/termination-log"
+"""Kubernetes' default, said explicitly, and given to the server as LIFTOFF_TERMINATION_MESSAGE_PATH."""
+
+
 def environment(settings: Settings, weights_access: WeightsAccess | None = None) -> list[dict[str, Any]]:
-    server = settings.server
     env = {
         "LIFTOFF_HOST": "0.0.0.0",  # noqa: S104 (inside the pod; the Service and NetworkPolicy guard it)
         "LIFTOFF_PORT": str(PORT),
         "LIFTOFF_METRICS_PORT": str(METRICS_PORT),
         "LIFTOFF_GRPC_PORT": str(GRPC_PORT),
         "LIFTOFF_DEVICE": "cuda" if settings.gpu > 0 else "cpu",
-        "LIFTOFF_DTYPE": server.dtype,
-        "LIFTOFF_MAX_BATCH_SIZE": str(server.max_batch_size),
-        "LIFTOFF_MAX_BATCH_WAIT_MS": str(server.max_batch_wait_ms),
-        "LIFTOFF_QUEUE_LIMIT": str(server.queue_limit),
-        "LIFTOFF_REQUEST_TIMEOUT_S": str(server.request_timeout_s),
-        "LIFTOFF_DRAIN_TIMEOUT_S": str(server.drain_timeout_s),
-        "LIFTOFF_LOG_LEVEL": server.log_level,
+        "LIFTOFF_TERMINATION_MESSAGE_PATH": TERMINATION_MESSAGE_PATH,
     }
-    if server.model_path:
-        env["LIFTOFF_MODEL_PATH"] = server.model_path
+    # Every server setting a stack sets, by the server's own variable names (service/settings.py).
+    env |= {env_name(name): str(value) for name, value in server_values(settings.server).items()}
     if settings.edge.auth:
         env["LIFTOFF_API_KEYS_FILE"] = api_keys.KEYS_FILE
     rendered: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in env.items()]
@@ -151,6 +149,10 @@ def container(
         if settings.pre_stop_s
         else None,
         "securityContext": container_security_context(),
+        # A model that fails its check at start-up writes its one-line reason here and exits
+        # (service/model/failure.py): `kubectl describe pod` shows it, and the rollout fails with it.
+        "terminationMessagePath": TERMINATION_MESSAGE_PATH,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir, per the contract)
             *(

@@ -1,4 +1,4 @@
-"""The edge (issue 15): a public Ingress has TLS, the inference server checks API keys, and no node hands
+"""The edge: a public Ingress has TLS, the inference server checks API keys, and no node hands
 its cloud credentials to a pod. Where a stack chooses otherwise (no host yet, liftoff:auth false) the
 program writes an explicit waiver annotation saying why, which is what these rules accept instead."""
 

@@ -74,9 +74,10 @@ def slice_binary(binary: bytes, sizes: list[int | None]) -> list[bytes | None]:
     return chunks
 
 
-def from_bytes(chunk: bytes, dtype: np.dtype, where: str) -> np.ndarray:
+def from_bytes(chunk: bytes, dtype: np.dtype, where: str, count: int | None = None) -> np.ndarray:
+    """`count`: the elements the tensor's declared shape holds (checked against the batch limit already)."""
     if dtype.kind == "O":
-        return bytes_elements(chunk, where)
+        return bytes_elements(chunk, where, count)
     little = dtype.newbyteorder("<")
     if len(chunk) % little.itemsize:
         raise ApiError(
@@ -86,11 +87,17 @@ def from_bytes(chunk: bytes, dtype: np.dtype, where: str) -> np.ndarray:
     return np.frombuffer(chunk, dtype=little).astype(dtype)
 
 
-def bytes_elements(chunk: bytes, where: str) -> np.ndarray:
-    """A BYTES tensor's binary form: each element a 4-byte little-endian length, then that many bytes."""
+def bytes_elements(chunk: bytes, where: str, count: int | None = None) -> np.ndarray:
+    """A BYTES tensor's binary form: each element a 4-byte little-endian length, then that many bytes.
+    With `count`, the walk stops at the first element too many (or refuses at once a chunk too short to
+    hold that many), so a body of millions of empty elements costs no more than the shape it declares."""
+    if count is not None and len(chunk) < 4 * count:
+        raise ApiError(400, f"{where} has {len(chunk)} bytes, too few for the {count} elements of its shape")
     elements = []
     offset = 0
     while offset < len(chunk):
+        if count is not None and len(elements) == count:
+            raise ApiError(400, f"{where} holds more than the {count} elements of its shape")
         if offset + 4 > len(chunk):
             raise ApiError(400, f"{where} ends inside an element's 4-byte length")
         size = int.from_bytes(chunk[offset : offset + 4], "little")

@@ -90,8 +90,8 @@ def multipart_rows(header: str, body: bytes, meta: ModelMetadata) -> list[np.nda
 def form_parts(header: str, body: bytes) -> dict[str, bytes]:
     """The named parts of a multipart/form-data body (RFC 7578), by name; the last of a repeated name wins.
 
-    A small splitter rather than the e-mail parser, which cost about 0.7 ms of CPU for a 300-byte upload
-    (`make bench`, image-classifier): a form upload's parts carry their bytes as they are, with no transfer
+    A small splitter rather than the e-mail parser, which costs more CPU than a small upload's whole
+    request (`make bench`, image-classifier): a form upload's parts carry their bytes as they are, with no transfer
     encoding to undo."""
     found = _BOUNDARY.search(header)
     if found is None:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from service.api.errors import JSON, ApiError, describe_validation_errors
 from service.batching import Batcher, Rejected
 from service.handler import RequestError
-from service.model.handled import HandledModel, LoadedModel
+from service.model.served import ServedModel
 from service.state import ServerState
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -25,7 +25,7 @@ Decoded = TypeVar("Decoded")
 
 INLINE_DECODE_BYTES = 16 * 1024
 """Bodies up to this size are decoded on the event loop (a tenth of a millisecond; a thread hand-off would
-cost about as much); larger ones on a thread, so no client can hold the loop (issue 20, item 3)."""
+cost about as much); larger ones on a thread, so no client can hold the loop."""
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def server_state(request: Request) -> ServerState:
     return state
 
 
-def ready_model(state: ServerState) -> tuple[LoadedModel, Batcher]:
+def ready_model(state: ServerState) -> tuple[ServedModel, Batcher]:
     if state.model is None or state.batcher is None:
         raise ApiError(503, state.not_ready_reason(), {"Retry-After": RETRY_AFTER_S})
     return state.model, state.batcher
@@ -58,14 +58,14 @@ COMMA = ord(",")
 REFUSED_BODY_PAUSE_S = 0.05
 """How long a body with more values than the model can take waits for its 400. A careless client loses 50 ms
 once; a client posting such bodies back to back gets at most 20 answers a second on a connection, where it
-got as many as the cores could refuse (two of them took a third client's p99 to 3.7-4.6x its baseline on 2
-cores, issue 20). The pause costs no CPU, and must come before the batcher hears of the request."""
+got as many as the cores could refuse, and two such clients could multiply a third client's p99. The pause
+costs no CPU, and must come before the batcher hears of the request."""
 
 
 async def check_separators(json_text: bytes, limit: int | None) -> None:
     """Refuse, on the event loop and before any parsing, a JSON body with more values than the model's
     largest request (`limit`: ServerState.max_json_separators). A body too large is cheap to send and dear
-    to parse: the count takes about 50 us on 116 KB, orjson about 400 us (issue 20, item 3)."""
+    to parse: counting the separators costs a fraction of what parsing does."""
     if limit is None or len(json_text) <= limit:
         return
     found = int(np.count_nonzero(np.frombuffer(json_text, dtype=np.uint8) == COMMA))
@@ -86,7 +86,10 @@ def parse_json(raw: bytes, model: type[Body]) -> Body:
             raise ApiError(
                 400, "the body contains NaN or Infinity, which are not JSON numbers and not valid model input"
             ) from None
-        raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+        raise ApiError(
+            400,
+            f"the body is not valid JSON (line {exc.lineno}, column {exc.colno}): {_json_problem(raw, exc)}",
+        ) from None
     if not isinstance(document, dict):
         raise ApiError(400, f"the body must be a JSON object, got {type(document).__name__}")
     try:
@@ -95,40 +98,42 @@ def parse_json(raw: bytes, model: type[Body]) -> Body:
         raise ApiError(400, describe_validation_errors(exc.errors())) from None
 
 
+def _json_problem(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """What is wrong, in our words: the parser's own text is a library's, which no response carries."""
+    if "surrogate" in str(exc) or "UTF-8" in str(exc):
+        return "it holds text that is not valid UTF-8 (a lone surrogate escape such as \\ud800, or raw bytes)"
+    if exc.pos >= len(raw.rstrip()):
+        return "it ends early"
+    return "unexpected character there"
+
+
 async def infer(state: ServerState, batcher: Batcher, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """One request's inputs (model.json's order, rows first) through the handler, if any, and the batcher;
-    its outputs in model.json's order."""
+    """One request's inputs (model.json's order, rows first) through decode, the batcher and encode; its
+    outputs in model.json's order. A handler's own decode and encode run in the decode pool; the defaults
+    cost next to nothing and run here."""
     model = state.model
+    assert model is not None
     rows = int(inputs[0].shape[0])
     try:
-        if isinstance(model, HandledModel):
-            return await _through_handler(state, model, batcher, inputs, rows)
-        outputs = await batcher.infer(inputs)
-        assert isinstance(outputs, list)
-        return outputs
+        if model.decodes:
+            with batcher.incoming():  # a batch waits for requests still being decoded
+                loop = asyncio.get_running_loop()
+                tensors = await loop.run_in_executor(state.decode_pool, model.decode, inputs, rows)
+        else:
+            tensors = model.decode(inputs, rows)
+        outputs = await batcher.infer(tensors)
+        assert isinstance(outputs, dict)
+        if model.encodes:
+            return await asyncio.get_running_loop().run_in_executor(
+                state.decode_pool, model.encode, outputs, rows
+            )
+        return model.encode(outputs, rows)
     except Rejected as exc:
         raise ApiError(503, str(exc), {"Retry-After": RETRY_AFTER_S}) from None
     except RequestError as exc:  # the handler refused the request, in words meant for the client
         raise ApiError(exc.status, exc.message) from None
     except Exception as exc:
         raise internal_error(exc) from None
-
-
-async def _through_handler(
-    state: ServerState, model: HandledModel, batcher: Batcher, inputs: list[np.ndarray], rows: int
-) -> list[np.ndarray]:
-    loop = asyncio.get_running_loop()
-    by_name = {spec.name: array for spec, array in zip(model.metadata.inputs, inputs, strict=True)}
-    with batcher.incoming():  # a batch waits for requests still being decoded
-        if model.decodes:
-            tensors = await loop.run_in_executor(state.decode_pool, model.decode, by_name, rows)
-        else:
-            tensors = model.decode(by_name, rows)
-    outputs = await batcher.infer(tensors)
-    assert isinstance(outputs, dict)
-    if model.encodes:
-        return await loop.run_in_executor(state.decode_pool, model.encode, outputs, rows)
-    return model.encode(outputs, rows)
 
 
 def internal_error(exc: BaseException) -> ApiError:

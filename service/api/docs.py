@@ -1,7 +1,7 @@
 """`GET /docs`: the API reference as one self-contained page (static/docs.html).
 
 FastAPI's own /docs and /redoc load Swagger UI and ReDoc from a public CDN: a blank page behind a firewall
-or in an air gap, and a third-party request from every reader (issue 20). This page needs nothing but the
+or in an air gap, and a third-party request from every reader. This page needs nothing but the
 server's /openapi.json.
 """
 

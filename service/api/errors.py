@@ -49,14 +49,52 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
 
 
 def describe_validation_errors(errors: object) -> str:
-    """pydantic's errors as one line a person can act on: `inputs[0].shape: Input should be a valid list`."""
+    """pydantic's errors as one line a person can act on, in our words (`inputs[0].shape: must be a list`):
+    the library's own text is not an answer a client should depend on."""
     parts = []
     for err in errors if isinstance(errors, list | tuple) else []:
         where = ""
         for part in err.get("loc", ()):
             where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
-        parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+        parts.append(f"{where or 'body'}: {_problem(err)}")
     return "; ".join(parts) or "invalid request"
+
+
+_TYPES = {
+    "list": "a list",
+    "tuple": "a list",
+    "string": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "dict": "an object",
+    "model": "an object",
+    "model_attributes": "an object",
+}
+
+
+def _problem(err: Mapping[str, object]) -> str:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx")
+    context: Mapping[str, object] = ctx if isinstance(ctx, Mapping) else {}
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field here"
+    if kind == "too_short":
+        return f"must hold at least {context.get('min_length', 1)} item(s)"
+    if kind == "too_long":
+        return f"must hold at most {context.get('max_length')} item(s)"
+    if kind == "literal_error":
+        return f"must be one of {context.get('expected')}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(context.values()), None)
+        words = {"greater_than_equal": "at least", "greater_than": "more than", "less_than_equal": "at most"}
+        return f"must be {words.get(kind, 'less than')} {bound}"
+    base = kind.removesuffix("_type").removesuffix("_parsing").removesuffix("_from_float")
+    if base in _TYPES:
+        return f"must be {_TYPES[base]}"
+    return "is not a value this field takes"
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -5,6 +5,7 @@ https://kserve.github.io/website/latest/modelserving/data_plane/v2_protocol/
 
 from __future__ import annotations
 
+import math
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -29,8 +30,8 @@ from service.api.schemas import (
 )
 from service.api.tensors import bad, check_count, check_finite, check_shape, shaped, to_array
 from service.model.datatypes import NUMPY_DTYPES
-from service.model.handled import LoadedModel
 from service.model.metadata import ModelMetadata, TensorSpec
+from service.model.served import ServedModel
 from service.state import ServerState
 
 try:
@@ -39,18 +40,34 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     SERVER_VERSION = "0"
 
 
+EXTENSIONS = (binary.EXTENSION, "model_configuration", "statistics")
+"""The protocol extensions served, as REST's and gRPC's server metadata list them."""
+
+
 async def server_metadata() -> Response:
-    return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": [binary.EXTENSION]})
+    return json_response({"name": "liftoff", "version": SERVER_VERSION, "extensions": list(EXTENSIONS)})
 
 
-def check_name(state: ServerState, name: str, model_version: str | None) -> LoadedModel:
+def check_name(state: ServerState, name: str, model_version: str | None) -> ServedModel:
     model, _ = ready_model(state)
     meta = model.metadata
     if name != meta.name:
-        raise ApiError(404, f"unknown model {name!r}: this server serves {meta.name!r}")
-    if model_version is not None and model_version != meta.version:
+        # Triton's wording, which its clients' examples look for.
         raise ApiError(
-            404, f"model {name!r} has no version {model_version!r}: it serves version {meta.version!r}"
+            404, f"Request for unknown model: {name!r} is not found; this server serves {meta.name!r}"
+        )
+    if model_version is not None and model_version != meta.version:
+        # Triton's wording for a version that is not a number, and for one it does not have.
+        if not model_version.isdigit():
+            raise ApiError(
+                400,
+                f"failed to get model version from specified version string {model_version!r}: "
+                f"model {name!r} serves version {meta.version!r}",
+            )
+        raise ApiError(
+            404,
+            f"Request for unknown model: {name!r} version {model_version!r} is not found; it serves "
+            f"version {meta.version!r}",
         )
     return model
 
@@ -155,7 +172,9 @@ def decode_inputs(
             check_count(tensor.data, tensor.shape, where)
             array = to_array(tensor.data, spec, f"{where}.data")
         else:
-            raw = binary.from_bytes(chunk, NUMPY_DTYPES[spec.datatype], f"{where}'s binary data")
+            raw = binary.from_bytes(
+                chunk, NUMPY_DTYPES[spec.datatype], f"{where}'s binary data", math.prod(tensor.shape)
+            )
             array = check_finite(raw, spec, f"{where}'s binary data")
         arrays.append(shaped(array, tensor.shape, spec, where, max_batch_size))
     rows = {array.shape[0] for array in arrays}

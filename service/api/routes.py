@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.responses import PlainTextResponse, Response
 
-from service.api import docs, health, kserve_v1, oip, predict, triton_ext
+from service.api import docs, health, kserve_v1, oip, predict, torchserve, triton_ext
 from service.api.schemas import (
     ErrorResponse,
     InferRequest,
@@ -29,6 +29,7 @@ from service.api.schemas import (
 OIP = "open inference protocol v2"
 KSERVE_V1 = "kserve v1"
 TRITON = "triton extensions"
+TORCHSERVE = "torchserve inference api"
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -90,6 +91,7 @@ _TRITON_UNIMPLEMENTED: tuple[tuple[str, str, str], ...] = (
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/docs", docs.page, openapi={"include_in_schema": False}),
+    Route("GET", "/", kserve_v1.live, openapi={"tags": ["health", KSERVE_V1]}),
     Route("GET", "/healthz", health.live, openapi={"tags": ["health"]}),
     Route("GET", "/v2/health/live", health.live, openapi={"tags": ["health", OIP]}),
     Route("GET", "/readyz", health.ready, openapi={"tags": ["health"]}),
@@ -100,6 +102,9 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "GET", "/v2", oip.server_metadata, openapi={"tags": [OIP], "response_model": ServerMetadataResponse}
     ),
+    # Answered where it is asked, not redirected: Starlette's slash redirect names an absolute http:// URL,
+    # wrong behind a proxy that ends TLS.
+    Route("GET", "/v2/", oip.server_metadata, openapi={"include_in_schema": False}),
     *_oip_model("", oip.model_metadata, response_model=ModelMetadataResponse),
     *_oip_model("/ready", oip.model_ready, response_model=ModelReadyResponse),
     *_oip_model(
@@ -148,5 +153,16 @@ ROUTES: tuple[Route, ...] = (
         "/v1/models/{name}:explain",
         kserve_v1.model_explain,
         openapi={"tags": [KSERVE_V1], "responses": _errors(404, 501, 503)},
+    ),
+    Route("GET", "/ping", torchserve.ping, openapi={"tags": ["health", TORCHSERVE]}),
+    *(
+        Route(
+            "POST",
+            path,
+            torchserve.predictions,
+            fast=True,
+            openapi={"tags": [TORCHSERVE], "responses": OIP_ERRORS},
+        )
+        for path in ("/predictions/{name}", "/predictions/{name}/{model_version}")
     ),
 )

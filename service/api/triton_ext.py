@@ -19,7 +19,8 @@ from service.api import oip
 from service.api.common import json_response, parse_json, server_state
 from service.api.errors import ApiError
 from service.grpc import INFER_ROUTE
-from service.model.metadata import TensorSpec
+from service.model.metadata import ModelMetadata, TensorSpec
+from service.state import ServerState
 
 NS_PER_S = 1_000_000_000
 
@@ -43,20 +44,23 @@ def _config_tensor(spec: TensorSpec) -> dict[str, Any]:
 async def model_config(request: Request, name: str, model_version: str | None = None) -> Response:
     state = server_state(request)
     meta = oip.check_name(state, name, model_version).metadata
+    return json_response(config_document(state, meta))
+
+
+def config_document(state: ServerState, meta: ModelMetadata) -> dict[str, Any]:
+    """Triton's model configuration of the served model, for REST's `/config` and gRPC's ModelConfig."""
     settings = state.settings
-    return json_response(
-        {
-            "name": meta.name,
-            "platform": meta.platform,
-            "max_batch_size": settings.max_batch_size,
-            "input": [_config_tensor(spec) for spec in meta.inputs],
-            "output": [_config_tensor(spec) for spec in meta.outputs],
-            "dynamic_batching": {
-                "max_queue_delay_microseconds": round(settings.max_batch_wait_ms * 1000),
-            },
-            "version_policy": {"specific": {"versions": [meta.version]}},
-        }
-    )
+    return {
+        "name": meta.name,
+        "platform": meta.platform,
+        "max_batch_size": settings.max_batch_size,
+        "input": [_config_tensor(spec) for spec in meta.inputs],
+        "output": [_config_tensor(spec) for spec in meta.outputs],
+        "dynamic_batching": {
+            "max_queue_delay_microseconds": round(settings.max_batch_wait_ms * 1000),
+        },
+        "version_policy": {"specific": {"versions": [meta.version]}},
+    }
 
 
 def _inference_routes() -> frozenset[str]:
@@ -87,14 +91,19 @@ def _stat(count: float, seconds: float) -> dict[str, int]:
 
 
 async def model_stats(request: Request, name: str, model_version: str | None = None) -> Response:
-    """Triton's statistics for the one model: counts and cumulative times since the server started.
+    state = server_state(request)
+    meta = oip.check_name(state, name, model_version).metadata
+    return json_response(stats_document(state, meta))
+
+
+def stats_document(state: ServerState, meta: ModelMetadata) -> dict[str, Any]:
+    """Triton's statistics for the one model: counts and cumulative times since the server started, for
+    REST's `/stats` and gRPC's ModelStatistics.
 
     `success.ns` is the summed latency of every answered inference request, refused ones included (the
     latency histogram is per route, not per status); `compute_infer` is the forward passes' own time. Queue,
     input and output times are not measured apart: their counts and times are 0.
     """
-    state = server_state(request)
-    meta = oip.check_name(state, name, model_version).metadata
     registry = state.metrics.registry
 
     def value(sample: str) -> float:
@@ -103,30 +112,28 @@ async def model_stats(request: Request, name: str, model_version: str | None = N
     totals = _request_totals(registry)
     passes = value("liftoff_inference_duration_seconds_count")
     zero = _stat(0, 0)
-    return json_response(
-        {
-            "model_stats": [
-                {
-                    "name": meta.name,
-                    "version": meta.version,
-                    "last_inference": 0,
-                    "inference_count": int(value("liftoff_batch_size_sum")),
-                    "execution_count": int(passes),
-                    "inference_stats": {
-                        "success": _stat(totals["success"], totals["seconds"]),
-                        "fail": _stat(totals["fail"], 0),
-                        "queue": zero,
-                        "compute_input": zero,
-                        "compute_infer": _stat(passes, value("liftoff_inference_duration_seconds_sum")),
-                        "compute_output": zero,
-                        "cache_hit": zero,
-                        "cache_miss": zero,
-                    },
-                    "batch_stats": [],
-                }
-            ]
-        }
-    )
+    return {
+        "model_stats": [
+            {
+                "name": meta.name,
+                "version": meta.version,
+                "last_inference": 0,
+                "inference_count": int(value("liftoff_batch_size_sum")),
+                "execution_count": int(passes),
+                "inference_stats": {
+                    "success": _stat(totals["success"], totals["seconds"]),
+                    "fail": _stat(totals["fail"], 0),
+                    "queue": zero,
+                    "compute_input": zero,
+                    "compute_infer": _stat(passes, value("liftoff_inference_duration_seconds_sum")),
+                    "compute_output": zero,
+                    "cache_hit": zero,
+                    "cache_miss": zero,
+                },
+                "batch_stats": [],
+            }
+        ]
+    }
 
 
 async def repository_index(request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""The Open Inference Protocol v2 over gRPC (issue 19): the .proto, its compiled stubs.
+"""The Open Inference Protocol v2 over gRPC: the .proto, its compiled stubs.
 
 Importing this package imports no grpc: the route labels below are read by code that serves HTTP only."""
 

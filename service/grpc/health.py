@@ -5,7 +5,8 @@ SERVING once the model has loaded and warmed up, NOT_SERVING before that and fro
 The server as a whole ("") and the inference service by name are known; any other name is NOT_FOUND on
 Check and SERVICE_UNKNOWN on Watch, as the health protocol says (Watch then ends the stream rather than
 hold it open for a name that will never appear). Like /readyz, it needs no API key: the
-kubelet and load balancers that ask carry none (listener.KeyInterceptor lets it through).
+kubelet and load balancers that ask carry none (service/grpc/guard.py lets it through, and bounds the
+Watch streams open at once).
 """
 
 from __future__ import annotations

@@ -8,12 +8,14 @@ the batcher shedding load, RESOURCE_EXHAUSTED, else UNAVAILABLE (loading or drai
 
 from __future__ import annotations
 
+import math
 from typing import Any, NoReturn
 
 import grpc
 import numpy as np
+from google.protobuf import json_format
 
-from service.api import oip
+from service.api import oip, triton_ext
 from service.api.binary import bytes_wire
 from service.api.common import decode_body, infer, ready_model
 from service.api.errors import ApiError
@@ -52,9 +54,17 @@ def status_code(state: ServerState, exc: ApiError) -> grpc.StatusCode:
     return CODES.get(exc.status, grpc.StatusCode.INTERNAL)
 
 
-def _as_body(request: Any) -> tuple[InferRequest, bytes]:
+def _as_body(request: Any, model: str) -> tuple[InferRequest, bytes]:
     """The gRPC request as the REST route's body and binary part."""
     raw = list(request.raw_input_contents)
+    for tensor in request.inputs if raw else ():
+        if tensor.HasField("contents"):
+            # Triton's wording, which its clients' examples look for.
+            raise ApiError(
+                400,
+                f"contents field must not be specified when using raw_input_contents for {tensor.name!r} "
+                f"for model {model!r}",
+            )
     if raw and len(raw) != len(request.inputs):
         raise ApiError(400, f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs")
     inputs = []
@@ -68,7 +78,14 @@ def _as_body(request: Any) -> tuple[InferRequest, bytes]:
             entry["parameters"] = {"binary_data_size": len(raw[index])}
         else:
             field = CONTENTS.get(tensor.datatype)
-            values = list(getattr(tensor.contents, field)) if field else []
+            contents = getattr(tensor.contents, field) if field else []
+            if len(contents) > math.prod(tensor.shape):  # refused before millions are copied and decoded
+                raise ApiError(
+                    400,
+                    f"inputs[{index}].contents has {len(contents)} values, "
+                    f"but shape {list(tensor.shape)} holds {math.prod(tensor.shape)}",
+                )
+            values = list(contents)
             entry["data"] = (
                 [v.decode("utf-8", "replace") for v in values] if field == "bytes_contents" else values
             )
@@ -99,14 +116,41 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[n
         return pb.ServerReadyResponse(ready=self.state.ready)
 
     async def ServerMetadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        return pb.ServerMetadataResponse(name="liftoff", version=oip.SERVER_VERSION, extensions=[])
+        return pb.ServerMetadataResponse(
+            name="liftoff", version=oip.SERVER_VERSION, extensions=list(oip.EXTENSIONS)
+        )
 
     async def ModelReady(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        """`ready: false` while the model loads or the server drains, as ServerReady answers; a name the
+        loaded model does not have is NOT_FOUND."""
+        if self.state.model is None:
+            return pb.ModelReadyResponse(ready=False)
         try:
             oip.check_name(self.state, request.name, request.version or None)
         except ApiError as exc:
             await self._abort(context, exc)
         return pb.ModelReadyResponse(ready=self.state.ready)
+
+    async def ModelConfig(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            meta = oip.check_name(self.state, request.name, request.version or None).metadata
+        except ApiError as exc:
+            await self._abort(context, exc)
+        document = triton_ext.config_document(self.state, meta)
+        # Triton numbers versions; a model.json version that is not a number has no place in the policy.
+        versions = [v for v in document["version_policy"]["specific"]["versions"] if v.isdigit()]
+        document["version_policy"]["specific"]["versions"] = versions
+        config = json_format.ParseDict(document, pb.ModelConfig())
+        return pb.ModelConfigResponse(config=config)
+
+    async def ModelStatistics(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            meta = oip.check_name(self.state, request.name, request.version or None).metadata
+        except ApiError as exc:
+            await self._abort(context, exc)
+        return json_format.ParseDict(
+            triton_ext.stats_document(self.state, meta), pb.ModelStatisticsResponse()
+        )
 
     async def ModelMetadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
@@ -136,7 +180,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[n
             size = request.ByteSize()
 
             def decode() -> tuple[list[Any], set[str]]:
-                body, binary_part = _as_body(request)
+                body, binary_part = _as_body(request, meta.name)
                 inputs = oip.decode_inputs(body, binary_part, meta, state.settings.max_batch_size)
                 return inputs, oip.wanted_outputs(body, meta)
 

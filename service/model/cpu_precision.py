@@ -1,8 +1,8 @@
 """Whether this CPU runs a half-precision dtype in hardware, or oneDNN emulates it.
 
 Without AVX-512 (for bfloat16) or AVX-512 FP16 / AMX (for float16), torch still runs the model, only far
-slower than in float32: a ResNet-18-sized model, one image, one thread, on an AMD EPYC with AVX2 only
-(2026-12-05): float32 88 ms, bfloat16 1,686 ms. Serving and benchmarking need to say so instead of quietly
+slower than in float32 (many times, for a ResNet-18-sized model on a CPU with AVX2 only). Serving and
+benchmarking need to say so instead of quietly
 being slow.
 """
 

@@ -1,9 +1,11 @@
 """A model directory: `model.json`, a model file or weights, an optional `handler.py`, anything else it needs.
 
     models/mine/
-      model.json         name, version, inputs and outputs (service/model/metadata.py)
+      model.json         name, version, inputs and outputs, the check's sample, weights kept outside
+                         (service/model/metadata.py)
       model.pt           TorchScript, or model.pt2 (torch.export); optional when handler.py loads weights
-      handler.py         optional: one subclass of service.handler.Handler
+                         (a torch.save file beside a handler is the handler's to load)
+      handler.py         optional: one subclass of service.handler.Handler; without it, the default Handler
       requirements.txt   optional: installed into the image, under the project's pins
       labels.txt, ...    whatever the handler reads
 

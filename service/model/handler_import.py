@@ -21,13 +21,14 @@ def import_handler(path: Path, needs_setup_and_predict: bool) -> type[Handler]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     folder = str(path.parent)
-    sys.path.insert(0, folder)  # so handler.py can import its siblings (tokenizer.py, ...)
+    # So handler.py can import its siblings (tokenizer.py, net.py), at import and later in setup or predict
+    # alike: a process serves one model directory, so it stays on the path.
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
         raise ModelLoadError(f"{path.name} failed to import: {_where(exc, path)}") from exc
-    finally:
-        sys.path.remove(folder)
     found = [
         value
         for value in vars(module).values()

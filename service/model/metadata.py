@@ -17,7 +17,8 @@ one tensor, or a tuple of tensors in the order of `outputs`. The model file is T
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -69,6 +70,13 @@ class ModelMetadata(BaseModel):
     """What OIP model metadata reports; by default the file's kind (`pytorch_torchscript`, `pytorch_export`)."""
     inputs: tuple[TensorSpec, ...] = Field(min_length=1)
     outputs: tuple[TensorSpec, ...] = Field(min_length=1)
+    sample: dict[str, Any] | None = None
+    """One request the check runs through the model (service/model/check.py), by input name: one row's
+    value as JSON (a string is its UTF-8 bytes for a BYTES input), or `{"file": "<path in the directory>"}`
+    whose bytes are one row of a BYTES input. Numeric inputs left out are made from their shapes."""
+    weights: str | None = None
+    """Weights kept out of the image: an object-store URI (s3://, gs://, az://, https://) or a folder inside
+    the directory, which `pulumi up` uploads and the image build never copies."""
 
     @model_validator(mode="after")
     def _unique_names(self) -> ModelMetadata:
@@ -78,8 +86,58 @@ class ModelMetadata(BaseModel):
                 raise ValueError(f"{kind} names must be unique, got {names}")
         return self
 
+    @field_validator("weights")
+    @classmethod
+    def _weights_uri_or_folder(cls, weights: str | None) -> str | None:
+        if weights is None:
+            return None
+        scheme, sep, rest = weights.partition("://")
+        if sep:
+            if scheme not in WEIGHTS_SCHEMES or not rest.strip("/"):
+                raise ValueError(
+                    f"{weights!r} is not a weights location; allowed: "
+                    f"{', '.join(s + '://bucket/prefix/' for s in WEIGHTS_SCHEMES)}, or a folder inside the directory"
+                )
+            return weights
+        folder = PurePosixPath(weights)
+        if (
+            not weights.strip()
+            or folder.is_absolute()
+            or ".." in folder.parts
+            or folder == PurePosixPath(".")
+        ):
+            raise ValueError(
+                f'{weights!r} must be a folder inside the model directory (like "weights/"), '
+                "or an s3://, gs://, az:// or https:// URI"
+            )
+        return weights
+
+    @model_validator(mode="after")
+    def _sample_names_inputs(self) -> ModelMetadata:
+        if self.sample is None:
+            return self
+        names = [spec.name for spec in self.inputs]
+        unknown = [key for key in self.sample if key not in names]
+        if unknown:
+            raise ValueError(f"sample names {unknown}, which are not inputs; allowed: {names}")
+        for key, value in self.sample.items():
+            if isinstance(value, dict) and (set(value) != {"file"} or not isinstance(value["file"], str)):
+                raise ValueError(
+                    f'sample {key!r}: an object must be {{"file": "<path in the directory>"}}, '
+                    "else give the row's value itself"
+                )
+        return self
+
+    @property
+    def local_weights(self) -> str | None:
+        """The folder inside the directory that `weights` names, if it names one."""
+        return self.weights if self.weights is not None and "://" not in self.weights else None
+
     def output(self, name: str) -> TensorSpec | None:
         return next((spec for spec in self.outputs if spec.name == name), None)
+
+
+WEIGHTS_SCHEMES = ("s3", "gs", "az", "https")
 
 
 class MetadataError(ValueError):

@@ -3,7 +3,7 @@
 - Freezing inlines the weights as constants, so TorchScript can fold batch norms into convolutions and
   drop attribute lookups from every forward pass.
 - On CPU in float32, a model with convolutions is then handed to `optimize_for_inference`, which rewrites
-  them for oneDNN: about 1.5x the plain model's images/s for the ResNet-18-sized benchmark model.
+  them for oneDNN, which serves the ResNet-18-sized benchmark model markedly faster (docs/benchmarks.md).
 - Image inputs (4-D) run channels-last on a GPU and in bfloat16/float16, where the kernels want that layout.
 
 Any model that cannot be frozen (it mutates its own attributes, say) is served as loaded, with a warning.

@@ -1,6 +1,7 @@
-"""A TorchScript (or torch.export) model on its device, in its dtype, callable with numpy batches.
+"""A model directory loaded to serve: its handler around the model file, callable with numpy batches.
 
 `ServedModel.forward` blocks; the batcher calls it from its one inference thread, never the event loop.
+`decode` and `encode` run in the decode pool (LIFTOFF_DECODE_THREADS) when the handler defines them.
 """
 
 from __future__ import annotations
@@ -8,14 +9,17 @@ from __future__ import annotations
 import logging
 import warnings
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from service.handler import Handler, HandlerContext
 from service.model.cpu_precision import runs_natively_on_cpu
-from service.model.datatypes import NUMPY_DTYPES, is_floating
-from service.model.metadata import ModelMetadata, load_metadata
+from service.model.datatypes import ACCEPTED_KINDS, NUMPY_DTYPES
+from service.model.metadata import ModelMetadata, TensorSpec, load_metadata
 from service.model.optimize import optimize, wants_channels_last
 from service.model.outputs import as_numpy, in_declared_order, named_outputs
 
@@ -64,96 +68,164 @@ def log_cpu_fallback(requested: str, target: torch.device) -> None:
 
 
 class ServedModel:
-    """One loaded model. Floating inputs run in the configured dtype; outputs leave as the metadata says."""
+    """One loaded model directory: its handler (the default `Handler` when it has none) between Liftoff's
+    batcher and the client. `decode` and `encode` run per request, `forward` per batch.
+
+    A handler that keeps the default decode or encode skips the decode pool for it (`decodes`, `encodes`),
+    so a directory without a handler costs what a bare model file did. When the handler keeps the default
+    `predict`, Liftoff runs the module itself: in LIFTOFF_DTYPE (`compute_dtype`), floating inputs cast to it
+    unless model.json declares them FP64, which keep their precision.
+    """
 
     def __init__(
         self,
-        module: torch.nn.Module,
-        metadata: ModelMetadata,
-        device: torch.device,
-        dtype: torch.dtype,
+        handler: Handler,
+        context: HandlerContext,
+        compute_dtype: torch.dtype | None = None,
         channels_last: bool = False,
     ) -> None:
-        self.module = module
+        self.handler = handler
+        self.context = context
+        self.metadata: ModelMetadata = context.metadata
+        self.device = context.device
         self.channels_last = channels_last
-        self.metadata = metadata
-        self.device = device
-        self.dtype = dtype
-        self._output_numpy = [NUMPY_DTYPES[spec.datatype] for spec in metadata.outputs]
-        self._output_names = [spec.name for spec in metadata.outputs]
+        self.dtype = compute_dtype if compute_dtype is not None else context.dtype
+        """What the forward pass runs floating inputs in: LIFTOFF_DTYPE."""
+        kind = type(handler)
+        self.decodes = kind.decode is not Handler.decode
+        """The handler has its own decode (run it in the pool); else the inputs pass straight through."""
+        self.encodes = kind.encode is not Handler.encode
+        self._predict = handler.predict
+        self._casts = [
+            compute_dtype if compute_dtype is not None and spec.datatype in CAST_DATATYPES else None
+            for spec in self.metadata.inputs
+        ]
+        self._output_names = [spec.name for spec in self.metadata.outputs]
+        self._output_numpy = [NUMPY_DTYPES[spec.datatype] for spec in self.metadata.outputs]
+        self.checked = ""
+        """What the model check ran through it (service/model/check.py), once it passed."""
 
-    def forward(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        """Run one batch: `inputs` in metadata order, each `[rows, *row_shape]`; outputs likewise."""
-        tensors = []
-        for spec, array in zip(self.metadata.inputs, inputs, strict=True):
+    @property
+    def module(self) -> torch.nn.Module | None:
+        return self.context.module
+
+    def decode(self, inputs: Sequence[np.ndarray], rows: int) -> list[np.ndarray]:
+        """One request's inputs (model.json's order, rows first) to the arrays the batcher stacks."""
+        if not self.decodes:
+            return list(inputs)
+        by_name = {spec.name: array for spec, array in zip(self.metadata.inputs, inputs, strict=True)}
+        arrays = [as_numpy(value) for value in self.handler.decode(by_name)]
+        for index, array in enumerate(arrays):
+            if array.ndim < 1 or array.shape[0] != rows:
+                raise TypeError(
+                    f"{type(self.handler).__name__}.decode returned a value #{index} of shape "
+                    f"{list(array.shape)} for a request of {rows} row(s): keep the rows first"
+                )
+        return arrays
+
+    def forward(self, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """Run one batch: decoded arrays, each `[rows, ...]`; predict's outputs by name, rows first."""
+        tensors: list[Any] = []
+        for index, array in enumerate(inputs):
+            if array.dtype.kind == "O":  # BYTES stay arrays, for the handler
+                tensors.append(array)
+                continue
             tensor = torch.from_numpy(array).to(self.device, non_blocking=True)
-            if is_floating(spec.datatype):
-                tensor = tensor.to(self.dtype)
+            cast = self._casts[index] if index < len(self._casts) else None
+            if cast is not None and tensor.is_floating_point():
+                tensor = tensor.to(cast)
             if self.channels_last and tensor.dim() == 4:
                 tensor = tensor.contiguous(memory_format=torch.channels_last)
             tensors.append(tensor)
         with torch.inference_mode():
-            raw = self.module(*tensors)
-        if isinstance(raw, torch.Tensor):  # the common case, without the general path's dict
-            outputs = [as_numpy(raw)]
-            if len(self._output_names) != 1:
-                raise ValueError(
-                    f"the forward pass returned 1 value but model.json declares {len(self._output_names)} outputs"
-                )
-        else:
-            outputs = in_declared_order(named_outputs(raw, self._output_names), self._output_names)
-        return [
-            array.astype(np_dtype, copy=False)
-            for array, np_dtype in zip(outputs, self._output_numpy, strict=True)
-        ]
+            raw = self._predict(*tensors)
+        if isinstance(raw, torch.Tensor) and len(self._output_names) == 1:  # the common case, short
+            return {self._output_names[0]: as_numpy(raw)}
+        return named_outputs(raw, self._output_names, numbered=self.encodes)
 
-    def warm_up(self, max_batch_size: int) -> None:
-        """Run the batch sizes traffic will bring first, and check the outputs match the metadata. A variable
-        dimension is tried at two lengths, so a model that cannot take one fails here, not on a request."""
-        variable = any(spec.variable for spec in self.metadata.inputs)
-        for rows, length in sorted({(1, 1), (max_batch_size, 1), *([(1, 2)] if variable else [])}):
-            inputs = [
-                np.zeros(
-                    (rows, *(length if dim == -1 else dim for dim in spec.row_shape)),
-                    dtype=NUMPY_DTYPES[spec.datatype],
+    def encode(self, outputs: Mapping[str, np.ndarray], rows: int, strict: bool = False) -> list[np.ndarray]:
+        """One request's slice of predict's outputs to model.json's outputs, in its order and datatypes.
+        `strict` (the check): a value whose kind the datatype would silently change (a float as INT64, a
+        number as BYTES) is refused rather than converted."""
+        answer = self.handler.encode(outputs) if self.encodes else outputs
+        arrays = []
+        for spec, value, dtype in zip(
+            self.metadata.outputs,
+            in_declared_order(answer, self._output_names),
+            self._output_numpy,
+            strict=True,
+        ):
+            if strict:
+                check_kind(spec, value)
+            array = as_output(value, dtype)
+            if (
+                array.ndim != len(spec.shape)
+                or array.shape[0] != rows
+                or any(
+                    want not in (-1, got) for got, want in zip(array.shape[1:], spec.row_shape, strict=True)
                 )
-                for spec in self.metadata.inputs
-            ]
-            try:
-                outputs = self.forward(inputs)
-            except Exception as exc:
-                hint = (
-                    " (export it with a dynamic batch dimension)"
-                    if self.metadata.platform == "pytorch_export"
-                    else ""
+            ):
+                raise TypeError(
+                    f"output {spec.name!r} has shape {list(array.shape)} for {rows} row(s), but model.json "
+                    f"declares {list(spec.shape)}"
                 )
-                if variable:
-                    hint = (
-                        f" at variable length {length} (model.json declares a variable dimension, -1: "
-                        "if the model takes one size only, declare that size)"
-                    )
-                raise ModelLoadError(
-                    f"the warm-up forward pass with {rows} row(s) failed{hint}: {exc}"
-                ) from exc
-            for spec, array in zip(self.metadata.outputs, outputs, strict=True):
-                if (
-                    array.shape[0] != rows
-                    or len(array.shape) != len(spec.shape)
-                    or any(
-                        want not in (-1, got)
-                        for got, want in zip(array.shape[1:], spec.row_shape, strict=True)
-                    )
-                ):
-                    raise ModelLoadError(
-                        f"output {spec.name!r} has shape {list(array.shape)} for {rows} row(s), "
-                        f"but the metadata declares {list(spec.shape)}"
-                    )
+            arrays.append(array)
+        return arrays
+
+    def run(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """One request through decode, predict and encode, without a batcher: for tools and tests that
+        call the model directly."""
+        rows = int(inputs[0].shape[0])
+        return self.encode(self.forward(self.decode(inputs, rows)), rows)
+
+    def warm_up(self, max_batch_size: int) -> str:
+        """The model check (service/model/check.py) on this model; what it ran, for the log."""
+        from service.model.check import check_model  # the check builds on this module
+
+        self.checked = check_model(self, max_batch_size)
+        return self.checked
+
+
+CAST_DATATYPES = frozenset({"FP16", "FP32"})
+"""Floating inputs that run in LIFTOFF_DTYPE; FP64 is declared on purpose and keeps its precision."""
+
+_KINDS = {"b": "a boolean", "i": "an integer", "u": "an unsigned integer", "f": "a floating-point number"}
+
+
+def check_kind(spec: TensorSpec, value: Any) -> None:
+    """The check's stricter eye: an output whose values the declared datatype would change in kind."""
+    if spec.datatype == "BYTES":
+        flat = np.asarray(value, dtype=object).reshape(-1)
+        if any(not isinstance(item, str | bytes) for item in flat):
+            raise TypeError(
+                f"output {spec.name!r} is declared BYTES but holds values that are not str or bytes"
+            )
+        return
+    kind: str = as_numpy(value).dtype.kind
+    allowed = ACCEPTED_KINDS[spec.datatype].replace("USO", "")
+    if kind == "b" and spec.datatype != "BOOL":
+        allowed = ""
+    if kind not in allowed:
+        raise TypeError(
+            f"output {spec.name!r} is declared {spec.datatype} but holds {_KINDS.get(kind, 'non-numeric')} "
+            f"values (numpy {as_numpy(value).dtype}): declare the datatype it returns, or convert it in encode"
+        )
+
+
+def as_output(value: Any, dtype: np.dtype) -> np.ndarray:
+    if dtype.kind == "O":  # BYTES: strings or bytes, kept as Python objects
+        array = np.asarray(value, dtype=object)
+        flat = array.reshape(-1)
+        for index, item in enumerate(flat):
+            flat[index] = item.encode("utf-8") if isinstance(item, str) else bytes(item)
+        return array
+    return as_numpy(value).astype(dtype, copy=False)
 
 
 SAVE_HINT = "load it in handler.py, or save the model with torch.jit.script / torch.export"
 
 
-def _is_torch_save(path: Path) -> bool:
+def is_torch_save(path: Path) -> bool:
     """A `torch.save` file (a state_dict or a pickled module): a pickle, or a zip with no TorchScript code."""
     try:
         if zipfile.is_zipfile(path):
@@ -180,7 +252,7 @@ def load_module(model_path: Path, target: torch.device) -> torch.nn.Module:
             module: torch.nn.Module = torch.jit.load(str(model_path), map_location=target)
             return module
     except Exception as exc:  # torch raises many kinds for a file it cannot read
-        if not exported and _is_torch_save(model_path):
+        if not exported and is_torch_save(model_path):
             raise ModelLoadError(
                 f"{model_path.name} is a torch.save file (a state_dict or a pickled module), which needs "
                 f"your model's Python class to load: {SAVE_HINT}"
@@ -192,20 +264,28 @@ def load_module(model_path: Path, target: torch.device) -> torch.nn.Module:
 def load_model(
     model_path: Path, device: str, dtype: str, metadata: ModelMetadata | None = None
 ) -> ServedModel:
-    """A model file with no handler; `metadata` is read from beside the file unless given (model.json)."""
+    """A model file served through the default Handler; `metadata` is read from beside the file unless
+    given (model.json). Not warmed up: service.model.check runs the sample through it."""
     metadata = metadata if metadata is not None else load_metadata(model_path)
-    for spec in metadata.inputs:
-        if spec.datatype == "BYTES":
-            raise ModelLoadError(
-                f"input {spec.name!r} is BYTES, which a model file cannot take: a handler.py beside it "
-                "decodes the bytes into tensors (python -m service init-model writes one)"
-            )
     target = pick_device(device)
+    module, metadata, compute_dtype, channels_last = prepare_module(model_path, target, dtype, metadata)
+    context = HandlerContext(model_path.parent, metadata, target, TORCH_DTYPES[dtype], module)
+    handler = Handler()
+    handler.setup(context)
+    return ServedModel(handler, context, compute_dtype, channels_last)
+
+
+def prepare_module(
+    model_path: Path, target: torch.device, dtype: str, metadata: ModelMetadata
+) -> tuple[torch.nn.Module, ModelMetadata, torch.dtype, bool]:
+    """The model file loaded to run as Liftoff's own forward pass: in eval mode, in LIFTOFF_DTYPE,
+    optimized for the device; the metadata gains the file's platform unless it names one."""
     exported = model_path.suffix == ".pt2"
     module = load_module(model_path, target)
     if metadata.platform is None:
-        platform = "pytorch_export" if exported else "pytorch_torchscript"
-        metadata = metadata.model_copy(update={"platform": platform})
+        metadata = metadata.model_copy(
+            update={"platform": "pytorch_export" if exported else "pytorch_torchscript"}
+        )
     if not exported:  # an exported program keeps the mode it was exported in (and refuses eval())
         module.eval()
     torch_dtype = TORCH_DTYPES[dtype]
@@ -225,4 +305,4 @@ def load_model(
         target,
         dtype,
     )
-    return ServedModel(module, metadata, target, torch_dtype, channels_last)
+    return module, metadata, torch_dtype, channels_last

@@ -13,6 +13,8 @@ MODEL_JSON = {
         {"name": "label", "datatype": "BYTES", "shape": [-1]},
         {"name": "score", "datatype": "FP32", "shape": [-1]},
     ],
+    # What `python -m service check` and the server's warm-up send through the handler (docs/your-model.md).
+    "sample": {"text": "a fine day"},
 }
 
 HANDLER = '''"""The handler of this model directory: your Python around your model (docs/your-model.md).
@@ -43,9 +45,12 @@ class Model(Handler):
 
     def decode(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         # inputs["text"] holds one `bytes` per row. Return arrays with the rows first.
-        texts = [raw.decode("utf-8") for raw in inputs["text"]]
+        try:
+            texts = [raw.decode("utf-8") for raw in inputs["text"]]
+        except UnicodeDecodeError:
+            raise RequestError("text must be UTF-8") from None  # the client gets a 400 with this message
         if not all(texts):
-            raise RequestError("text must not be empty")  # the client gets a 400 with this message
+            raise RequestError("text must not be empty")
         return [np.array([[len(text)] for text in texts], dtype=np.float32)]
 
     def predict(self, lengths: torch.Tensor) -> torch.Tensor:

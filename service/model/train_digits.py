@@ -55,7 +55,7 @@ def train(out_dir: Path, seed: int = 0, epochs: int = 40) -> float:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    # One thread: the network is tiny, so more threads only add contention (5x slower on a busy 2-core
+    # One thread: the network is tiny, so more threads only add contention (much slower on a busy
     # machine), and a single thread keeps the arithmetic order, hence the weights, the same run to run.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -31,7 +31,7 @@ def inference(*frames: str) -> list[str]:
 
 def test_the_same_function_is_a_copy_or_the_forward_pass_by_its_source_line() -> None:
     to_tensor = frame("ServedModel.forward", SERVED, line_of(SERVED, "torch.from_numpy(array)"))
-    call = frame("ServedModel.forward", SERVED, line_of(SERVED, "raw = self.module(*tensors)"))
+    call = frame("ServedModel.forward", SERVED, line_of(SERVED, "raw = self._predict(*tensors)"))
     assert classify(inference(to_tensor)) == ("liftoff-inference_0", COPIES)
     assert classify(inference(call)) == ("liftoff-inference_0", FORWARD)
     module = frame("Module._call_impl", "/venv/lib/python3.11/site-packages/torch/nn/modules/module.py", 1789)
@@ -57,7 +57,7 @@ def test_decoding_on_a_route_is_decode_and_the_rest_of_the_route_is_http() -> No
 
 
 def test_shares_weigh_each_stack_by_its_count_and_keep_only_the_threads_asked_for(tmp_path: Path) -> None:
-    call = frame("ServedModel.forward", SERVED, line_of(SERVED, "raw = self.module(*tensors)"))
+    call = frame("ServedModel.forward", SERVED, line_of(SERVED, "raw = self._predict(*tensors)"))
     main = ["thread (7): MainThread", "Server.run (/venv/lib/python3.11/site-packages/uvicorn/server.py:86)"]
     raw = tmp_path / "raw.txt"
     raw.write_text(

@@ -15,7 +15,7 @@ HEALTHCHECK turning healthy, and SIGTERM with requests in flight: each accepted 
 same answer it would have had, readiness fails at once, and the process exits by itself with status 0
 (not killed after a grace period). A second container gets SIGTERM under a flood of fresh connections:
 every connection its kernel accepted is answered (200, or 503 + Retry-After + Connection: close), none
-closed unanswered (issue 20, item 7; in process: tests/service/test_sigterm_fresh_connections.py).
+closed unanswered (in process: tests/service/test_sigterm_fresh_connections.py).
 
 Prints the image size, by part and by layer (tests/image/image_sizes.py), and the time from `docker run` to
 ready beside their targets. The size limit is checked (it does not depend on the machine's load); the time
@@ -46,7 +46,7 @@ from pathlib import Path
 import image_sizes  # tests/image/, beside this script
 
 # Per variant. CUDA: PyPI's CUDA 13.0 torch with its NVIDIA libraries, 5,070 MB as first built and 4,072 MB
-# slimmed (docs/image.md); the limit leaves room for a dependency, not for the slimming to come undone.
+# slimmed (docs/image.md, docs/notes/image.md); the limit leaves room for a dependency, not for the slimming to come undone.
 SIZE_LIMIT_BYTES = {"cpu": 1_200_000_000, "cuda": 4_300_000_000}
 READY_TARGET_S = 5.0
 READY_DEADLINE_S = 120.0

@@ -159,11 +159,39 @@ def test_the_model_is_a_layer_of_its_own_after_the_dependencies_and_served_from_
     stage_steps = final_stage()
     copies = [args for keyword, args in stage_steps if keyword == "COPY"]
     venv = copies.index("--from=venv-layers /opt/venv /opt/venv")
-    model = copies.index("--from=model / model/")
+    model = copies.index("--from=model-files /model/ model/")
     assert venv < model < copies.index("service/ service/")
     assert stage("venv-layers")[0] == ("FROM", "model-deps AS venv-layers"), "the model's requirements too"
     env = " ".join(args for keyword, args in stage_steps if keyword == "ENV")
     assert "LIFTOFF_MODEL_PATH=/app/model" in env
+
+
+def test_the_builds_last_step_is_the_model_check_as_the_server_user() -> None:
+    """A model that would not serve (tests/service/model/broken_models.py) fails the build with the check's
+    reason, in the final image with its own requirements, never the pod."""
+    steps = final_stage()
+    runs = [i for i, (keyword, _) in enumerate(steps) if keyword == "RUN"]
+    last_run = steps[runs[-1]][1]
+    assert "python -m service check --without-weights /app/model" in last_run
+    assert not any(keyword in ("COPY", "ADD", "RUN") for keyword, _ in steps[runs[-1] + 1 :])
+    users = [i for i, (keyword, _) in enumerate(steps) if keyword == "USER"]
+    assert users and users[-1] < runs[-1] and steps[users[-1]][1] == "10001:10001"
+
+
+def test_the_image_never_holds_the_local_weights_folder_model_json_names(tmp_path: Path) -> None:
+    """The model-files stage's script, run here on a directory with a weights folder and a file beside it."""
+    (script,) = [args for keyword, args in stage("model-files") if keyword == "RUN"]
+    code = shlex.split(script)[2].replace("/model", str(tmp_path / "model"))
+    root = tmp_path / "model"
+    (root / "weights").mkdir(parents=True)
+    (root / "weights" / "model.safetensors").write_bytes(b"big")
+    (root / "handler.py").write_text("")
+    (root / "model.json").write_text('{"weights": "weights/"}')
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert sorted(p.name for p in root.iterdir()) == ["handler.py", "model.json"]
+    (root / "model.json").write_text('{"weights": "s3://bucket/prefix/"}')
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert sorted(p.name for p in root.iterdir()) == ["handler.py", "model.json"]
 
 
 def test_the_venv_ships_least_changed_first_nvidia_libraries_torch_then_the_rest() -> None:
@@ -200,7 +228,8 @@ def test_the_models_requirements_install_alone_under_the_project_pins() -> None:
     (install,) = [args for keyword, args in deps if keyword == "RUN"]
     # pip-install always passes -c constraints-image.txt (scripts/pip-install.sh)
     assert "pip-install /opt/venv -r model-requirements.txt" in install
-    assert "conflicts with the project's pins" in install
+    # pip's own reason stands above; the message must not claim a conflict when pip found no distribution
+    assert "conflicts with the project's pins" not in install and "no matching distribution" in install
     assert "constraints-image.txt" in (ROOT / "scripts" / "pip-install.sh").read_text()
 
 

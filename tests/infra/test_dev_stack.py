@@ -12,7 +12,7 @@ from infra.addons import charts
 from infra.plan import Plan, PlanError, run_stack
 from infra.workload import pod
 
-CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "service-contract.md"
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "server.md"
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_cpu_pods_neither_request_nor_tolerate_gpus(cpu_plan: Plan) -> None:
 
 
 def contract_paths() -> set[str]:
-    """The GET paths docs/service-contract.md lists in its HTTP table."""
+    """The GET paths docs/server.md lists in its HTTP table."""
     return set(re.findall(r"`GET (/[^`]*)`", CONTRACT.read_text()))
 
 

@@ -1,4 +1,4 @@
-"""The edge under mocks (issue 15): API keys in a mounted Secret, only the public routes on the Ingress,
+"""The edge under mocks: API keys in a mounted Secret, only the public routes on the Ingress,
 TLS by cert-manager, Traefik's limits, NetworkPolicies closed by default, and the warnings `pulumi up` shows.
 What must hold on every stack is asserted on dev, aws, gcp and azure alike (`stack_plan`, `tls_plan`)."""
 
@@ -123,7 +123,7 @@ def test_every_request_passes_the_rate_and_body_limits_at_traefik(dev_plan: Plan
 def test_a_request_whose_pod_died_with_it_is_replayed_from_traefiks_buffer_not_by_the_retry_middleware(
     dev_plan: Plan,
 ) -> None:
-    # Traefik v3.6's Retry middleware gives up once the request reached the pod (docs/hardening.md): the
+    # Traefik v3.6's Retry middleware gives up once the request reached the pod (docs/notes/hardening.md): the
     # buffering middleware replays it on the 502 that a pod closing or resetting the connection leaves.
     found = middlewares(dev_plan)
     buffering = found["inference-body-limit"]["spec"]["buffering"]

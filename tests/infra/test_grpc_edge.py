@@ -1,4 +1,4 @@
-"""gRPC in the cluster (issue 19), on every stack: the pods listen on LIFTOFF_GRPC_PORT, the Service carries
+"""gRPC in the cluster, on every stack: the pods listen on LIFTOFF_GRPC_PORT, the Service carries
 it as h2c, Traefik reaches it through an h2c Service of its own and a second Ingress for the one gRPC service
 path, with the HTTP edge's host, certificate and rate limit, and the NetworkPolicy admits it from Traefik."""
 

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from infra.plan import run_stack
 from infra.settings import ConfigSource, SettingsError, load_settings
+from service.settings import Settings as ServerSettings
+from tests.service.model.broken_models import BROKEN, LINEAR
 
 EXAMPLE = "examples/image-classifier"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def trained_example() -> None:
+    """The plan runs the model check, which loads model.pt: trained here (seeded, git-ignored) if missing."""
+    if not (ROOT / EXAMPLE / "model.pt").is_file():
+        done = subprocess.run(
+            [sys.executable, "train.py", "--out", "."],
+            cwd=ROOT / EXAMPLE,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def local_settings(model: str) -> object:
+    return load_settings(ConfigSource.from_dict({"cloud": "local", "monitoring": False, "model": model}))
 
 
 def server_image(plan) -> str:  # type: ignore[no-untyped-def]
@@ -87,28 +113,60 @@ def test_an_image_built_by_ci_with_the_model_is_deployed_under_its_name() -> Non
     ("value", "words"),
     [
         ("examples/nowhere", "has no model.json"),
-        ("../elsewhere", "is outside the project"),
+        ("../elsewhere", "has no model.json"),
         ("docs", "has no model.json"),
     ],
 )
 def test_a_bad_model_directory_names_the_key_and_what_is_allowed(value: str, words: str) -> None:
     with pytest.raises(SettingsError) as caught:
-        load_settings(ConfigSource.from_dict({"cloud": "local", "monitoring": False, "model": value}))
+        local_settings(value)
     message = str(caught.value)
     assert (
         "liftoff:model" in message
         and words in message
-        and "allowed: a directory inside the project" in message
+        and "allowed: a directory holding model.json, as an absolute path or relative to the project"
+        in message
     )
 
 
+@pytest.mark.parametrize("how", ["absolute", "symlink"])
+def test_a_model_directory_outside_the_project_is_built_from_where_it_is(tmp_path: Path, how: str) -> None:
+    outside = tmp_path / "mine"
+    shutil.copytree(ROOT / EXAMPLE, outside, ignore=shutil.ignore_patterns("__pycache__"))
+    value = str(outside)
+    if how == "symlink":
+        (tmp_path / "link").symlink_to(outside)
+        value = str(tmp_path / "link")
+    plan = run_stack("dev", {"model": value})
+    built = plan.one("docker-build:index:Image")
+    assert built.inputs["context"]["named"] == {"model": {"location": str(outside)}}
+    assert built.inputs["context"]["location"] == "."  # the project, for the Dockerfile and service/
+    assert plan.outputs["url"].endswith("/v2/models/image-classifier/infer")
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_model_directory_that_would_not_serve_stops_the_plan_naming_why(tmp_path: Path, case: str) -> None:
+    build, words = BROKEN[case]
+    root = build(tmp_path / case)
+    with pytest.raises(SettingsError) as caught:
+        local_settings(str(root))
+    assert "liftoff:model" in str(caught.value) and words in str(caught.value)
+
+
+def test_the_pod_keeps_the_termination_message_where_the_server_writes_it(model_plan) -> None:  # type: ignore[no-untyped-def]
+    (container,) = model_plan.k8s_object("Deployment", "inference")["spec"]["template"]["spec"]["containers"]
+    assert container["terminationMessagePath"] == str(ServerSettings().termination_message_path)
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"
+
+
 def model_copy(tmp_name: str, requirements: str) -> str:
-    """A model directory inside the project (the setting refuses others), removed by the caller."""
+    """A model directory inside the project, removed by the caller."""
     from infra.model_directory import REPO_ROOT
 
     root = REPO_ROOT / "out" / "test-models" / tmp_name
     root.mkdir(parents=True, exist_ok=True)
-    (root / "model.json").write_text('{"name": "mine"}')
+    (root / "model.json").write_text(json.dumps({**LINEAR, "name": "mine"}))
+    torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), str(root / "model.pt"))
     (root / "requirements.txt").write_text(requirements)
     return root.relative_to(REPO_ROOT).as_posix()
 

@@ -59,6 +59,8 @@ def test_a_ready_account_passes_every_check() -> None:
         "EKS 1.35 in us-east-1",
         "GPU quota for g5.xlarge",
         "g5.xlarge offered in us-east-1",
+        "price of t3.large on-demand in us-east-1",
+        "price of g5.xlarge on-demand in us-east-1",
     ]
     assert all(c.passed for c in found), [c.line() for c in found]
 

@@ -56,6 +56,7 @@ GCP_CHECKS = [
     "GPU quota NVIDIA_L4_GPUS in us-central1",
     "GPU quota GPUS_ALL_REGIONS in all regions",
     "g2-standard-8 with nvidia-l4 in us-central1-a",
+    "prices from the Cloud Billing Catalog",
 ]
 
 
@@ -156,6 +157,8 @@ AZURE_CHECKS = [
     "AKS 1.35 in eastus",
     "Standard_NC4as_T4_v3 offered in eastus",
     "GPU quota for Standard_NC4as_T4_v3",
+    "price of Standard_D4s_v5 on-demand in eastus",
+    "price of Standard_NC4as_T4_v3 on-demand in eastus",
 ]
 
 

@@ -13,6 +13,8 @@ from pydantic_core import PydanticUndefined
 
 from infra.plan.config import stack_config
 from infra.settings import ConfigSource, Settings, load_settings
+from service.settings import Settings as ServerContract
+from service.settings import deployment, env_name, stack_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
@@ -96,3 +98,35 @@ def test_a_default_changed_in_the_model_alone_would_be_caught() -> None:
     info = PROJECT_KEYS["maxBatchSize"]
     changed = FieldInfo.merge_field_infos(info, default=64)
     assert yaml_default(changed) != DECLARED["maxBatchSize"]["default"]
+
+
+def server_key_description(field: str) -> str:
+    """What Pulumi.yaml says of a server key: the server's variable and its own description."""
+    info = ServerContract.model_fields[field]
+    text = f"{env_name(field)}: {info.description}"
+    if typing.get_origin(info.annotation) is typing.Literal:
+        text += f" (one of: {', '.join(typing.get_args(info.annotation))})"
+    if info.get_default(call_default_factory=False) is None and info.annotation in (int | None, float | None):
+        text += f"; 0 keeps the server's default ({deployment(info).get('shown', 'unset')})"
+    return text
+
+
+def test_every_server_key_is_described_by_the_servers_own_words() -> None:
+    """A new server setting (one field in service/settings.py) fails here until Pulumi.yaml declares it;
+    the message is the entry to paste."""
+    for field, key in stack_keys().items():
+        info = PROJECT_KEYS[key]
+        expected = {
+            "type": yaml_type(info),
+            "default": yaml_default(info),
+            "description": server_key_description(field),
+        }
+        assert DECLARED.get(key) == expected, yaml.safe_dump({key: expected}, sort_keys=False, width=10_000)
+
+
+def test_every_server_setting_is_set_by_a_stack_or_by_the_pod() -> None:
+    keys = stack_keys()
+    for name, info in ServerContract.model_fields.items():
+        spec = deployment(info)
+        assert ("stack" in spec) != ("pod" in spec), name
+        assert (name in keys) == ("stack" in spec), name

@@ -1,4 +1,4 @@
-"""Key rotation under load through the lab (issue 15): HAProxy terminates TLS in front of two replicas of the
+"""Key rotation under load through the lab: HAProxy terminates TLS in front of two replicas of the
 real server; the load generator sends the new key while the lab's key file is rewritten as the kubelet
 rewrites a mounted Secret (a new file renamed into place). No request with the new key fails, the old key
 then gets 401 through the proxy, and neither key reaches a server's or the proxy's log."""

@@ -6,6 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from lab.ports import free_port
 from lab.proxy import Upstream, find_haproxy, render_config
 from lab.tls import make_certificate
 
@@ -42,9 +43,9 @@ def test_replicas_are_checked_on_readyz_and_failed_requests_retried_elsewhere(tm
 
 
 def test_a_client_whose_headers_stop_gets_408_from_haproxy_without_reaching_a_replica(tmp_path: Path) -> None:
-    """Issue 20: slowloris at the proxy. Run with the request timeout cut to 1 s so the test is short."""
-    port = _free_port()
-    config = render_config(port, [Upstream("replica-0", _free_port())], tmp_path)
+    """Slowloris at the proxy. Run with the request timeout cut to 1 s so the test is short."""
+    port = free_port()
+    config = render_config(port, [Upstream("replica-0", free_port())], tmp_path)
     assert "timeout http-request 10s" in config and "option http-buffer-request" in config
     path = tmp_path / "haproxy.cfg"
     path.write_text(config.replace("timeout http-request 10s", "timeout http-request 1s"))
@@ -67,12 +68,6 @@ def test_a_client_whose_headers_stop_gets_408_from_haproxy_without_reaching_a_re
     finally:
         proxy.terminate()
         proxy.wait(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_with_a_certificate_haproxy_accepts_a_tls_only_bind_on_loopback(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def test_a_replica_killed_mid_run_fails_no_request_and_gets_traffic_again_once_r
 def test_kill_9_of_a_replica_fails_none_of_5000_requests_from_a_client_that_never_resends(
     lab_of_three: Lab,
 ) -> None:
-    """Issue 20, item 6: each response leaves the server in one write, so a killed replica has sent either
+    """Each response leaves the server in one write, so a killed replica has sent either
     nothing (HAProxy retries the request on another replica) or the whole answer."""
     victim = lab_of_three.replicas[2]
     old_pid, generation = victim.pid, victim.generation

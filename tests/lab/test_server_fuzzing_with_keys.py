@@ -1,4 +1,4 @@
-"""schemathesis against a real `python -m service` that requires a key (issue 15): with the key, no 5xx and
+"""schemathesis against a real `python -m service` that requires a key: with the key, no 5xx and
 every answer as documented; without it, every protected route answers 401 whatever the input."""
 
 from __future__ import annotations

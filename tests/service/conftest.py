@@ -86,7 +86,7 @@ class Gate:
         forward = model.forward
         gate = self
 
-        def gated(inputs: list[np.ndarray]) -> list[np.ndarray]:
+        def gated(inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
             gate.batches.append(int(inputs[0].shape[0]))
             if gate.closed:
                 gate.entered.set()

@@ -1,4 +1,5 @@
-"""A real `python -m service` on 127.0.0.1 for tests that need sockets, signals or the process's limits."""
+"""A real `python -m service` on 127.0.0.1 for tests that need sockets, signals or the process's limits: the
+one helper that starts a server and waits for readiness, and the one `free_port` (lab/ports.py's)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,9 @@ from pathlib import Path
 
 import httpx
 
+from lab.ports import free_port as free_port
+
 REPO = Path(__file__).parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -67,6 +64,9 @@ def start_server(folder: Path, open_files: int | None = None, **env: str) -> Liv
                 "LIFTOFF_HOST": "127.0.0.1",
                 "LIFTOFF_PORT": str(port),
                 "LIFTOFF_TORCH_THREADS": "1",
+                # A port known free: the default (LIFTOFF_PORT + 1) is not checked, and a port taken is
+                # a start-up error.
+                "LIFTOFF_GRPC_PORT": str(free_port()),
                 **env,
             },
             stdout=out,

@@ -134,8 +134,9 @@ def test_an_empty_or_missing_key_file_refuses_everything_rather_than_opening(tmp
     assert store.enabled and not store.accepts_authorization(f"Bearer {KEY_A}")
 
 
-def test_key_lists_take_commas_lines_and_comments() -> None:
-    assert parse_keys(f" {KEY_A} ,{KEY_B}\n\n# c\nk3 # trailing\n") == [KEY_A, KEY_B, "k3"]
+def test_key_lists_take_commas_lines_and_comment_lines() -> None:
+    # A `#` after a key is no comment: the entry breaks the key rule and is refused, never cut to `k3`.
+    assert parse_keys(f" {KEY_A} ,{KEY_B}\n\n# c\nk3 # trailing\nk4\n") == [KEY_A, KEY_B, "k4"]
 
 
 def test_a_key_file_that_does_not_exist_is_a_settings_error(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The body limit follows the model (issue 20, item 3): its largest request passes, a little more is a 413."""
+"""The body limit follows the model: its largest request passes, a little more is a 413."""
 
 from __future__ import annotations
 
@@ -95,8 +95,8 @@ async def test_zeros_past_the_models_largest_request_are_refused_before_parsing(
 async def test_a_body_refused_for_its_count_waits_for_its_400_without_holding_anyone_elses_batch(
     serve, linear_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The pause throttles a client that posts such bodies back to back (issue 20: two of them took a third
-    client's p99 to 3.7-4.6x); it comes before the batcher hears of the request, so others are not held."""
+    """The pause throttles a client that posts such bodies back to back (unthrottled, two of them raise a
+    third client's p99 several times); it comes before the batcher hears of the request, so others are not held."""
     monkeypatch.setattr(common, "REFUSED_BODY_PAUSE_S", 30.0)
     limit = 32 * 3 + 4096
     zeros = b'{"instances": [[' + b",".join([b"0"] * (limit + 2)) + b"]]}"

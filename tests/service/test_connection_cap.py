@@ -1,5 +1,5 @@
 """At the connection cap with every connection busy on a request, a newcomer is told 503 + Retry-After and
-counted, and the busy requests are answered (issue 20, item 1). Against a real server on 127.0.0.1 whose
+counted, and the busy requests are answered. Against a real server on 127.0.0.1 whose
 model sleeps, so its connections stay busy without burning a core."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Slow, silent and oversized clients against a real server on 127.0.0.1 (issue 20, item 1 and 2): each is
+"""Slow, silent and oversized clients against a real server on 127.0.0.1: each is
 answered as HTTP servers do (408, 431, 503) and counted, and the server keeps serving everyone else."""
 
 from __future__ import annotations

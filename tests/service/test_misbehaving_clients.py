@@ -1,4 +1,4 @@
-"""Clients that go away, stall or send too much, against the app in-process (issue 20). The same against
+"""Clients that go away, stall or send too much, against the app in-process. The same against
 a real server on a socket: test_connection_guard.py."""
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ async def test_a_model_that_fails_warm_up_never_becomes_ready_but_stays_alive(
     assert ready.status_code == 503 and oip_ready.status_code == 503
     assert live.status_code == 200 and oip_live.status_code == 200
     assert infer.status_code == 503 and infer.headers["retry-after"]
-    # The reason goes to the log; the answers say only that it failed: no path, no torch text (issue 20).
+    # The reason goes to the log; the answers say only that it failed: no path, no torch text.
     assert "this model always fails" in caplog.text
     for response in (ready, oip_ready, infer):
         error = response.json()["error"]
@@ -97,7 +97,7 @@ async def test_openapi_documents_the_inference_bodies(serve, linear_model: Path)
 
 
 async def test_docs_is_one_self_contained_page_with_no_cdn(serve, linear_model: Path) -> None:
-    """Issue 20: FastAPI's /docs loaded Swagger UI from a public CDN (blank behind a firewall)."""
+    """FastAPI's /docs loaded Swagger UI from a public CDN (blank behind a firewall)."""
     async with serve(Settings(model_path=linear_model)) as client:
         docs = await client.get("/docs")
         schema = await client.get("/openapi.json")

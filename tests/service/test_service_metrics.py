@@ -11,7 +11,7 @@ from service.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
-CONTRACT = Path(__file__).parents[2] / "docs" / "service-contract.md"
+CONTRACT = Path(__file__).parents[2] / "docs" / "server.md"
 
 
 def contract_metric_names() -> list[str]:

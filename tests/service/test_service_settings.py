@@ -3,26 +3,62 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
+import annotated_types
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
+from pydantic.fields import FieldInfo
 
 from service.__main__ import read_settings
-from service.settings import DEFAULT_MODEL_PATH, Settings
+from service.settings import DEFAULT_MODEL_PATH, Settings, deployment, env_name
 
 REPO = Path(__file__).parents[2]
-CONTRACT = REPO / "docs" / "service-contract.md"
+CONTRACT = REPO / "docs" / "server.md"
 
 
-def test_the_contract_lists_exactly_the_settings_variables() -> None:
-    section = CONTRACT.read_text().split("## Settings", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"^\| `(LIFTOFF_[A-Z0-9_]+)`", section, flags=re.MULTILINE))
-    actual = {"LIFTOFF_" + name.upper() for name in Settings.model_fields}
-    assert documented == actual
+def number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else str(value)
+
+
+def allowed(info: FieldInfo) -> str:
+    """A setting's values in words: its choices, or its range."""
+    if typing.get_origin(info.annotation) is typing.Literal:
+        return ", ".join(f"`{choice}`" for choice in typing.get_args(info.annotation))
+    low = next((number(m.ge) for m in info.metadata if isinstance(m, annotated_types.Ge)), None)
+    above = next((f"above {number(m.gt)}" for m in info.metadata if isinstance(m, annotated_types.Gt)), None)
+    high = next((number(m.le) for m in info.metadata if isinstance(m, annotated_types.Le)), None)
+    if low is not None:
+        return f"{low} to {high}" if high else f"{low} or more"
+    return f"{above}, to {high}" if above and high else above or ""
+
+
+def settings_table() -> str:
+    """docs/server.md's settings table as service/settings.py declares it."""
+    rows = ["| variable | default | allowed | in a pod | meaning |", "|---|---|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        spec = deployment(info)
+        default = info.get_default(call_default_factory=False)
+        if isinstance(default, float) and default.is_integer():
+            default = int(default)
+        shown = (
+            spec.get("shown")
+            or f"`{default.get_secret_value() if isinstance(default, SecretStr) else default}`"
+        )
+        pod = f"`liftoff:{spec['stack']}`" if "stack" in spec else spec["pod"]
+        rows.append(f"| `{env_name(name)}` | {shown} | {allowed(info)} | {pod} | {info.description} |")
+    return "\n".join(rows) + "\n"
+
+
+def test_the_docs_settings_table_is_the_declared_settings() -> None:
+    """Every variable, default, stack key and meaning in docs/server.md is service/settings.py's; the
+    failure message is the table to paste."""
+    section = CONTRACT.read_text().split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    documented = section[section.index("| variable |") :].split("\n\n", 1)[0].rstrip("\n") + "\n"
+    assert documented == settings_table(), settings_table()
 
 
 def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:

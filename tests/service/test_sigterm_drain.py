@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,9 +17,10 @@ import pytest
 import torch
 from torch import nn
 
-pytestmark = pytest.mark.slow
+from tests.service.live import LiveServer
+from tests.service.live import start_server as start_live_server
 
-REPO = Path(__file__).parents[2]
+pytestmark = pytest.mark.slow
 
 
 class Slow(nn.Module):
@@ -55,58 +53,27 @@ def slow_model(folder: Path) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator:
-    started: list[subprocess.Popen[str]] = []
+    started: list[LiveServer] = []
 
     def start(
         model: Path | None, drain_timeout_s: float, **extra_env: str
-    ) -> tuple[subprocess.Popen[str], str]:
-        port = free_port()
-        env = {
-            **os.environ,
-            "LIFTOFF_PORT": str(port),
-            "LIFTOFF_HOST": "127.0.0.1",
-            "LIFTOFF_MAX_BATCH_SIZE": "1",
-            "LIFTOFF_QUEUE_LIMIT": "16",
-            "LIFTOFF_TORCH_THREADS": "1",
-            "LIFTOFF_DRAIN_TIMEOUT_S": str(drain_timeout_s),
+    ) -> tuple[subprocess.Popen[bytes], str]:
+        server = start_live_server(
+            tmp_path,
+            LIFTOFF_MAX_BATCH_SIZE="1",
+            LIFTOFF_QUEUE_LIMIT="16",
+            LIFTOFF_DRAIN_TIMEOUT_S=str(drain_timeout_s),
             **({"LIFTOFF_MODEL_PATH": str(model)} if model else {}),
             **extra_env,
-        }
-        log = (tmp_path / f"server-{port}.log").open("w")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "service"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
         )
-        started.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (tmp_path / f"server-{port}.log").read_text()
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    return proc, base
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("server never became ready")
+        started.append(server)
+        return server.process, server.base
 
     yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    for server in started:
+        server.stop()
 
 
 def in_flight(base: str) -> float:

@@ -1,4 +1,4 @@
-"""SIGTERM under a flood of fresh connections (issue 20, item 7): every connection the server's kernel
+"""SIGTERM under a flood of fresh connections: every connection the server's kernel
 accepted gets an answer, the result or 503 + Retry-After + Connection: close; the rest are refused."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Each response leaves the server in one write (issue 20, item 6): a replica killed between two writes
+"""Each response leaves the server in one write: a replica killed between two writes
 would leave the proxy holding headers it has already forwarded, a request no proxy can retry."""
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from service.workers import threads_per_worker
+from tests.service.live import start_server
 
 pytestmark = pytest.mark.slow
 
@@ -47,12 +47,6 @@ def _model(folder: Path) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _workers(proc: subprocess.Popen[bytes]) -> set[int]:
     return {child.pid for child in psutil.Process(proc.pid).children()}
 
@@ -73,19 +67,14 @@ def _answers(base: str) -> bool:
 
 
 def test_two_workers_share_the_port_are_replaced_when_killed_and_stop_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "LIFTOFF_MODEL_PATH": str(_model(tmp_path)),
-        "LIFTOFF_PORT": str(port),
-        "LIFTOFF_HOST": "127.0.0.1",
-        "LIFTOFF_WORKERS": "2",
-        "LIFTOFF_DRAIN_TIMEOUT_S": "5",
-    }
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=REPO, env=env, stdout=out, stderr=out)
-    base = f"http://127.0.0.1:{port}"
+    server = start_server(
+        tmp_path,
+        LIFTOFF_MODEL_PATH=str(_model(tmp_path)),
+        LIFTOFF_WORKERS="2",
+        LIFTOFF_DRAIN_TIMEOUT_S="5",
+        LIFTOFF_TORCH_THREADS="0",  # the default with workers: the cores divided among them
+    )
+    proc, base, log = server.process, server.base, server.log
     try:
         _wait(lambda: len(_workers(proc)) == 2, "two workers never started")
         _wait(lambda: _answers(base), "the server never answered")
@@ -105,9 +94,7 @@ def test_two_workers_share_the_port_are_replaced_when_killed_and_stop_on_sigterm
             for pid in _workers_left(first, victim)
         )
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        server.stop()
 
 
 def _workers_left(first: set[int], victim: int) -> set[int]:

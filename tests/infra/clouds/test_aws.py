@@ -345,7 +345,7 @@ def test_gpu_nodes_have_a_disk_large_enough_for_cuda_images_and_require_imdsv2(d
 
 
 def test_no_pod_on_any_node_can_reach_the_instance_metadata_credentials(default_plan: Plan) -> None:
-    """Issue 15: IMDSv2 only, and a PUT response hop limit of 1, so a token request from a pod (one hop
+    """IMDSv2 only, and a PUT response hop limit of 1, so a token request from a pod (one hop
     more than the node) gets no answer and no pod can take the node role's credentials."""
     templates = {r.name: r.inputs for r in default_plan.by_type("aws:ec2/launchTemplate:LaunchTemplate")}
     groups = default_plan.by_type(NODE_GROUP)

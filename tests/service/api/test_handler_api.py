@@ -102,6 +102,7 @@ async def test_concurrent_requests_share_one_predict(serve, weights_dir: Path, u
     async with serve(Settings(model_path=weights_dir)) as client:
         state = client._transport.app.state.liftoff  # type: ignore[attr-defined]
         handler = state.model.handler
+        handler.batches.clear()  # the warm-up's check ran its own
         handler.gate.clear()
         first = asyncio.create_task(client.post("/v2/models/linear/infer", json=infer_body([1, 0, 0])))
         await until(lambda: handler.batches == [1])
@@ -192,6 +193,7 @@ TEXT_METADATA = {
         {"name": "label", "datatype": "BYTES", "shape": [-1]},
         {"name": "score", "datatype": "FP32", "shape": [-1]},
     ],
+    "sample": {"text": "one two"},
 }
 
 

@@ -27,6 +27,7 @@ class SlowDecode(Handler):
         super().setup(context)
         self.decoding = threading.Event()
         self.release = threading.Event()
+        self.release.set()  # the warm-up's check decodes too; the test holds the requests after it
         self.threads = {}
 
     def decode(self, inputs):
@@ -71,6 +72,8 @@ async def test_a_slow_decode_runs_in_the_pool_while_the_loop_keeps_answering(
     async with serve(Settings(model_path=model_dir(tmp_path, SLOW_DECODE_HANDLER))) as client:
         handler = client._transport.app.state.liftoff.model.handler  # type: ignore[attr-defined]
         loop_thread = threading.current_thread()
+        handler.decoding.clear()
+        handler.release.clear()
         pending = asyncio.create_task(client.post("/predict", json={"instances": [[1, 2, 3]]}))
         await until(handler.decoding.is_set)
         # decode is blocked right now: the loop still serves other requests.

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import orjson
 import pytest
-import uvicorn
 
-from service.app import create_app
 from service.settings import Settings
+from tests.service.live import start_server
 
 ROWS = np.array([[1, 0, 0], [0, 1, 2]], dtype=np.float32)
 EXPECTED = np.array([[1.5, 3.0], [8.5, 16.0]], dtype=np.float32)  # y0 = x0+2x1+3x2+0.5, y1 = 4x0+5x1+6x2-1
@@ -81,7 +76,7 @@ async def test_one_output_can_be_asked_for_as_json_while_the_default_is_binary(
         (20, 20, None, "has 5 values, but shape [2, 3] needs 6"),
         (None, 0, None, "inputs[0].data is required"),
         (24, 24, "99999", "Inference-Header-Content-Length"),
-        # str.isdigit accepts these, int() does not: each was a 500 (issue 20).
+        # str.isdigit accepts these, int() does not: each was a 500.
         (24, 24, b"\xb2", "Inference-Header-Content-Length"),  # superscript two, in latin-1
         (24, 24, "9" * 5000, "Inference-Header-Content-Length"),
         (24, 24, "-1", "Inference-Header-Content-Length"),
@@ -103,40 +98,14 @@ async def test_bad_binary_requests_get_a_400_naming_the_problem(
     assert words in response.json()["error"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def live_server(linear_model: Path) -> Iterator[str]:
-    """The app under a real uvicorn on 127.0.0.1, in a thread of this process."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(Settings(model_path=linear_model)),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
+def live_server(linear_model: Path, tmp_path: Path) -> Iterator[str]:
+    """A real `python -m service` on 127.0.0.1, as Triton's client would reach it (host:port)."""
+    server = start_server(tmp_path, LIFTOFF_MODEL_PATH=str(linear_model))
     try:
-        yield base
+        yield f"127.0.0.1:{server.port}"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.stop()
 
 
 @pytest.mark.parametrize("binary_data", [True, False])
@@ -156,7 +125,9 @@ def test_tritons_http_client_works_unchanged(live_server: str, binary_data: bool
         assert result.get_response()["id"] == "t-1"
         default = client.infer("linear", [tensor])  # no outputs named: all of them, as binary
         assert np.array_equal(default.as_numpy("y"), EXPECTED)
-        with pytest.raises(triton.InferenceServerException, match="unknown model 'nope'"):
+        with pytest.raises(
+            triton.InferenceServerException, match="Request for unknown model: 'nope' is not found"
+        ):
             client.infer("nope", [tensor])
     finally:
         client.close()

@@ -45,6 +45,7 @@ FILE_METADATA = {
         {"name": "size", "datatype": "INT64", "shape": [-1]},
         {"name": "first", "datatype": "BYTES", "shape": [-1]},
     ],
+    "sample": {"file": "abc"},
 }
 
 

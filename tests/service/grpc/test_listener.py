@@ -15,6 +15,7 @@ from service.grpc.servicer import pb, pb_grpc
 from service.settings import Settings
 from service.state import ServerState
 from tests.service.grpc.channel import grpc_channel, ready_state
+from tests.service.live import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -44,9 +45,7 @@ async def test_no_keys_configured_means_no_metadata_needed(linear_model: Path) -
 
 
 async def test_the_app_serves_grpc_on_its_port_for_its_lifetime(linear_model: Path) -> None:
-    with socket.socket() as probe:  # a free port, released before the app binds it
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # released before the app binds it
     app = create_app(Settings(model_path=linear_model, grpc_port=port), serve_grpc=True)
     async with app.router.lifespan_context(app), grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest(), timeout=10)
@@ -58,10 +57,10 @@ async def test_the_app_serves_grpc_on_its_port_for_its_lifetime(linear_model: Pa
 async def test_tritons_other_methods_are_unimplemented_with_a_message(linear_model: Path) -> None:
     state: ServerState = create_app(Settings(model_path=linear_model)).state.liftoff
     async with grpc_channel(state) as channel:
-        config = channel.unary_unary("/inference.GRPCInferenceService/ModelConfig")
+        index = channel.unary_unary("/inference.GRPCInferenceService/RepositoryIndex")
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await config(b"")
+            await index(b"")
         live = await pb_grpc.GRPCInferenceServiceStub(channel).ServerLive(pb.ServerLiveRequest())
     assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
-    assert "Liftoff does not implement ModelConfig over gRPC" in (caught.value.details() or "")
+    assert "Liftoff does not implement RepositoryIndex over gRPC" in (caught.value.details() or "")
     assert live.live  # the servicer's own methods still win over the refusals

@@ -37,7 +37,7 @@ async def test_grpc_calls_are_counted_by_method_and_rest_status(linear_model: Pa
             with pytest.raises(grpc.aio.AioRpcError):
                 await stub.ModelInfer(request, metadata=metadata)
         await stub.ServerReady(pb.ServerReadyRequest(), metadata=KEY)
-        for made_up in ("ModelConfig", "NoSuchMethod"):  # refused UNIMPLEMENTED
+        for made_up in ("RepositoryIndex", "NoSuchMethod"):  # refused UNIMPLEMENTED
             with pytest.raises(grpc.aio.AioRpcError):
                 await channel.unary_unary(f"/inference.GRPCInferenceService/{made_up}")(b"", metadata=KEY)
     sample = state.metrics.registry.get_sample_value

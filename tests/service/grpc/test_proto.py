@@ -14,18 +14,19 @@ from pathlib import Path
 from google.protobuf import descriptor_pb2
 
 from service.grpc import stubs
+from service.grpc.metrics import SERVED
 
 
-def _triton_file() -> descriptor_pb2.FileDescriptorProto:
+def _triton_file(module: str = "service_pb2") -> descriptor_pb2.FileDescriptorProto:
     spec = find_spec("tritonclient")
     assert spec is not None and spec.origin is not None
-    source = (Path(spec.origin).parent / "grpc" / "service_pb2.py").read_text()
+    source = (Path(spec.origin).parent / "grpc" / f"{module}.py").read_text()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "AddSerializedFile":
             argument = node.args[0]
             assert isinstance(argument, ast.Constant) and isinstance(argument.value, bytes)
             return descriptor_pb2.FileDescriptorProto.FromString(argument.value)
-    raise AssertionError("tritonclient's service_pb2.py holds no serialized descriptor")
+    raise AssertionError(f"tritonclient's {module}.py holds no serialized descriptor")
 
 
 def _ours() -> descriptor_pb2.FileDescriptorProto:
@@ -52,11 +53,24 @@ def _fields(message: descriptor_pb2.DescriptorProto) -> dict[int, tuple[str, int
 
 def test_every_message_has_tritonclients_field_numbers_names_and_types() -> None:
     triton = dict(_messages(".inference", list(_triton_file().message_type)))
+    config = dict(_messages(".inference", list(_triton_file("model_config_pb2").message_type)))
     ours = dict(_messages(".inference", list(_ours().message_type)))
-    assert ".inference.ModelInferRequest" in ours
+    assert ".inference.ModelInferRequest" in ours and ".inference.ModelConfig" in ours
     for name, message in ours.items():
+        if name in config:
+            # Triton's model configuration has dozens of members; ours are the ones Liftoff fills, each
+            # with Triton's number, name and type.
+            theirs = _fields(config[name])
+            assert _fields(message).items() <= theirs.items(), name
+            continue
         assert name in triton, f"{name} is not in tritonclient's protocol"
         assert _fields(message) == _fields(triton[name]), name
+
+
+def test_the_datatype_enum_has_tritons_numbers() -> None:
+    (theirs,) = [e for e in _triton_file("model_config_pb2").enum_type if e.name == "DataType"]
+    (ours,) = [e for e in _ours().enum_type if e.name == "DataType"]
+    assert {v.name: v.number for v in ours.value} == {v.name: v.number for v in theirs.value}
 
 
 def test_every_method_is_tritonclients_with_the_same_types() -> None:
@@ -71,7 +85,10 @@ def test_every_method_is_tritonclients_with_the_same_types() -> None:
         "ServerMetadata",
         "ModelMetadata",
         "ModelInfer",
+        "ModelConfig",
+        "ModelStatistics",
     }
     for name, types in ours.items():
         assert theirs[name] == types, name
+    assert set(ours) | {"Check"} == SERVED  # every method served has its own metrics label
     assert _ours().package == "inference"

@@ -1,7 +1,7 @@
 """Run by the tritonclient.grpc tool environment (.venv-tritonclient), never by the project's: calls a server as
 a Triton user would and prints what came back as one JSON object.
 
-    python tritonclient_calls.py digits|text HOST:PORT KEY INPUTS_JSON
+    python tritonclient_calls.py digits|text|extensions|model_ready HOST:PORT KEY INPUTS_JSON
 
 `digits`: INPUTS_JSON is a list of 64-pixel rows. The health and metadata calls, `infer` (tritonclient sends
 raw_input_contents), the same rows as typed `fp32_contents` through tritonclient's own compiled stub, and a
@@ -85,11 +85,59 @@ def text(client: triton.InferenceServerClient, url: str, headers: dict[str, str]
     return answers
 
 
+def refusal(call: Any) -> dict | None:
+    try:
+        call()
+    except InferenceServerException as error:
+        return {"status": error.status(), "message": error.message()}
+    return None
+
+
+def extensions(client: triton.InferenceServerClient, url: str, headers: dict[str, str], rows: list) -> dict:
+    """Triton's extensions and wording: server metadata, model config and statistics (after `rows` were
+    inferred), an unknown model, raw contents with typed ones beside them."""
+    pixels = np.asarray(rows, dtype=np.float32)
+    tensor = triton.InferInput("pixels", list(pixels.shape), "FP32")
+    tensor.set_data_from_numpy(pixels)
+    client.infer("digits", [tensor], headers=headers, client_timeout=60)
+    both = service_pb2.ModelInferRequest(model_name="digits")
+    both_input = both.inputs.add(name="pixels", datatype="FP32", shape=list(pixels.shape))
+    both_input.contents.fp32_contents.extend(pixels.ravel().tolist())
+    both.raw_input_contents.append(pixels.tobytes())
+    try:
+        typed(url, headers, both)
+        contents_and_raw = None
+    except grpc.RpcError as error:
+        contents_and_raw = {"status": str(error.code()), "message": error.details()}
+    return {
+        "server_metadata": client.get_server_metadata(headers=headers, as_json=True),
+        "config": client.get_model_config("digits", headers=headers, as_json=True),
+        "statistics": client.get_inference_statistics("digits", headers=headers, as_json=True),
+        "unknown_model": refusal(lambda: client.get_model_metadata("nope", headers=headers)),
+        "unknown_model_infer": refusal(lambda: client.infer("nope", [tensor], headers=headers)),
+        "contents_and_raw": contents_and_raw,
+        "bad_version": refusal(
+            lambda: client.infer("digits", [tensor], model_version="wrong_specification", headers=headers)
+        ),
+    }
+
+
+def model_ready(client: triton.InferenceServerClient, url: str, headers: dict[str, str], names: list) -> dict:
+    """What `is_model_ready(names[0])` answers now (the server may still be loading), or how it failed."""
+    try:
+        return {
+            "model_ready": client.is_model_ready(names[0], headers=headers),
+            "server_ready": client.is_server_ready(headers=headers),
+        }
+    except InferenceServerException as error:
+        return {"error": error.status()}
+
+
 def main() -> None:
     scenario, url, key, inputs_json = sys.argv[1:]
     headers = {"authorization": f"Bearer {key}"} if key else {}
     client = triton.InferenceServerClient(url)
-    run = {"digits": digits, "text": text}[scenario]
+    run = {"digits": digits, "text": text, "extensions": extensions, "model_ready": model_ready}[scenario]
     print(json.dumps(run(client, url, headers, json.loads(inputs_json))))
 
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
+from service.handler import Handler
 from service.model.directory import open_model
-from service.model.handled import HandledModel
 from service.model.metadata import MetadataError
 from service.model.served import ModelLoadError, ServedModel
 from service.model.startup import prepare_model
@@ -32,6 +32,7 @@ def test_a_directory_with_a_model_file_and_no_handler_serves_the_file(tmp_path: 
     write_model(nn.Linear(3, 2), root / "model.pt", LINEAR_METADATA)
     model = prepare_model(Settings(model_path=root))
     assert isinstance(model, ServedModel) and model.metadata.name == "linear"
+    assert type(model.handler) is Handler  # no handler.py: the default Handler, the one path
 
 
 def test_a_directory_without_model_json_is_refused_by_name(tmp_path: Path) -> None:
@@ -89,7 +90,7 @@ def test_a_handler_beside_a_model_file_gets_the_loaded_module(tmp_path: Path) ->
     )
     write_model(nn.Linear(3, 2), root / "model.pt", LINEAR_METADATA)
     model = prepare_model(Settings(model_path=root))
-    assert isinstance(model, HandledModel) and model.context.module is not None
+    assert type(model.handler).__name__ == "PassThrough" and model.context.module is not None
     assert not model.decodes and not model.encodes
 
 

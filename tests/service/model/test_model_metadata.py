@@ -73,7 +73,7 @@ def test_half_precision_runs_the_model_and_answers_in_the_declared_datatype(
 ) -> None:
     model = load_model(linear_model, "cpu", dtype)
     assert model.dtype == getattr(torch, dtype)
-    (y,) = model.forward([np.array([[1, 0, 0], [0, 1, 2]], np.float32)])
+    (y,) = model.run([np.array([[1, 0, 0], [0, 1, 2]], np.float32)])
     assert y.dtype == np.float32
     assert y.tolist() == [[1.5, 3.0], [8.5, 16.0]]  # small integers and halves are exact in 16 bits
 
@@ -102,11 +102,13 @@ def test_an_exported_program_is_served_like_torchscript(tmp_path: Path) -> None:
     model = load_model(exported_linear(tmp_path), "cpu", "float32")
     model.warm_up(8)
     assert model.metadata.platform == "pytorch_export"
-    (y,) = model.forward([np.array([[1, 0, 0], [0, 1, 2], [2, 2, 2]], np.float32)])
+    (y,) = model.run([np.array([[1, 0, 0], [0, 1, 2], [2, 2, 2]], np.float32)])
     assert y.tolist() == [[1.5, 3.0], [8.5, 16.0], [12.5, 29.0]]  # y0 = x0+2x1+3x2+0.5, y1 = 4x0+5x1+6x2-1
 
 
 def test_an_exported_program_without_a_dynamic_batch_fails_its_warm_up(tmp_path: Path) -> None:
     model = load_model(exported_linear(tmp_path, dynamic_batch=False), "cpu", "float32")
-    with pytest.raises(ModelLoadError, match=r"with 1 row\(s\) failed \(export it with a dynamic batch"):
+    with pytest.raises(
+        ModelLoadError, match=r"predict with 1 row\(s\) \(export the model with a dynamic batch"
+    ):
         model.warm_up(8)  # exported for exactly 2 rows

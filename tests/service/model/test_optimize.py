@@ -58,16 +58,14 @@ def test_optimised_float32_convolutions_answer_as_the_model_as_written(conv_mode
     served = load_model(conv_model, "cpu", "float32")
     assert not served.channels_last
     assert "aten::batch_norm" not in str(served.module.graph)  # folded into the convolution
-    np.testing.assert_allclose(
-        served.forward([images])[0], _expected(conv_model, images), rtol=1e-4, atol=1e-5
-    )
+    np.testing.assert_allclose(served.run([images])[0], _expected(conv_model, images), rtol=1e-4, atol=1e-5)
 
 
 def test_bfloat16_image_models_run_channels_last_and_stay_close(conv_model: Path) -> None:
     images = np.random.default_rng(1).normal(size=(3, 3, 8, 8)).astype(np.float32)
     served = load_model(conv_model, "cpu", "bfloat16")
     assert served.channels_last
-    np.testing.assert_allclose(served.forward([images])[0], _expected(conv_model, images), rtol=0.1, atol=0.1)
+    np.testing.assert_allclose(served.run([images])[0], _expected(conv_model, images), rtol=0.1, atol=0.1)
 
 
 def test_a_model_that_cannot_be_frozen_is_served_as_loaded(
@@ -80,4 +78,4 @@ def test_a_model_that_cannot_be_frozen_is_served_as_loaded(
     images = np.ones((2, 3, 8, 8), dtype=np.float32)
     served = load_model(conv_model, "cpu", "float32")
     assert "cannot freeze this one" in caplog.text
-    np.testing.assert_allclose(served.forward([images])[0], _expected(conv_model, images), rtol=1e-5)
+    np.testing.assert_allclose(served.run([images])[0], _expected(conv_model, images), rtol=1e-5)

@@ -43,7 +43,7 @@ def test_the_training_script_reaches_095_held_out_accuracy_and_writes_a_servable
     ]
     model = load_model(out / "model.pt", "cpu", "float32")
     model.warm_up(8)
-    probabilities, labels = model.forward([np.zeros((3, 64), np.float32)])
+    probabilities, labels = model.run([np.zeros((3, 64), np.float32)])
     assert probabilities.shape == (3, 10) and labels.shape == (3,)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
