@@ -74,8 +74,7 @@ class InferenceImage(pulumi.ComponentResource):
             dockerfile = docker_build.DockerfileArgs(location=os.path.relpath(REPO_ROOT / "Dockerfile"))
             version = f"{args.variant}-{source_fingerprint()}"
             if args.model_dir:  # model files are often git-ignored, so the source fingerprint misses them
-                # Over the context the build gets: a local weights folder is left out (infra/weights/context.py).
-                version += f"-{weights_context.fingerprint(weights_context.build_context(args.model_dir))}"
+                version += f"-{model_directory.fingerprint(args.model_dir)}"
         image = docker_build.Image(
             name,
             context=docker_build.BuildContextArgs(
@@ -135,8 +134,7 @@ def inference_image(settings: Settings, platform: Platform) -> ImageRef:
 
 def _model_context(model_dir: str) -> dict[str, docker_build.ContextArgs]:
     """The Dockerfile's `model` stage, replaced by the user's directory (Dockerfile, docs/your-model.md)."""
-    # A local weights folder stays out of the context (infra/weights/context.py stages a copy without it).
-    location = model_directory.build_context(str(weights_context.build_context(model_dir)))
+    location = weights_context.build_context(model_dir)
     return {"model": docker_build.ContextArgs(location=location)}
 
 
