@@ -66,8 +66,6 @@ class ModelMetadata(BaseModel):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     version: str = Field(default="1", min_length=1)
-    weights: str | None = None
-    """Where the weights live: a URI or a folder inside the directory (service/weights/)."""
     platform: str | None = None
     """What OIP model metadata reports; by default the file's kind (`pytorch_torchscript`, `pytorch_export`)."""
     inputs: tuple[TensorSpec, ...] = Field(min_length=1)
