@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         json_schema_extra=from_stack("modelPath", shown="the bundled digits model"),
     )
     termination_message_path: Path = Field(
-        Path("/dev/termination-log"),
+        default=Path("/dev/termination-log"),
         description="where a model that fails its check at start-up leaves its one-line reason as the server "
         "exits with status 3 (Kubernetes' `terminationMessagePath`); written only when the file exists",
         json_schema_extra=from_pod(

@@ -54,6 +54,7 @@ def test_the_ingress_publishes_only_the_inference_and_metadata_routes(stack_plan
         "/v2/models": "Prefix",
         "/predict": "Exact",
         "/v1/models": "Prefix",
+        "/predictions": "Prefix",
     }
 
 
@@ -64,6 +65,7 @@ def test_public_docs_adds_the_docs_and_nothing_else() -> None:
         "/v2/models": "Prefix",
         "/predict": "Exact",
         "/v1/models": "Prefix",
+        "/predictions": "Prefix",
         "/docs": "Prefix",
         "/openapi.json": "Exact",
     }
@@ -278,7 +280,8 @@ def test_the_published_paths_follow_the_servers_route_table(stack_plan: Plan) ->
         "/predict",
         "/v1/models/{name}:predict",
         "/v2/models/{name}",
+        "/predictions/{name}",
     ):
         assert inference in published
-    for private in ("/metrics", "/healthz", "/readyz", "/v2/health/ready", "/v2/health/live", "/docs"):
+    for private in ("/metrics", "/healthz", "/readyz", "/v2/health/ready", "/v2/health/live", "/docs", "/ping"):
         assert private not in published
