@@ -79,7 +79,8 @@ def lengths_model(tmp_path: Path) -> Path:
     model.mkdir()
     (model / "model.json").write_text(
         '{"name": "lengths", "inputs": [{"name": "blob", "datatype": "BYTES", "shape": [-1, 1]}],'
-        ' "outputs": [{"name": "length", "datatype": "INT64", "shape": [-1, 1]}]}'
+        ' "outputs": [{"name": "length", "datatype": "INT64", "shape": [-1, 1]}],'
+        ' "sample": {"blob": ["x"]}}'
     )
     (model / "handler.py").write_text(HANDLER)
     return model
