@@ -283,5 +283,13 @@ def test_the_published_paths_follow_the_servers_route_table(stack_plan: Plan) ->
         "/predictions/{name}",
     ):
         assert inference in published
-    for private in ("/metrics", "/healthz", "/readyz", "/v2/health/ready", "/v2/health/live", "/docs", "/ping"):
+    for private in (
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        "/v2/health/ready",
+        "/v2/health/live",
+        "/docs",
+        "/ping",
+    ):
         assert private not in published
