@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 MANIFEST = "MAR-INF/MANIFEST.json"
 ARCHIVE_FOLDER = "archive"
 """Where the archive's files live in the model directory: the `model_dir` its handler is given."""
@@ -275,6 +273,8 @@ def _model_config(archive: Path, model: dict[str, Any], entries: dict[str, bytes
         raise ArchiveImportError(
             f"{archive.name}: {MANIFEST} model.configFile names {file!r}, not in the archive"
         )
+    import yaml  # the importer's own need: the server imports this module's names without PyYAML
+
     try:
         config = yaml.safe_load(io.BytesIO(entries[str(file)]))
     except yaml.YAMLError:
@@ -300,6 +300,11 @@ def _requirements(
         notes.append(
             f"added {TORCHSERVE_REQUIREMENT} to requirements.txt: the handler imports TorchServe's ts"
         )
+    # TorchServe imports PyYAML without declaring it, and Liftoff reads an archive's model-config.yaml.
+    if (_needs_torchserve(module, entries) or model.get("configFile")) and not any(
+        re.match(r"^\s*pyyaml\b", line, re.IGNORECASE) for line in lines
+    ):
+        lines.append("pyyaml")
     if module in VISION_BUILTINS and not any(re.match(r"^\s*torchvision\b", line) for line in lines):
         notes.append(
             f"TorchServe's {module} needs torchvision: add the release that matches your torch to "

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 
 from service.handler import Handler, HandlerContext
 from service.model.served import ModelLoadError
@@ -105,7 +104,11 @@ class TorchServeHandler(Handler):
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         model = manifest["model"]
         config_file = model.get("configFile")
-        config = yaml.safe_load((folder / config_file).read_text(encoding="utf-8")) if config_file else {}
+        config = {}
+        if config_file:  # PyYAML comes with the archive's requirements (the importer adds it)
+            import yaml
+
+            config = yaml.safe_load((folder / config_file).read_text(encoding="utf-8"))
         gpu_id = (context.device.index or 0) if context.device.type == "cuda" else None
         batch_size = config.get("batchSize") if isinstance(config, dict) else None
         self.ts_context = Context(

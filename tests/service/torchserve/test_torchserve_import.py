@@ -36,8 +36,8 @@ def test_a_mar_becomes_a_directory_with_the_archive_its_handler_and_requirements
     assert [(s["name"], s["datatype"]) for s in meta["inputs"]] == [("body", "BYTES")]
     for entry in ("net.py", "brightness.pth", "brightness_handler.py", "index_to_name.json", MANIFEST):
         assert (folder / "archive" / entry).is_file(), entry
-    # The handler imports ts.torch_handler.base_handler, so the image must install TorchServe's package.
-    assert "torchserve==0.12.0" in (folder / "requirements.txt").read_text()
+    # The handler imports ts.torch_handler.base_handler (and TorchServe imports PyYAML undeclared).
+    assert (folder / "requirements.txt").read_text().split() == ["torchserve==0.12.0", "pyyaml"]
     assert "TorchServeHandler" in (folder / "handler.py").read_text()
 
 
@@ -179,3 +179,10 @@ def test_an_archive_named_as_the_model_is_imported_once_by_its_contents(store: P
     assert first == again and first != other and first.name.startswith("sentiment-")
     assert (first / "model.json").is_file() and is_archive(store / "sentiment.mar")
     assert not is_archive(first)  # an imported directory is a model directory, not an archive
+
+
+def test_the_server_imports_without_pyyaml_which_the_image_does_not_install() -> None:
+    # The image's runtime holds the server's dependencies only; PyYAML is the importer's and the dev extras'.
+    code = "import sys; sys.modules['yaml'] = None; import service.app, service.torchserve.handler"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
