@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from bench import servers
 from bench.benchmarks_doc import ServerRun, render
 from bench.catalog import stack_settings
 from bench.loadgen import Payload
 from bench.servers import SERVERS, BenchModel
 from infra.settings import ConfigSource, load_settings
+from tests.service.torchserve.archives import text_archive
 
 
 def bench_model(tmp_path: Path, **env: str) -> BenchModel:
@@ -28,7 +30,10 @@ def bench_model(tmp_path: Path, **env: str) -> BenchModel:
     )
 
 
-@pytest.mark.parametrize("key", [key for key in SERVERS if key.startswith("liftoff")])
+# liftoff-torchserve serves TorchServe's own archive with TorchServe's batch settings: its own test below.
+@pytest.mark.parametrize(
+    "key", [key for key in SERVERS if key.startswith("liftoff") and key != "liftoff-torchserve"]
+)
 def test_every_liftoff_row_is_a_configuration_a_stack_deploys(key: str, tmp_path: Path) -> None:
     env = SERVERS[key].launch(bench_model(tmp_path, LIFTOFF_WORKERS="2"), 8000, tmp_path).env
     settings = stack_settings(env)
@@ -54,3 +59,21 @@ def test_the_written_table_names_each_liftoff_rows_stack_settings() -> None:
     text = render([], {}, [liftoff, other], [1])
     assert "- Liftoff: `liftoff:maxBatchSize=64 liftoff:workers=2`" in text
     assert "- TorchServe" not in text
+
+
+def test_the_imported_torchserve_row_is_deployed_with_torchserves_batching(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = text_archive(tmp_path, tmp_path / "store")  # built here, as the bench's own TorchServe env would
+    monkeypatch.setattr(servers, "_torchserve_archive", lambda model, workdir: built.mar)
+    model = bench_model(tmp_path, LIFTOFF_WORKERS="2")
+    launch = SERVERS["liftoff-torchserve"].launch(model, 8000, tmp_path)
+    assert launch.path == "/predictions/digits"
+    settings = stack_settings(launch.env)
+    batch, delay_ms = servers._torchserve_batching(model)
+    assert settings == sorted(
+        ["liftoff:logLevel=warning", f"liftoff:maxBatchSize={batch}", f"liftoff:maxBatchWaitMs={delay_ms}"]
+    )
+    values = dict(item.removeprefix("liftoff:").split("=", 1) for item in settings)
+    deployed = load_settings(ConfigSource.from_dict({"cloud": "local", "monitoring": False, **values}))
+    assert deployed.server.max_batch_size == batch

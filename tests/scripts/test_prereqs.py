@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PREREQS = ROOT / "scripts" / "test-prereqs.sh"
-PROGRAMS = ("haproxy", "node", "npm", "prometheus")
+PROGRAMS = ("haproxy", "node", "npm", "prometheus", "java")
 
 
 def check(path: Path) -> subprocess.CompletedProcess[str]:
@@ -25,15 +25,16 @@ def test_a_machine_without_them_is_told_each_program_and_both_install_commands(t
     for program in PROGRAMS:
         assert f"  {program}: for " in result.stderr
     assert (
-        "Debian/Ubuntu: sudo apt-get install -y --no-install-recommends haproxy nodejs npm prometheus"
+        "Debian/Ubuntu: sudo apt-get install -y --no-install-recommends haproxy nodejs npm prometheus "
+        "openjdk-17-jre-headless"
         in result.stderr
     )
     # npm comes with Homebrew's node: one formula, named once.
-    assert "macOS:         brew install haproxy node prometheus\n" in result.stderr
+    assert "macOS:         brew install haproxy node prometheus openjdk@17\n" in result.stderr
 
 
 def test_only_what_is_missing_is_named(tmp_path: Path) -> None:
-    for program in ("node", "npm", "prometheus"):
+    for program in ("node", "npm", "prometheus", "java"):
         fake = tmp_path / program
         fake.write_text("#!/bin/sh\n")
         fake.chmod(0o755)
