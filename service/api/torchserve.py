@@ -22,9 +22,12 @@ _HIDDEN_HEADERS = frozenset({"authorization"})
 
 async def predictions(request: Request, name: str, model_version: str | None = None) -> Response:
     state = server_state(request)
-    oip.check_name(state, name, model_version)
+    oip.check_name(state, name, None)
     model, batcher = ready_model(state)
     meta = model.metadata
+    if model_version is not None and model_version != meta.version:
+        # TorchServe's versions are free strings ("2.0"), and an unknown one is a 404 there.
+        raise ApiError(404, f"model {name!r} has no version {model_version!r}; it serves {meta.version!r}")
     if len(meta.inputs) != 1 or meta.inputs[0].datatype != "BYTES":
         raise ApiError(
             400,

@@ -39,16 +39,34 @@ class LiveServer:
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
 
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(self.base + "/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"the server never became ready: {self.log.read_text()}")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=10)
 
 
-def start_server(folder: Path, open_files: int | None = None, **env: str) -> LiveServer:
-    """Start a server (the bundled digits model unless LIFTOFF_MODEL_PATH is given) and wait until ready.
-    `open_files`: the server's open-file limit, to run out of descriptors with a few hundred sockets."""
-    port = free_port()
+def spawn_server(
+    folder: Path, open_files: int | None = None, default_grpc_port: bool = False, **env: str
+) -> LiveServer:
+    """Start a server (the bundled digits model unless LIFTOFF_MODEL_PATH is given) without waiting for it.
+    `open_files`: the server's open-file limit, to run out of descriptors with a few hundred sockets;
+    `default_grpc_port`: leave LIFTOFF_GRPC_PORT unset, so the server picks its own."""
+    port = int(env.pop("LIFTOFF_PORT", 0)) or free_port()
+    inherited = {k: v for k, v in os.environ.items() if not (default_grpc_port and k == "LIFTOFF_GRPC_PORT")}
+    grpc = {} if default_grpc_port else {"LIFTOFF_GRPC_PORT": str(free_port())}
     log = folder / f"server-{port}.log"
 
     def limit_files() -> None:
@@ -60,32 +78,31 @@ def start_server(folder: Path, open_files: int | None = None, **env: str) -> Liv
             [sys.executable, "-m", "service"],
             cwd=REPO,
             env={
-                **os.environ,
+                **inherited,
                 "LIFTOFF_HOST": "127.0.0.1",
                 "LIFTOFF_PORT": str(port),
                 "LIFTOFF_TORCH_THREADS": "1",
                 # A port known free: the default (LIFTOFF_PORT + 1) is not checked, and a port taken is
                 # a start-up error.
-                "LIFTOFF_GRPC_PORT": str(free_port()),
+                **grpc,
                 **env,
             },
             stdout=out,
             stderr=subprocess.STDOUT,
             preexec_fn=limit_files,
         )
-    server = LiveServer(process, port, log)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited: {log.read_text()}")
-        try:
-            if httpx.get(server.base + "/readyz", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise AssertionError(f"the server never became ready: {log.read_text()}")
+    return LiveServer(process, port, log)
+
+
+def start_server(folder: Path, open_files: int | None = None, **env: str) -> LiveServer:
+    """`spawn_server`, then wait until it is ready."""
+    server = spawn_server(folder, open_files, **env)
+    try:
+        server.wait_ready()
+    except AssertionError:
+        server.stop()
+        raise
+    return server
 
 
 def read_response(sock: socket.socket) -> bytes:

@@ -50,9 +50,12 @@ def test_only_the_inference_routes_of_the_table_take_the_fast_path() -> None:
             "/v2/models/{name}/infer",
             "/v2/models/{name}/versions/{model_version}/infer",
             "/v1/models/{name}:predict",
+            "/predictions/{name}",
+            "/predictions/{name}/{model_version}",
         }
     )
     assert _fast_route(app, "/predict") == "/predict"
+    assert _fast_route(app, "/predictions/m/2.0") == "/predictions/{name}/{model_version}"
     assert _fast_route(app, "/v2/models/m/infer") == "/v2/models/{name}/infer"
     assert (
         _fast_route(app, "/v2/models/m/versions/2/infer")

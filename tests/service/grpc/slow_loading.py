@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
-
-from tests.service.live import REPO, free_port
+from tests.service.live import free_port, spawn_server
 
 SLOW_HANDLER = """
 import time
@@ -47,22 +43,6 @@ def slow_model(folder: Path) -> Path:
     return model
 
 
-def serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "service"],
-            cwd=REPO,
-            env={
-                **{name: value for name, value in os.environ.items() if name != "LIFTOFF_GRPC_PORT"},
-                "LIFTOFF_HOST": "127.0.0.1",
-                "LIFTOFF_TORCH_THREADS": "1",
-                **env,
-            },
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -80,25 +60,15 @@ def loading_server(folder: Path) -> Iterator[tuple[int, Callable[[], None]]]:
     """The gRPC port of a server whose model `slow` is loading, and a call that lets it finish and waits
     until the server is ready."""
     model = slow_model(folder)
-    http_port, grpc_port = free_port(), free_port()
-    log = folder / "server.log"
-    env = {
-        "LIFTOFF_MODEL_PATH": str(model),
-        "LIFTOFF_PORT": str(http_port),
-        "LIFTOFF_GRPC_PORT": str(grpc_port),
-    }
-    process = serve(env, log)
+    grpc_port = free_port()
+    server = spawn_server(folder, LIFTOFF_MODEL_PATH=str(model), LIFTOFF_GRPC_PORT=str(grpc_port))
 
     def finish_loading() -> None:
         (model / "go").touch()
-        deadline = time.monotonic() + 120
-        while httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        server.wait_ready()
 
     try:
-        wait_port(grpc_port, process, log)
+        wait_port(grpc_port, server.process, server.log)
         yield grpc_port, finish_loading
     finally:
-        process.kill()
-        process.wait(timeout=10)
+        server.stop()

@@ -14,9 +14,9 @@ import grpc
 import httpx
 import pytest
 
-from tests.service.grpc.slow_loading import loading_server, serve, wait_port
+from tests.service.grpc.slow_loading import loading_server, wait_port
 from tests.service.grpc.tritonclient_env import tritonclient_calls
-from tests.service.live import REPO, free_port, start_server
+from tests.service.live import REPO, free_port, spawn_server, start_server
 
 pytestmark = pytest.mark.slow
 ROWS = [[float(v % 17) for v in range(64)], [0.0] * 64]
@@ -127,16 +127,14 @@ def test_a_foreign_reuseport_listener_is_refused_too(tmp_path: Path) -> None:
 
 def test_the_grpc_port_follows_the_http_port_and_the_start_up_line_names_both(tmp_path: Path) -> None:
     http_port = free_port()
-    log = tmp_path / "server.log"
-    process = serve({"LIFTOFF_PORT": str(http_port)}, log)  # LIFTOFF_GRPC_PORT unset
+    server = spawn_server(tmp_path, default_grpc_port=True, LIFTOFF_PORT=str(http_port))
     try:
-        wait_port(http_port + 1, process, log)
+        wait_port(http_port + 1, server.process, server.log)
     finally:
-        process.kill()
-        process.wait(timeout=10)
+        server.stop()
     assert (
         f"serving HTTP on 127.0.0.1:{http_port} (LIFTOFF_PORT) and gRPC on 127.0.0.1:{http_port + 1} "
-        "(LIFTOFF_GRPC_PORT)" in log.read_text()
+        "(LIFTOFF_GRPC_PORT)" in server.log.read_text()
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from service.model.served import ModelLoadError
 from service.model.startup import prepare_model
 from service.settings import Settings
 from tests.service.conftest import LINEAR_METADATA, write_model
+from tests.service.live import free_port
 from tests.service.model.broken_models import BROKEN, LINEAR
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -134,6 +134,7 @@ def test_the_handler_context_has_a_weights_dir_defaulting_to_the_directory(tmp_p
     (root / "model.json").write_text(json.dumps(LINEAR))
     assert prepare_model(Settings(model_path=root)).context.weights_dir == root
     (root / "model.json").write_text(json.dumps({**LINEAR, "weights": "weights/"}))
+    (root / "weights").mkdir()
     assert prepare_model(Settings(model_path=root)).context.weights_dir == root / "weights/"
 
 
@@ -208,12 +209,6 @@ def test_check_model_reports_the_generated_sample_for_numeric_inputs() -> None:
     ran = check_model(model, 8)
     assert ran.startswith("model 'digits' version 1: zeros of the declared shapes for 'pixels'")
     assert "outputs probabilities FP32 [1, 10], label INT64 [1] as model.json declares" in ran
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
