@@ -7,9 +7,13 @@ so `pulumi up` finds nothing to change and uploads nothing; a changed file is a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pulumi
+
+from infra.clouds.children import Children
 from infra.weights.manifest import MANIFEST_NAME, Manifest
 
 
@@ -53,3 +57,43 @@ def plan_upload(manifest: Manifest, prefix: str) -> UploadPlan:
         digest=manifest.digest,
         total_bytes=manifest.total_bytes,
     )
+
+
+def upload(
+    name: str,
+    plan: UploadPlan,
+    children: Children,
+    new_object: Callable[..., pulumi.Resource],
+    *,
+    key: str,
+    text: str | None,
+    **blob_only: object,
+) -> list[pulumi.Resource]:
+    """Each distinct file once, named by its hash; the manifest last, so it never names a missing blob.
+
+    `new_object` is the cloud's object resource with its bucket bound; `key`, its argument for the object key;
+    `text`, its argument for the manifest's text (None: the text goes as a `StringAsset` source); `blob_only`,
+    arguments the blobs take and the manifest does not.
+    """
+    blobs = [
+        new_object(
+            blob.resource_name,
+            **{key: blob.key},
+            source=pulumi.FileAsset(str(blob.source)),
+            content_type="application/octet-stream",
+            metadata={"sha256": blob.sha256},
+            opts=children.opts(),
+            **blob_only,
+        )
+        for blob in plan.blobs
+    ]
+    body = {text: plan.manifest_json} if text else {"source": pulumi.StringAsset(plan.manifest_json)}
+    manifest = new_object(
+        f"{name}-manifest",
+        **{key: plan.manifest_key},
+        **body,
+        content_type="application/json",
+        metadata={"sha256": plan.digest},
+        opts=children.opts(depends_on=blobs),
+    )
+    return [*blobs, manifest]
