@@ -21,19 +21,11 @@ import pytest
 from bench.servers import torchserve_start
 from service.torchserve.archive import import_archive
 from tests.service.live import LiveServer, free_port, start_server
-from tests.service.torchserve.archives import grey_png, image_archive, text_archive
+from tests.service.torchserve.archives import grey_png
 
 pytestmark = pytest.mark.slow
 
 TORCHSERVE = Path(sys.executable).parent / "torchserve"
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("parity")
-    image_archive(work, work / "store")
-    text_archive(work, work / "store")
-    return work / "store"
 
 
 @pytest.fixture(scope="module")
