@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.service.conftest import handler_model
 from tests.service.live import REPO, free_port
 
 SLOW_HANDLER = """
@@ -37,14 +38,12 @@ class Slow(Handler):
 
 
 def slow_model(folder: Path) -> Path:
-    model = folder / "slow"
-    model.mkdir()
-    (model / "model.json").write_text(
-        '{"name": "slow", "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 2]}],'
-        ' "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}]}'
-    )
-    (model / "handler.py").write_text(SLOW_HANDLER)
-    return model
+    metadata = {
+        "name": "slow",
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 2]}],
+        "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}],
+    }
+    return handler_model(folder, metadata, SLOW_HANDLER)
 
 
 def serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
