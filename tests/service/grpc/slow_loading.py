@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.service.conftest import handler_model
-from tests.service.live import REPO, free_port
+from tests.service.live import REPO, free_port, wait_for_port
 
 SLOW_HANDLER = """
 import time
@@ -62,18 +61,6 @@ def serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}: {log.read_text()}")
-
-
 @contextlib.contextmanager
 def loading_server(folder: Path) -> Iterator[tuple[int, Callable[[], None]]]:
     """The gRPC port of a server whose model `slow` is loading, and a call that lets it finish and waits
@@ -96,7 +83,7 @@ def loading_server(folder: Path) -> Iterator[tuple[int, Callable[[], None]]]:
             time.sleep(0.1)
 
     try:
-        wait_port(grpc_port, process, log)
+        wait_for_port(grpc_port, process, log, timeout_s=120)
         yield grpc_port, finish_loading
     finally:
         process.kill()

@@ -16,9 +16,9 @@ import grpc
 import httpx
 import pytest
 
-from tests.service.grpc.slow_loading import loading_server, serve, wait_port
+from tests.service.grpc.slow_loading import loading_server, serve
 from tests.service.grpc.tritonclient_env import tritonclient_calls
-from tests.service.live import REPO, free_port, start_server
+from tests.service.live import REPO, free_port, start_server, wait_for_port
 
 pytestmark = pytest.mark.slow
 
@@ -134,7 +134,7 @@ def test_the_grpc_port_follows_the_http_port_and_the_start_up_line_names_both(tm
     log = tmp_path / "server.log"
     process = serve({"LIFTOFF_PORT": str(http_port)}, log)  # LIFTOFF_GRPC_PORT unset
     try:
-        wait_port(http_port + 1, process, log)
+        wait_for_port(http_port + 1, process, log, timeout_s=120)
     finally:
         process.kill()
         process.wait(timeout=10)
