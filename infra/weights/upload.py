@@ -9,34 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 
 from infra.clouds.children import Children
-from infra.weights.manifest import MANIFEST_NAME, Manifest
-
-
-@dataclass(frozen=True)
-class Blob:
-    key: str
-    """The full object key: `<prefix>blobs/<sha256>`."""
-    sha256: str
-    size: int
-    source: Path
-
-    @property
-    def resource_name(self) -> str:
-        """The Pulumi resource name: the content's hash (128 bits of it), so the same bytes keep one name."""
-        return f"weights-blob-{self.sha256[:32]}"
+from infra.weights.manifest import MANIFEST_NAME, Manifest, WeightsFile
 
 
 @dataclass(frozen=True)
 class UploadPlan:
     prefix: str
     """Key prefix in the bucket, ending in "/"."""
-    blobs: tuple[Blob, ...]
-    """One per distinct content: two files with the same bytes share an object."""
+    blobs: tuple[WeightsFile, ...]
+    """One per distinct content: two files with the same bytes share an object, at `key(blob)`."""
     manifest_key: str
     manifest_json: str
     digest: str
@@ -44,11 +29,15 @@ class UploadPlan:
     total_bytes: int
     """Of the files as the pod stores them (duplicates counted each time)."""
 
+    def key(self, blob: WeightsFile) -> str:
+        """The full object key: `<prefix>blobs/<sha256>`."""
+        return f"{self.prefix}{blob.object}"
+
 
 def plan_upload(manifest: Manifest, prefix: str) -> UploadPlan:
-    seen: dict[str, Blob] = {}
+    seen: dict[str, WeightsFile] = {}
     for file in manifest.files:
-        seen.setdefault(file.sha256, Blob(f"{prefix}{file.object}", file.sha256, file.size, file.source))
+        seen.setdefault(file.sha256, file)
     return UploadPlan(
         prefix=prefix,
         blobs=tuple(sorted(seen.values(), key=lambda blob: blob.sha256)),
@@ -77,8 +66,8 @@ def upload(
     """
     blobs = [
         new_object(
-            blob.resource_name,
-            **{key: blob.key},
+            f"weights-blob-{blob.sha256[:32]}",  # the content's hash (128 bits): the same bytes keep one name
+            **{key: plan.key(blob)},
             source=pulumi.FileAsset(str(blob.source)),
             content_type="application/octet-stream",
             metadata={"sha256": blob.sha256},
