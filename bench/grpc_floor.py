@@ -115,6 +115,17 @@ def cpu_point(pid: int, port: int, metrics_url: str | None, body: Path, c: int, 
     )
 
 
+@contextmanager
+def digits_table(server_column: str) -> Iterator[Path]:
+    """Print the table's head; yield a file with one digits request frame, the body h2load sends."""
+    print(f"| {server_column} | c | calls/s | p99 ms | errors | CPU ms/call | cores |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        body = Path(tmp) / "digits.grpc"
+        body.write_bytes(digits_frame())
+        yield body
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=64)
@@ -126,11 +137,7 @@ def main() -> None:
         _serve_echo(args.serve_echo, args.hop)
         return
     c, seconds = args.concurrency, args.seconds
-    print("| server (one process) | c | calls/s | p99 ms | errors | CPU ms/call | cores |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    with tempfile.TemporaryDirectory() as tmp:
-        body = Path(tmp) / "digits.grpc"
-        body.write_bytes(digits_frame())
+    with digits_table("server (one process)") as body:
         for name, hop in (("grpc.aio echo", False), ("grpc.aio echo, one thread hop per call", True)):
             port = free_port()
             command = [sys.executable, "-m", "bench.grpc_floor", "--serve-echo", str(port)]

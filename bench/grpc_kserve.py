@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
-from bench.grpc_floor import answers_200, cpu_point, listening, server_process
-from bench.grpc_load import digits_frame
+from bench.grpc_floor import answers_200, cpu_point, digits_table, listening, server_process
 from bench.servers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,11 +72,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     c, seconds = args.concurrency, args.seconds
-    print("| server, digits over gRPC | c | calls/s | p99 ms | errors | CPU ms/call | cores |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    with tempfile.TemporaryDirectory() as tmp:
-        body = Path(tmp) / "digits.grpc"
-        body.write_bytes(digits_frame())
+    with digits_table("server, digits over gRPC") as body:
         print(liftoff_row("Liftoff, 1 worker", 1, body, c, seconds, {}), flush=True)
         print(kserve_row(body, c, seconds), flush=True)
         print(liftoff_row("Liftoff, 2 workers", 2, body, c, seconds, {}), flush=True)

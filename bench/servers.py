@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,25 +230,30 @@ def _liftoff_torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
     return Launch([str(Env.project().python), "-m", "service"], env, f"/predictions/{model.name}")
 
 
-def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
-    env_dir = Env.torchserve()
-    store = workdir / "torchserve-store"
-    mar = _torchserve_archive(model, workdir)
-    batch, delay_ms = _torchserve_batching(model)
+def torchserve_start(
+    torchserve: Path,
+    config: Path,
+    port: int,
+    store: Path,
+    models: Mapping[str, Mapping[str, object]],
+    version: str,
+    *settings: str,
+) -> list[str]:
+    """Write `config`, TorchServe's properties: inference on 127.0.0.1:`port` (management and metrics on free
+    ports), each of `models` (`<name>.mar` in `store`, one worker, `version` its default, with its own
+    registration fields) loaded, and `settings` besides; return the command that starts `torchserve` with it."""
     registration = {
-        model.name: {
-            "1.0": {
+        name: {
+            version: {
                 "defaultVersion": True,
-                "marName": mar.name,
+                "marName": f"{name}.mar",
                 "minWorkers": 1,
                 "maxWorkers": 1,
-                "batchSize": batch,
-                "maxBatchDelay": delay_ms,
-                "responseTimeout": 120,
+                **fields,
             }
         }
+        for name, fields in models.items()
     }
-    config = workdir / f"torchserve-{port}.properties"
     config.write_text(
         "\n".join(
             [
@@ -256,24 +261,19 @@ def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
                 f"management_address=http://127.0.0.1:{free_port()}",
                 f"metrics_address=http://127.0.0.1:{free_port()}",
                 f"model_store={store}",
-                f"load_models={mar.name}",
+                f"load_models={','.join(f'{name}.mar' for name in models)}",
                 f"models={json.dumps(registration)}",
-                "default_workers_per_model=1",
-                # Room for every connection's request plus those a finished point left behind (the default
-                # of 100 answered 503 to the ResNet at c=64).
-                "job_queue_size=1000",
+                *settings,
                 "disable_token_authorization=true",
                 "install_py_dep_per_model=false",
                 "disable_system_metrics=true",
-                f"max_request_size={16 * 2**20}",
-                f"max_response_size={16 * 2**20}",
             ]
         )
         + "\n",
         encoding="utf-8",
     )
-    command = [
-        str(env_dir.bin / "torchserve"),
+    return [
+        str(torchserve),
         "--start",
         "--foreground",
         "--ncs",
@@ -283,6 +283,26 @@ def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
         "--ts-config",
         str(config),
     ]
+
+
+def _torchserve(model: BenchModel, port: int, workdir: Path) -> Launch:
+    env_dir = Env.torchserve()
+    store = _torchserve_archive(model, workdir).parent
+    batch, delay_ms = _torchserve_batching(model)
+    command = torchserve_start(
+        env_dir.bin / "torchserve",
+        workdir / f"torchserve-{port}.properties",
+        port,
+        store,
+        {model.name: {"batchSize": batch, "maxBatchDelay": delay_ms, "responseTimeout": 120}},
+        "1.0",
+        "default_workers_per_model=1",
+        # Room for every connection's request plus those a finished point left behind (the default
+        # of 100 answered 503 to the ResNet at c=64).
+        "job_queue_size=1000",
+        f"max_request_size={16 * 2**20}",
+        f"max_response_size={16 * 2**20}",
+    )
     env = {**PASSIVE, "LOG_LOCATION": str(workdir / "torchserve-logs"), "METRICS_LOCATION": str(workdir)}
     return Launch(command, env, f"/predictions/{model.name}", cwd=workdir)
 

@@ -11,11 +11,11 @@ JSON.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from service.api.errors import ApiError, error_body
+from service.api.errors import ApiError
+from service.middleware import BodyCapMiddleware, send_json
 
 SUPPORTED = ("gzip", "deflate")
 IDENTITY = "identity"
@@ -46,17 +46,10 @@ def encodings(scope: Scope) -> list[str]:
     return found
 
 
-class ContentEncodingMiddleware:
+class ContentEncodingMiddleware(BodyCapMiddleware):
     """Inside the body limit (which caps the bytes on the wire): `max_body_bytes()` caps the decoded ones."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: Callable[[], int]) -> None:
-        self.app = app
-        self.max_body_bytes = max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         codings = encodings(scope)
         if not codings:
             await self.app(scope, receive, send)
@@ -64,11 +57,12 @@ class ContentEncodingMiddleware:
         unsupported = [coding for coding in codings if coding not in SUPPORTED]
         if unsupported or len(codings) > 1:
             what = unsupported[0] if unsupported else ", ".join(codings)
-            await _refuse(
+            await send_json(
                 send,
                 415,
                 f"Content-Encoding {what!r} is not supported: send the body plain, or compressed once "
                 f"with one of {', '.join(SUPPORTED)}",
+                [(b"accept-encoding", ", ".join(SUPPORTED).encode())],
             )
             return
         limit = self.max_body_bytes()
@@ -110,19 +104,3 @@ def _decoding(receive: Receive, encoding: str, limit: int) -> Receive:
         return {"type": "http.request", "body": out, "more_body": more}
 
     return receive_decoded
-
-
-async def _refuse(send: Send, status: int, message: str) -> None:
-    body = error_body(message)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"accept-encoding", ", ".join(SUPPORTED).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -68,7 +68,7 @@ class RequestMetricsMiddleware:
             if not status:
                 status = 503
                 retry = (b"retry-after", b"1")
-                await _send_json(
+                await send_json(
                     send, 503, "the server shut down before answering; retry", [replica_header, retry]
                 )
             raise
@@ -84,7 +84,7 @@ class RequestMetricsMiddleware:
                 raise
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             status = 500
-            await _send_json(
+            await send_json(
                 send, 500, "internal server error; the server log has the details", [replica_header]
             )
         finally:
@@ -126,8 +126,9 @@ def _route_label(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
-class BodyLimitMiddleware:
-    """`max_body_bytes()`: the limit now (it follows the model once loaded; see service/body_limit.py)."""
+class BodyCapMiddleware:
+    """An HTTP request's middleware (other scopes pass through) that caps its body at `max_body_bytes()`: the
+    limit now (it follows the model once loaded; see service/body_limit.py)."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: Callable[[], int]) -> None:
         self.app = app
@@ -137,13 +138,23 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class BodyLimitMiddleware(BodyCapMiddleware):
+    """On the wire: the bytes the client sends."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.max_body_bytes()
         too_large = f"the request body is larger than {limit} bytes (LIFTOFF_MAX_BODY_BYTES)"
         for name, value in scope["headers"]:
             if name == b"content-length":
                 # (bytes.isdigit is ASCII-only; a length too long to be real is over any limit.)
                 if value.isdigit() and (len(value) > 18 or int(value) > limit):
-                    await _send_json(send, 413, too_large, [(b"connection", b"close")])
+                    await send_json(send, 413, too_large, [(b"connection", b"close")])
                     return
                 break
         received = 0
@@ -160,7 +171,7 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
-async def _send_json(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
+async def send_json(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]]) -> None:
     body = error_body(message)
     await send(
         {

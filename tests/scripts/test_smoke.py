@@ -44,6 +44,10 @@ sys.stderr.write("fake: no answer for " + line + "\\n")
 sys.exit(3)
 """
 
+# The price check's answers: the recorded AWS Price List answers the price preflight's tests use.
+PRICES = json.loads((ROOT / "tests" / "infra" / "preflight_answers" / "prices.json").read_text())["aws"]
+PRICE_QUERY = "aws pricing get-products --service-code AmazonEC2 --filters Type=TERM_MATCH,Field=instanceType,Value="
+
 AWS_READY = {
     "aws sts get-caller-identity": {"out": json.dumps({"Arn": "arn:aws:iam::123456789012:user/ci"})},
     "aws eks describe-cluster-versions": {
@@ -54,10 +58,23 @@ AWS_READY = {
     "aws ec2 describe-instance-types": {
         "out": json.dumps({"InstanceTypes": [{"InstanceType": "g5.xlarge", "VCpuInfo": {"DefaultVCpus": 4}}]})
     },
-    "aws service-quotas get-service-quota": {"out": json.dumps({"Quota": {"Value": 8}})},
+    # The pool's maximum plus the nodes an upgrade adds, at 4 vCPUs each (Pulumi.aws.yaml: 7 g5.xlarge).
+    "aws service-quotas get-service-quota": {"out": json.dumps({"Quota": {"Value": 32}})},
+    # Offerings are listed by zone ID; the preflight maps the two zones it chooses to their IDs.
     "aws ec2 describe-instance-type-offerings": {
-        "out": json.dumps({"InstanceTypeOfferings": [{"Location": "us-east-1a"}]})
+        "out": json.dumps({"InstanceTypeOfferings": [{"Location": "use1-az1"}, {"Location": "use1-az2"}]})
     },
+    "aws ec2 describe-availability-zones": {
+        "out": json.dumps(
+            {
+                "AvailabilityZones": [
+                    {"ZoneName": "us-east-1a", "ZoneId": "use1-az1"},
+                    {"ZoneName": "us-east-1b", "ZoneId": "use1-az2"},
+                ]
+            }
+        )
+    },
+    **{PRICE_QUERY + type_ + " ": {"out": json.dumps(PRICES[type_])} for type_ in ("t3.large", "g5.xlarge")},
     "aws resourcegroupstaggingapi get-resources": {"out": json.dumps({"ResourceTagMappingList": []})},
     "pulumi up": {"out": "Resources: 80 created\n"},
     "pulumi stack output url": {"out": URL + "\n"},

@@ -43,6 +43,15 @@ def write_model(module: nn.Module, path: Path, metadata: dict[str, Any]) -> Path
     return path
 
 
+def handler_model(folder: Path, metadata: dict[str, Any], handler: str) -> Path:
+    """A model directory, `folder/<its name>`: the metadata as model.json, and `handler` as handler.py."""
+    root = folder / metadata["name"]
+    root.mkdir()
+    (root / "model.json").write_text(json.dumps(metadata))
+    (root / "handler.py").write_text(handler)
+    return root
+
+
 LINEAR_METADATA = {
     "name": "linear",
     "version": "3",

@@ -116,3 +116,17 @@ def read_response(sock: socket.socket) -> bytes:
     except ConnectionResetError:
         chunks.append(b"<reset>")
     return b"".join(chunks)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 60.0) -> None:
+    """Until something listens on 127.0.0.1:`port`; an AssertionError with `log`'s tail if `process` exits first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the process exited early: {log.read_text()[-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listened on {port} within {timeout_s} s: {log.read_text()[-3000:]}")

@@ -12,6 +12,7 @@ weights' prefix: GetObject on its keys, ListBucket limited to it (without ListBu
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pulumi
@@ -24,7 +25,7 @@ from infra.weights import POD_SERVICE_ACCOUNT
 from infra.weights.access import WeightsAccess
 from infra.weights.location import WeightsLocation
 from infra.weights.stack import host_egress, https_egress, reject_dev_only_keys, require_scheme
-from infra.weights.upload import UploadPlan, plan_upload
+from infra.weights.upload import plan_upload, upload
 
 SCHEME = "s3"
 POD_IDENTITY_AGENT = "169.254.170.23/32"
@@ -57,7 +58,15 @@ def create_weights(
         assert location.manifest is not None
         plan = plan_upload(location.manifest, settings.weights.key_prefix(settings.model_name))
         bucket = settings.weights.bucket or create_bucket(f"{name}-bucket", children).bucket
-        uploads = upload(name, bucket, plan, children)
+        uploads = upload(
+            name,
+            plan,
+            children,
+            functools.partial(aws.s3.BucketObjectv2, bucket=bucket),
+            key="key",
+            text="content",
+            checksum_algorithm="SHA256",  # S3 checks the bytes it stored against the ones sent
+        )
         prefix, version = plan.prefix, plan.digest
     role = iam.role(
         f"{name}-reader",
@@ -125,35 +134,6 @@ def create_bucket(name: str, children: Children) -> aws.s3.Bucket:
         opts=children.opts(),
     )
     return bucket
-
-
-def upload(
-    name: str, bucket: pulumi.Input[str], plan: UploadPlan, children: Children
-) -> list[pulumi.Resource]:
-    """Each distinct file once, named by its hash; the manifest last, so it never names a missing blob."""
-    blobs: list[pulumi.Resource] = [
-        aws.s3.BucketObjectv2(
-            blob.resource_name,
-            bucket=bucket,
-            key=blob.key,
-            source=pulumi.FileAsset(str(blob.source)),
-            content_type="application/octet-stream",
-            checksum_algorithm="SHA256",  # S3 checks the bytes it stored against the ones sent
-            metadata={"sha256": blob.sha256},
-            opts=children.opts(),
-        )
-        for blob in plan.blobs
-    ]
-    manifest = aws.s3.BucketObjectv2(
-        f"{name}-manifest",
-        bucket=bucket,
-        key=plan.manifest_key,
-        content=plan.manifest_json,
-        content_type="application/json",
-        metadata={"sha256": plan.digest},
-        opts=children.opts(depends_on=blobs),
-    )
-    return [*blobs, manifest]
 
 
 def read_policy(bucket: str, prefix: str) -> str:

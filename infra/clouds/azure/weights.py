@@ -17,6 +17,7 @@ The account keeps shared-key access on: the provider's Blob resource uploads wit
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from infra.weights import POD_SERVICE_ACCOUNT
 from infra.weights.access import WeightsAccess
 from infra.weights.location import WeightsLocation
 from infra.weights.stack import https_egress, reject_dev_only_keys, require_scheme
-from infra.weights.upload import UploadPlan, plan_upload
+from infra.weights.upload import plan_upload, upload
 
 SCHEME = "az"
 BLOB_DATA_READER_ROLE = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
@@ -88,7 +89,19 @@ def create_weights(
         container = existing or create_container(
             f"{name}-store", resource_group_name, region, subscription_id, children
         )
-        uploads = upload(name, container, plan, children)
+        uploads = upload(
+            name,
+            plan,
+            children,
+            functools.partial(
+                storage.Blob,
+                account_name=container.account,
+                container_name=container.name,
+                resource_group_name=container.group,
+            ),
+            key="blob_name",
+            text=None,
+        )
         prefix, version = plan.prefix, plan.digest
     identity = managedidentity.UserAssignedIdentity(
         f"{name}-reader",
@@ -186,36 +199,6 @@ def create_container(
         opts=children.opts(),
     )
     return Container(id=container.id, account=account.name, name=container.name, group=resource_group_name)
-
-
-def upload(name: str, container: Container, plan: UploadPlan, children: Children) -> list[pulumi.Resource]:
-    """Each distinct file once, named by its hash; the manifest last, so it never names a missing blob."""
-    blobs: list[pulumi.Resource] = [
-        storage.Blob(
-            blob.resource_name,
-            account_name=container.account,
-            container_name=container.name,
-            resource_group_name=container.group,
-            blob_name=blob.key,
-            source=pulumi.FileAsset(str(blob.source)),
-            content_type="application/octet-stream",
-            metadata={"sha256": blob.sha256},
-            opts=children.opts(),
-        )
-        for blob in plan.blobs
-    ]
-    manifest = storage.Blob(
-        f"{name}-manifest",
-        account_name=container.account,
-        container_name=container.name,
-        resource_group_name=container.group,
-        blob_name=plan.manifest_key,
-        source=pulumi.StringAsset(plan.manifest_json),
-        content_type="application/json",
-        metadata={"sha256": plan.digest},
-        opts=children.opts(depends_on=blobs),
-    )
-    return [*blobs, manifest]
 
 
 def prefix_condition(prefix: str) -> str:

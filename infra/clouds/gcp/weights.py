@@ -13,6 +13,7 @@ Cloud Storage encrypts every object at rest with Google-managed keys; public acc
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pulumi
@@ -24,7 +25,7 @@ from infra.weights import POD_SERVICE_ACCOUNT
 from infra.weights.access import WeightsAccess
 from infra.weights.location import WeightsLocation
 from infra.weights.stack import host_egress, https_egress, reject_dev_only_keys, require_scheme
-from infra.weights.upload import UploadPlan, plan_upload
+from infra.weights.upload import plan_upload, upload
 
 SCHEME = "gs"
 READ_ROLE = "roles/storage.objectViewer"
@@ -57,7 +58,14 @@ def create_weights(
         assert location.manifest is not None
         plan = plan_upload(location.manifest, settings.weights.key_prefix(settings.model_name))
         bucket = settings.weights.bucket or create_bucket(f"{name}-bucket", project, region, children).name
-        uploads = upload(name, bucket, plan, children)
+        uploads = upload(
+            name,
+            plan,
+            children,
+            functools.partial(gcp.storage.BucketObject, bucket=bucket),
+            key="name",
+            text="content",
+        )
         prefix, version = plan.prefix, plan.digest
     account = gcp.serviceaccount.Account(
         f"{name}-reader",
@@ -115,34 +123,6 @@ def create_bucket(name: str, project: str, region: str, children: Children) -> g
         labels=dict(children.tags),
         opts=children.opts(),
     )
-
-
-def upload(
-    name: str, bucket: pulumi.Input[str], plan: UploadPlan, children: Children
-) -> list[pulumi.Resource]:
-    """Each distinct file once, named by its hash; the manifest last, so it never names a missing blob."""
-    blobs: list[pulumi.Resource] = [
-        gcp.storage.BucketObject(
-            blob.resource_name,
-            bucket=bucket,
-            name=blob.key,
-            source=pulumi.FileAsset(str(blob.source)),
-            content_type="application/octet-stream",
-            metadata={"sha256": blob.sha256},
-            opts=children.opts(),
-        )
-        for blob in plan.blobs
-    ]
-    manifest = gcp.storage.BucketObject(
-        f"{name}-manifest",
-        bucket=bucket,
-        name=plan.manifest_key,
-        content=plan.manifest_json,
-        content_type="application/json",
-        metadata={"sha256": plan.digest},
-        opts=children.opts(depends_on=blobs),
-    )
-    return [*blobs, manifest]
 
 
 def _prefix_condition(bucket: str, prefix: str) -> gcp.storage.BucketIAMMemberConditionArgs:

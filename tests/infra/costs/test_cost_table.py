@@ -16,6 +16,13 @@ from infra.plan import Plan
 
 IDLE, BUSY, MAX = 0, 1, 2
 
+WARM = {"minReplicas": 1}
+"""One replica kept warm (the stacks now default to minReplicas 0): the GPU node shows in idle."""
+EKS_LOGS = {"awsControlPlaneLogs": ["api", "audit", "authenticator"]}
+"""EKS control-plane logs with audit (the stack's default is authenticator only)."""
+GKE_TELEMETRY = {"gcpWorkloadLogs": True, "gcpManagedGpuMetrics": True}
+"""GKE workload logs and managed GPU metrics on (the stack's defaults are off)."""
+
 
 def built(plan: Plan, today: dt.date = dt.date(2026, 12, 7)) -> report.Report:
     return report.from_plan(plan, None, today)
@@ -45,14 +52,14 @@ def test_every_cloud_stack_has_each_line_and_three_situations(plan_for: PlanFor,
 
 
 def test_min_replicas_zero_takes_the_gpu_node_out_of_idle_only(plan_for: PlanFor) -> None:
-    warm, cold = gpu(plan_for("aws")), gpu(plan_for("aws", {"minReplicas": 0}))
+    warm, cold = gpu(plan_for("aws", WARM)), gpu(plan_for("aws", {"minReplicas": 0}))
     assert warm.counts == (1, 1, 3) and cold.counts == (0, 1, 3)
     assert warm.per_hour(IDLE) == pytest.approx(1.006) and cold.per_hour(IDLE) == 0
     assert cold.per_hour(BUSY) == pytest.approx(1.006) and cold.per_hour(MAX) == pytest.approx(3 * 1.006)
-    idle_warm = built(plan_for("aws")).estimate.total_per_hour(IDLE)[0]
+    idle_warm = built(plan_for("aws", WARM)).estimate.total_per_hour(IDLE)[0]
     idle_cold = built(plan_for("aws", {"minReplicas": 0})).estimate.total_per_hour(IDLE)[0]
     # The GPU node and its disk go; everything else stays.
-    (gpu_disk,) = [line for line in lines(plan_for("aws"), "node disks") if line.what.startswith("gpu pool")]
+    (gpu_disk,) = [line for line in lines(plan_for("aws", WARM), "node disks") if line.what.startswith("gpu pool")]
     assert idle_warm - idle_cold == pytest.approx(1.006 + (gpu_disk.per_hour(IDLE) or 0))
     assert gpu_disk.per_hour(IDLE) == pytest.approx(100 * 0.08 / 730)
 
@@ -63,16 +70,16 @@ def test_the_pool_maximum_drives_the_max_column(plan_for: PlanFor) -> None:
 
 
 def test_a_gpu_type_not_in_the_price_table_is_unknown_and_named(plan_for: PlanFor) -> None:
-    line = gpu(plan_for("aws", {"awsGpuInstanceTypes": ["g6.xlarge"]}))
+    line = gpu(plan_for("aws", {**WARM, "awsGpuInstanceTypes": ["g6.xlarge"]}))
     assert "g6.xlarge" in line.what and line.price is None and line.per_hour(IDLE) is None
-    found = built(plan_for("aws", {"awsGpuInstanceTypes": ["g6.xlarge"]}))
+    found = built(plan_for("aws", {**WARM, "awsGpuInstanceTypes": ["g6.xlarge"]}))
     _hourly, unknown = found.estimate.total_per_hour(IDLE)
     assert "GPU nodes" in unknown and report.totals(found.estimate)["idle"]["per_hour"].startswith("≥ ")
     assert "unknown" in report.text(found)
 
 
 def test_spot_capacity_reads_the_spot_row(plan_for: PlanFor) -> None:
-    line = gpu(plan_for("aws", {"awsGpuSpot": True}))
+    line = gpu(plan_for("aws", {**WARM, "awsGpuSpot": True}))
     assert "spot" in line.what and line.price is not None and line.price.capacity == "spot"
     assert line.per_hour(IDLE) is None, (
         "the table has no public spot price for g5.xlarge: unknown, not on-demand"
@@ -88,7 +95,7 @@ def test_a_region_not_in_the_table_leaves_every_priced_line_unknown(plan_for: Pl
 
 
 def test_the_eks_control_plane_logs_line_follows_the_clusters_log_types(plan_for: PlanFor) -> None:
-    plan = plan_for("aws")
+    plan = plan_for("aws", EKS_LOGS)
     (usage,) = built(plan).estimate.usage
     assert usage.item == "logs/cloudwatch" and "audit" in usage.what and usage.price is not None
     quiet = _edited(plan, "aws:eks/cluster:Cluster", lambda i: i.update(enabledClusterLogTypes=[]))
@@ -96,7 +103,7 @@ def test_the_eks_control_plane_logs_line_follows_the_clusters_log_types(plan_for
 
 
 def test_gke_logging_and_managed_prometheus_lines_follow_the_cluster(plan_for: PlanFor) -> None:
-    plan = plan_for("gcp")
+    plan = plan_for("gcp", GKE_TELEMETRY)
     items = {u.item for u in built(plan).estimate.usage}
     assert items == {"logs/cloud-logging", "metrics/managed-prometheus"}
 

@@ -171,7 +171,7 @@ def test_hashing_reads_each_file_once_per_run_and_the_upload_dedupes(tmp_path: o
     cached = len(manifest_module._hashed)
     assert build_manifest(folder) == first and len(manifest_module._hashed) == cached
     plan = plan_upload(first, "m/")
-    assert [b.key for b in plan.blobs] == sorted(f"m/blobs/{sha(x)}" for x in (MODEL, CONFIG))
+    assert [plan.key(b) for b in plan.blobs] == sorted(f"m/blobs/{sha(x)}" for x in (MODEL, CONFIG))
     assert plan.manifest_key == "m/liftoff-weights.json" and plan.total_bytes == 2 * len(MODEL) + len(CONFIG)
     (folder / "c.json").write_bytes(CONFIG + b" ")
     assert plan_upload(build_manifest(folder), "m/").digest != plan.digest

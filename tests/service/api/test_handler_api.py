@@ -13,7 +13,7 @@ import tritonclient.http as triton
 from torch import nn
 
 from service.settings import Settings
-from tests.service.conftest import BIAS, LINEAR_METADATA, WEIGHT, write_model
+from tests.service.conftest import BIAS, LINEAR_METADATA, WEIGHT, handler_model, write_model
 
 pytestmark = pytest.mark.anyio
 
@@ -199,11 +199,7 @@ TEXT_METADATA = {
 
 @pytest.fixture
 def text_dir(tmp_path: Path) -> Path:
-    root = tmp_path / "words"
-    root.mkdir()
-    (root / "model.json").write_text(json.dumps(TEXT_METADATA))
-    (root / "handler.py").write_text(TEXT_HANDLER)
-    return root
+    return handler_model(tmp_path, TEXT_METADATA, TEXT_HANDLER)
 
 
 async def test_bytes_inputs_of_mixed_lengths_are_batched_by_shape(serve, text_dir: Path) -> None:

@@ -3,7 +3,6 @@ elements are walked (binary extension and JSON), naming the shape."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import orjson
@@ -11,6 +10,7 @@ import pytest
 
 from service.settings import Settings
 from tests.service.api.test_handler_api import TEXT_HANDLER, TEXT_METADATA
+from tests.service.conftest import handler_model
 
 pytestmark = pytest.mark.anyio
 INFER = "/v2/models/words/infer"
@@ -19,11 +19,7 @@ MANY = 200_000
 
 @pytest.fixture
 def words(tmp_path: Path) -> Path:
-    root = tmp_path / "words"
-    root.mkdir()
-    (root / "model.json").write_text(json.dumps(TEXT_METADATA))
-    (root / "handler.py").write_text(TEXT_HANDLER)
-    return root
+    return handler_model(tmp_path, TEXT_METADATA, TEXT_HANDLER)
 
 
 def _binary(shape: list[int], payload: bytes) -> tuple[bytes, dict[str, str]]:

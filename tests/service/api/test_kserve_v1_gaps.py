@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from service.settings import Settings
+from tests.service.conftest import handler_model
 
 pytestmark = pytest.mark.anyio
 
@@ -75,15 +76,13 @@ class Lengths(Handler):
 
 @pytest.fixture
 def lengths_model(tmp_path: Path) -> Path:
-    model = tmp_path / "lengths"
-    model.mkdir()
-    (model / "model.json").write_text(
-        '{"name": "lengths", "inputs": [{"name": "blob", "datatype": "BYTES", "shape": [-1, 1]}],'
-        ' "outputs": [{"name": "length", "datatype": "INT64", "shape": [-1, 1]}],'
-        ' "sample": {"blob": ["x"]}}'
-    )
-    (model / "handler.py").write_text(HANDLER)
-    return model
+    metadata = {
+        "name": "lengths",
+        "inputs": [{"name": "blob", "datatype": "BYTES", "shape": [-1, 1]}],
+        "outputs": [{"name": "length", "datatype": "INT64", "shape": [-1, 1]}],
+        "sample": {"blob": ["x"]},
+    }
+    return handler_model(tmp_path, metadata, HANDLER)
 
 
 async def test_v1_b64_elements_of_a_bytes_input_are_its_raw_bytes(serve, lengths_model: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import torch
 from torch import nn
 
 from service.settings import Settings
-from tests.service.conftest import write_model
+from tests.service.conftest import handler_model, write_model
 
 pytestmark = pytest.mark.anyio
 
@@ -51,11 +50,7 @@ FILE_METADATA = {
 
 @pytest.fixture
 def file_dir(tmp_path: Path) -> Path:
-    root = tmp_path / "sizes"
-    root.mkdir()
-    (root / "model.json").write_text(json.dumps(FILE_METADATA))
-    (root / "handler.py").write_text(FILE_HANDLER)
-    return root
+    return handler_model(tmp_path, FILE_METADATA, FILE_HANDLER)
 
 
 async def test_a_raw_body_of_a_declared_type_is_one_row(serve, file_dir: Path) -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tests.service.live import free_port, spawn_server
+from tests.service.conftest import handler_model
+from tests.service.live import free_port, spawn_server, wait_for_port
 
 SLOW_HANDLER = """
 import time
@@ -33,26 +31,12 @@ class Slow(Handler):
 
 
 def slow_model(folder: Path) -> Path:
-    model = folder / "slow"
-    model.mkdir()
-    (model / "model.json").write_text(
-        '{"name": "slow", "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 2]}],'
-        ' "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}]}'
-    )
-    (model / "handler.py").write_text(SLOW_HANDLER)
-    return model
-
-
-def wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}: {log.read_text()}")
+    metadata = {
+        "name": "slow",
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 2]}],
+        "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}],
+    }
+    return handler_model(folder, metadata, SLOW_HANDLER)
 
 
 @contextlib.contextmanager
@@ -68,7 +52,7 @@ def loading_server(folder: Path) -> Iterator[tuple[int, Callable[[], None]]]:
         server.wait_ready()
 
     try:
-        wait_port(grpc_port, server.process, server.log)
+        wait_for_port(grpc_port, server.process, server.log, timeout_s=120)
         yield grpc_port, finish_loading
     finally:
         server.stop()

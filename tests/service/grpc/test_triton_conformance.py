@@ -4,21 +4,55 @@ extensions, Triton's wording for the common refusals, and one server per gRPC po
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import httpx
 import pytest
 
-from tests.service.grpc.slow_loading import loading_server, wait_port
+from tests.service.grpc.slow_loading import loading_server
 from tests.service.grpc.tritonclient_env import tritonclient_calls
-from tests.service.live import REPO, free_port, spawn_server, start_server
+from tests.service.live import REPO, free_port, spawn_server, start_server, wait_for_port
 
 pytestmark = pytest.mark.slow
+
+
+def refused_start(http_port: int, grpc_port: int, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m service` on ports it must refuse: it exits, with its code and stderr to check."""
+    return subprocess.run(
+        [sys.executable, "-m", "service"],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "LIFTOFF_HOST": "127.0.0.1",
+            "LIFTOFF_PORT": str(http_port),
+            "LIFTOFF_GRPC_PORT": str(grpc_port),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@contextlib.contextmanager
+def foreign_reuseport_listener(port: int) -> Iterator[None]:
+    """A listener outside Liftoff on `port` that set SO_REUSEPORT, as grpc does."""
+    with socket.socket() as foreign:
+        foreign.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        foreign.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        foreign.bind(("127.0.0.1", port))
+        foreign.listen()
+        yield
+
+
 ROWS = [[float(v % 17) for v in range(64)], [0.0] * 64]
 
 
@@ -72,20 +106,7 @@ def test_a_second_server_on_a_taken_grpc_port_stops_with_a_clear_error(tmp_path:
     grpc_port = free_port()
     first = start_server(tmp_path, LIFTOFF_GRPC_PORT=str(grpc_port))
     try:
-        second = subprocess.run(
-            [sys.executable, "-m", "service"],
-            cwd=REPO,
-            env={
-                **os.environ,
-                "LIFTOFF_HOST": "127.0.0.1",
-                "LIFTOFF_PORT": str(free_port()),
-                "LIFTOFF_GRPC_PORT": str(grpc_port),
-            },
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        second = refused_start(free_port(), grpc_port)
         # The first server still answers every new channel on its port.
         answers = []
         for _ in range(10):
@@ -103,25 +124,8 @@ def test_a_second_server_on_a_taken_grpc_port_stops_with_a_clear_error(tmp_path:
 def test_a_foreign_reuseport_listener_is_refused_too(tmp_path: Path) -> None:
     """A listener outside Liftoff that set SO_REUSEPORT, as grpc does: the kernel would let ours join it."""
     grpc_port = free_port()
-    with socket.socket() as foreign:
-        foreign.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        foreign.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        foreign.bind(("127.0.0.1", grpc_port))
-        foreign.listen()
-        done = subprocess.run(
-            [sys.executable, "-m", "service"],
-            cwd=REPO,
-            env={
-                **os.environ,
-                "LIFTOFF_HOST": "127.0.0.1",
-                "LIFTOFF_PORT": str(free_port()),
-                "LIFTOFF_GRPC_PORT": str(grpc_port),
-            },
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+    with foreign_reuseport_listener(grpc_port):
+        done = refused_start(free_port(), grpc_port)
     assert done.returncode == 2 and "another process already uses" in done.stderr
 
 
@@ -129,7 +133,7 @@ def test_the_grpc_port_follows_the_http_port_and_the_start_up_line_names_both(tm
     http_port = free_port()
     server = spawn_server(tmp_path, default_grpc_port=True, LIFTOFF_PORT=str(http_port))
     try:
-        wait_port(http_port + 1, server.process, server.log)
+        wait_for_port(http_port + 1, server.process, server.log, timeout_s=120)
     finally:
         server.stop()
     assert (
@@ -141,24 +145,6 @@ def test_the_grpc_port_follows_the_http_port_and_the_start_up_line_names_both(tm
 def test_workers_refuse_an_http_port_a_foreign_reuseport_listener_holds() -> None:
     """The same rule for the HTTP port, which forked workers bind with SO_REUSEPORT."""
     http_port = free_port()
-    with socket.socket() as foreign:
-        foreign.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        foreign.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        foreign.bind(("127.0.0.1", http_port))
-        foreign.listen()
-        done = subprocess.run(
-            [sys.executable, "-m", "service"],
-            cwd=REPO,
-            env={
-                **os.environ,
-                "LIFTOFF_HOST": "127.0.0.1",
-                "LIFTOFF_PORT": str(http_port),
-                "LIFTOFF_GRPC_PORT": str(free_port()),
-                "LIFTOFF_WORKERS": "2",
-            },
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+    with foreign_reuseport_listener(http_port):
+        done = refused_start(http_port, free_port(), LIFTOFF_WORKERS="2")
     assert done.returncode == 2 and f"cannot listen on LIFTOFF_PORT={http_port}" in done.stderr

@@ -15,15 +15,6 @@ import pytest
 
 from service.torchserve.archive import MANIFEST, ArchiveImportError, import_archive, imported_copy, is_archive
 from tests.service.live import REPO
-from tests.service.torchserve.archives import image_archive, text_archive
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("archives")
-    image_archive(work, work / "store")
-    text_archive(work, work / "store")
-    return work / "store"
 
 
 def test_a_mar_becomes_a_directory_with_the_archive_its_handler_and_requirements(

@@ -18,21 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.servers import torchserve_start
 from service.torchserve.archive import import_archive
 from tests.service.live import LiveServer, free_port, start_server
-from tests.service.torchserve.archives import grey_png, image_archive, text_archive
+from tests.service.torchserve.archives import grey_png
 
 pytestmark = pytest.mark.slow
 
 TORCHSERVE = Path(sys.executable).parent / "torchserve"
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("parity")
-    image_archive(work, work / "store")
-    text_archive(work, work / "store")
-    return work / "store"
 
 
 @pytest.fixture(scope="module")
@@ -43,49 +36,17 @@ def torchserve(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     )
     work = tmp_path_factory.mktemp("torchserve")
     port = free_port()
-    registration = {
-        name: {
-            "2.0": {
-                "defaultVersion": True,
-                "marName": f"{name}.mar",
-                "minWorkers": 1,
-                "maxWorkers": 1,
-                "batchSize": 4,
-                "maxBatchDelay": 20,
-            }
-        }
-        for name in ("brightness", "sentiment")
-    }
-    config = work / "config.properties"
-    config.write_text(
-        "\n".join(
-            [
-                f"inference_address=http://127.0.0.1:{port}",
-                f"management_address=http://127.0.0.1:{free_port()}",
-                f"metrics_address=http://127.0.0.1:{free_port()}",
-                f"model_store={store}",
-                "load_models=brightness.mar,sentiment.mar",
-                f"models={json.dumps(registration)}",
-                "disable_token_authorization=true",
-                "install_py_dep_per_model=false",
-                "disable_system_metrics=true",
-            ]
-        )
-        + "\n"
+    command = torchserve_start(
+        TORCHSERVE,
+        work / "config.properties",
+        port,
+        store,
+        {name: {"batchSize": 4, "maxBatchDelay": 20} for name in ("brightness", "sentiment")},
+        "2.0",
     )
     log = (work / "torchserve.log").open("wb")
     process = subprocess.Popen(
-        [
-            str(TORCHSERVE),
-            "--start",
-            "--foreground",
-            "--ncs",
-            "--disable-token-auth",
-            "--model-store",
-            str(store),
-            "--ts-config",
-            str(config),
-        ],
+        command,
         cwd=work,
         # TMPDIR: TorchServe keeps its pid file in the temporary folder and refuses to start beside another.
         env={

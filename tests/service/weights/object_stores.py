@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from tests.service.live import free_port
+from tests.service.live import free_port, wait_for_port
 
 REPO = Path(__file__).parents[3]
 BUCKET = "weights"
@@ -33,19 +32,6 @@ AZURITE = REPO / "tools" / "azurite" / "node_modules" / "azurite" / "dist" / "sr
 # Azurite's well-known development account (published in Microsoft's Azurite docs; not a secret).
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the store exited early: {log.read_text()[-3000:]}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"nothing listened on {port} within {timeout_s} s: {log.read_text()[-3000:]}")
 
 
 @dataclass(frozen=True)
