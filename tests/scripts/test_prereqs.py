@@ -26,8 +26,7 @@ def test_a_machine_without_them_is_told_each_program_and_both_install_commands(t
         assert f"  {program}: for " in result.stderr
     assert (
         "Debian/Ubuntu: sudo apt-get install -y --no-install-recommends haproxy nodejs npm prometheus "
-        "openjdk-17-jre-headless"
-        in result.stderr
+        "openjdk-17-jre-headless" in result.stderr
     )
     # npm comes with Homebrew's node: one formula, named once.
     assert "macOS:         brew install haproxy node prometheus openjdk@17\n" in result.stderr
