@@ -344,7 +344,8 @@ LB_IDLE_ANNOTATIONS = {"service.beta.kubernetes.io/azure-load-balancer-tcp-idle-
 def _helm_release(r: Resource, h: Holdings, _: list[Resource]) -> None:
     values = get(r.inputs, "values", {})
     release = get(r.inputs, "name", r.name)
-    if get(values, "service.type") == "LoadBalancer":
+    # Traefik's chart (41.x) takes the Service's type under service.spec; older charts under service.type.
+    if "LoadBalancer" in (get(values, "service.spec.type"), get(values, "service.type")):
         h.load_balancer = release
         annotations = get(values, "service.annotations", {})
         for annotation, unit_s in LB_IDLE_ANNOTATIONS.items():

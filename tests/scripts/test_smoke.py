@@ -46,7 +46,9 @@ sys.exit(3)
 
 # The price check's answers: the recorded AWS Price List answers the price preflight's tests use.
 PRICES = json.loads((ROOT / "tests" / "infra" / "preflight_answers" / "prices.json").read_text())["aws"]
-PRICE_QUERY = "aws pricing get-products --service-code AmazonEC2 --filters Type=TERM_MATCH,Field=instanceType,Value="
+PRICE_QUERY = (
+    "aws pricing get-products --service-code AmazonEC2 --filters Type=TERM_MATCH,Field=instanceType,Value="
+)
 
 AWS_READY = {
     "aws sts get-caller-identity": {"out": json.dumps({"Arn": "arn:aws:iam::123456789012:user/ci"})},

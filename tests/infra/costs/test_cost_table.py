@@ -59,7 +59,9 @@ def test_min_replicas_zero_takes_the_gpu_node_out_of_idle_only(plan_for: PlanFor
     idle_warm = built(plan_for("aws", WARM)).estimate.total_per_hour(IDLE)[0]
     idle_cold = built(plan_for("aws", {"minReplicas": 0})).estimate.total_per_hour(IDLE)[0]
     # The GPU node and its disk go; everything else stays.
-    (gpu_disk,) = [line for line in lines(plan_for("aws", WARM), "node disks") if line.what.startswith("gpu pool")]
+    (gpu_disk,) = [
+        line for line in lines(plan_for("aws", WARM), "node disks") if line.what.startswith("gpu pool")
+    ]
     assert idle_warm - idle_cold == pytest.approx(1.006 + (gpu_disk.per_hour(IDLE) or 0))
     assert gpu_disk.per_hour(IDLE) == pytest.approx(100 * 0.08 / 730)
 
