@@ -96,7 +96,7 @@ def spawn_server(
 
 def start_server(folder: Path, open_files: int | None = None, **env: str) -> LiveServer:
     """`spawn_server`, then wait until it is ready."""
-    server = spawn_server(folder, open_files, **env)
+    server = spawn_server(folder, open_files, False, **env)
     try:
         server.wait_ready()
     except AssertionError:
