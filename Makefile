@@ -214,7 +214,7 @@ bench: $(STAMP) $(MODEL) ## Liftoff vs FastAPI, LitServe, TorchServe, BentoML ->
 	$(MAKE) --no-print-directory bench-grpc $(if $(QUICK),GRPC_BENCH_ARGS=--seconds=5)
 
 .PHONY: bench-weights
-bench-weights: $(STAMP) ## weights from a local SeaweedFS: fetch vs curl's ceiling, start to ready local/cold/warm (issue 28)
+bench-weights: $(STAMP) ## weights from a local SeaweedFS: fetch vs curl's ceiling, start to ready local/cold/warm
 	$(PY) -m bench.weights_fetch $(BENCH_ARGS)
 
 .PHONY: bench-lock
