@@ -12,7 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from infra.weights.manifest import MANIFEST_NAME, build_manifest
+from infra.weights.manifest import build_manifest
+from service.weights.manifest import MANIFEST_FILE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.link(file.source, target)
             except OSError:
                 shutil.copyfile(file.source, target)
-    (args.out / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
+    (args.out / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
     print(f"{len(manifest.files)} files, {manifest.total_bytes} bytes, under {args.out}")
     return 0
 

@@ -13,10 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-MANIFEST_NAME = "liftoff-weights.json"
+from service.weights.manifest import MANIFEST_FILE, sha256_file
+
 BLOBS = "blobs"
-_CHUNK = 8 * 1024 * 1024
-"""Hash in 8 MiB reads: a 15 GB file never sits in memory."""
 _hashed: dict[tuple[str, int, int], str] = {}
 """sha256 by (path, size, mtime_ns): a run (a plan, a preview) reads each file once, however often it asks."""
 
@@ -58,16 +57,12 @@ class Manifest:
 
 
 def sha256_of(path: Path) -> str:
-    """The file's sha256, read in chunks, once per run for an unchanged file."""
+    """The file's sha256 (hashed as the server verifies it), once per run for an unchanged file."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     found = _hashed.get(key)
     if found is None:
-        digest = hashlib.sha256()
-        with path.open("rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                digest.update(chunk)
-        found = _hashed[key] = digest.hexdigest()
+        found = _hashed[key] = sha256_file(path)
     return found
 
 
@@ -78,7 +73,7 @@ def build_manifest(folder: Path) -> Manifest:
         for name in sorted(names):
             path = Path(root) / name
             relative = path.relative_to(folder).as_posix()
-            if path.is_symlink() or not path.is_file() or relative == MANIFEST_NAME:
+            if path.is_symlink() or not path.is_file() or relative == MANIFEST_FILE:
                 continue
             files.append(WeightsFile(relative, path.stat().st_size, sha256_of(path), path))
     return Manifest(tuple(sorted(files, key=lambda file: file.path)))

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pulumi
 
 from infra.clouds.children import Children
-from infra.weights.manifest import MANIFEST_NAME, Manifest, WeightsFile
+from infra.weights.manifest import Manifest, WeightsFile
+from service.weights.manifest import MANIFEST_FILE
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def plan_upload(manifest: Manifest, prefix: str) -> UploadPlan:
     return UploadPlan(
         prefix=prefix,
         blobs=tuple(sorted(seen.values(), key=lambda blob: blob.sha256)),
-        manifest_key=f"{prefix}{MANIFEST_NAME}",
+        manifest_key=f"{prefix}{MANIFEST_FILE}",
         manifest_json=manifest.to_json(),
         digest=manifest.digest,
         total_bytes=manifest.total_bytes,

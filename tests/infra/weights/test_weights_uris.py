@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -190,3 +191,19 @@ def test_layout_writes_the_manifest_and_one_blob_per_content(tmp_path: object) -
     assert sorted(p.name for p in (out / "blobs").iterdir()) == sorted({sha(MODEL), sha(CONFIG)})
     assert (out / "blobs" / sha(MODEL)).read_bytes() == MODEL
     assert main(["layout", str(folder / "missing"), str(out)]) == 2
+
+
+def test_the_stacks_manifest_is_what_the_server_reads(tmp_path: Path) -> None:
+    """One format, written by the stack and read by the fetch: every file comes back with its size, hash
+    and content-addressed object."""
+    from service.weights.manifest import parse_manifest
+
+    (tmp_path / "shards").mkdir()
+    (tmp_path / "shards" / "model-00001.safetensors").write_bytes(b"\x01" * 1000)
+    (tmp_path / "config.json").write_text("{}")
+    written = build_manifest(tmp_path)
+    read = parse_manifest(written.to_json().encode(), "liftoff-weights.json")
+    assert [(f.path, f.size, f.sha256, f.key) for f in read.files] == [
+        (f.path, f.size, f.sha256, f.object) for f in written.files
+    ]
+    assert read.total_bytes == written.total_bytes == 1002
